@@ -1,0 +1,38 @@
+# madoguchi developer commands. `make run` and `make test` are the README's two commands.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test install lint format bench clean-var
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $@
+
+install: $(VENV)/.installed
+
+## Set everything up on the embedded default (SQLite, ./var) and start http://127.0.0.1:8000/
+run: install
+	$(BIN)/madoguchi migrate --noinput
+	$(BIN)/madoguchi seed_demo
+	$(BIN)/madoguchi runserver 127.0.0.1:8000
+
+## The whole test suite: SQLite, then PostgreSQL (DATABASE_URL_PG), browser tests included.
+test: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	bash tools/run-tests.sh
+
+lint:
+	$(BIN)/ruff check src tests bench
+
+format:
+	$(BIN)/ruff format src tests bench
+
+## Benchmarks (figures printed, never asserted in unit tests)
+bench: install
+	$(BIN)/python bench/run.py

@@ -1,0 +1,241 @@
+"""Applications (申請): one model for every channel, from draft to decision.
+
+A resident's draft is an Application in status `draft`: what they typed is stored on the
+server at every step (`draft_values`), so neither an error page nor an expired session loses it.
+`status` is the current state; the append-only `ApplicationEvent` log is the record of truth
+for who did what and when (audit and KPIs).
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.catalog.models import FormVersion, Procedure
+from madoguchi.tenants.models import Municipality, MunicipalityScopedQuerySet
+
+from .tokens import new_token, token_digest
+
+
+class Channel(models.TextChoices):
+    PORTAL = "portal", _("電子申請（ポータル）")
+    MYNAPORTAL = "mynaportal", _("マイナポータル")
+    COUNTER = "counter", _("窓口")
+    PAPER = "paper", _("紙")
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", _("入力中")
+    RECEIVED = "received", _("受付")
+    IN_PROGRESS = "in_progress", _("処理中")
+    RETURNED = "returned", _("要再申請")
+    COMPLETED = "completed", _("完了")
+    REJECTED = "rejected", _("却下")
+    WITHDRAWN = "withdrawn", _("取り下げ")
+
+
+FINISHED_STATUSES = {Status.COMPLETED, Status.REJECTED, Status.WITHDRAWN}
+
+
+class ApplicationQuerySet(MunicipalityScopedQuerySet):
+    def submitted(self):
+        return self.exclude(status=Status.DRAFT)
+
+    def by_status_token(self, token: str):
+        return self.filter(status_token_digest=token_digest(token))
+
+    def by_resume_token(self, token: str):
+        return self.filter(resume_token_digest=token_digest(token), status=Status.DRAFT)
+
+
+class Application(models.Model):
+    municipality = models.ForeignKey(
+        Municipality, on_delete=models.PROTECT, related_name="applications"
+    )
+    procedure = models.ForeignKey(Procedure, on_delete=models.PROTECT, related_name="applications")
+    form_version = models.ForeignKey(
+        FormVersion, on_delete=models.PROTECT, related_name="applications"
+    )
+    channel = models.CharField(_("申請経路"), max_length=12, choices=Channel.choices)
+    status = models.CharField(
+        _("申請処理状況"), max_length=12, choices=Status.choices, default=Status.DRAFT
+    )
+    receipt_number = models.CharField(_("受付番号"), max_length=20, null=True, blank=True)
+    # What the resident typed, exactly, keyed by input name; kept so nothing is ever lost.
+    draft_values = models.JSONField(default=dict, blank=True)
+    # Validated, normalised answers keyed by the form's stable field keys.
+    answers = models.JSONField(_("回答"), default=dict, blank=True)
+    current_step = models.CharField(max_length=80, blank=True)
+    furthest_step_index = models.PositiveSmallIntegerField(default=0)
+    applicant_name = models.CharField(_("申請者氏名"), max_length=200, blank=True)
+    applicant_name_kana = models.CharField(_("申請者氏名（フリガナ）"), max_length=200, blank=True)
+    applicant_email = models.EmailField(_("連絡先メールアドレス"), blank=True)
+    is_proxy = models.BooleanField(_("代理申請"), default=False)
+    proxy_name = models.CharField(_("代理人（事業所）名"), max_length=200, blank=True)
+    status_token_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    resume_token_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(_("受付日時"), null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApplicationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("申請")
+        verbose_name_plural = _("申請")
+        ordering = ["-submitted_at", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["municipality", "receipt_number"],
+                name="receipt_number_unique_per_municipality",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["municipality", "status", "-submitted_at"]),
+            models.Index(fields=["procedure", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.receipt_number or f"draft #{self.pk}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def can_withdraw(self) -> bool:
+        return self.status in {Status.RECEIVED, Status.IN_PROGRESS, Status.RETURNED}
+
+    def issue_status_token(self) -> str:
+        token = new_token()
+        self.status_token_digest = token_digest(token)
+        return token
+
+    def issue_resume_token(self) -> str:
+        token = new_token()
+        self.resume_token_digest = token_digest(token)
+        return token
+
+
+class ReceiptCounter(models.Model):
+    """Last 受付番号 sequence issued per municipality and year; rows only ever count up."""
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT)
+    year = models.PositiveSmallIntegerField()
+    last_value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["municipality", "year"], name="receipt_counter_unique")
+        ]
+
+
+def next_receipt_number(municipality: Municipality) -> str:
+    """Issue the next 受付番号, e.g. 2026-000123. Must run inside a transaction; the row lock
+    serialises concurrent submissions, and a rolled-back number is skipped rather than reused
+    only if the counter commit happened, so numbers are never issued twice."""
+    year = timezone.localdate().year
+    with transaction.atomic():
+        counter, _created = ReceiptCounter.objects.select_for_update().get_or_create(
+            municipality=municipality, year=year
+        )
+        counter.last_value += 1
+        counter.save(update_fields=["last_value"])
+    return f"{year}-{counter.last_value:06d}"
+
+
+class ApplicationEvent(models.Model):
+    """Append-only log of everything that happened to an application."""
+
+    class Kind(models.TextChoices):
+        STARTED = "started", _("入力開始")
+        STEP_COMPLETED = "step_completed", _("入力ステップ完了")
+        RESUME_LINK_SENT = "resume_link_sent", _("再開用リンク送信")
+        SUBMITTED = "submitted", _("申請")
+        STATUS_CHANGED = "status_changed", _("状況変更")
+        WITHDRAWN = "withdrawn", _("取り下げ")
+        MESSAGE = "message", _("申請者へのメッセージ")
+        NOTE = "note", _("職員へのメモ")
+        VIEWED = "viewed", _("閲覧")
+        ATTACHMENT_DOWNLOADED = "attachment_downloaded", _("添付書類のダウンロード")
+        FEEDBACK = "feedback", _("フォームへのご意見")
+
+    class Actor(models.TextChoices):
+        APPLICANT = "applicant", _("申請者")
+        STAFF = "staff", _("職員")
+        SYSTEM = "system", _("システム")
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+")
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    actor_type = models.CharField(max_length=10, choices=Actor.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    from_status = models.CharField(max_length=12, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=12, choices=Status.choices, blank=True)
+    message = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = MunicipalityScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("経過")
+        verbose_name_plural = _("経過")
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["application", "created_at"])]
+
+    def save(self, *args, **kwargs):
+        if self.pk and not kwargs.pop("_allow_update", False):
+            raise RuntimeError("ApplicationEvent rows are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("ApplicationEvent rows are append-only")
+
+
+def attachment_path(instance: "Attachment", filename: str) -> str:
+    # The stored name never carries the resident's file name (it may contain personal data).
+    return f"attachments/{instance.municipality_id}/{instance.application_id}/{instance.uid}"
+
+
+class Attachment(models.Model):
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+")
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="attachments"
+    )
+    uid = models.CharField(max_length=32, unique=True)
+    field_key = models.CharField(max_length=200)
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    original_name = models.CharField(_("ファイル名"), max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MunicipalityScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("添付書類")
+        verbose_name_plural = _("添付書類")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @staticmethod
+    def digest(content: bytes) -> str:
+        return hashlib.sha256(content).hexdigest()
+
+    def as_answer(self) -> dict:
+        """How an attachment appears inside `Application.answers`."""
+        return {
+            "attachment": self.uid,
+            "name": self.original_name,
+            "content_type": self.content_type,
+            "size": self.size,
+            "sha256": self.sha256,
+        }

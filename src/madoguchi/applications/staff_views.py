@@ -1,0 +1,96 @@
+"""Staff views for this stage: a plain list of received applications of the staff member's
+municipalities (and departments), a read-only detail page and attachment download.
+Every view of an application's personal data is recorded as an event (閲覧ログ)."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import FileResponse, Http404
+from django.shortcuts import render
+
+
+from madoguchi.tenants.models import StaffMembership
+
+from .models import Application, ApplicationEvent, Attachment
+
+
+def visible_applications(user):
+    """Submitted applications the user may see: whole municipality for municipality-wide
+    memberships, otherwise only procedures handled by the member's departments."""
+    memberships = StaffMembership.objects.filter(user=user)
+    scope = Q(pk__in=[])
+    for membership in memberships:
+        if membership.department_id is None:
+            scope |= Q(municipality_id=membership.municipality_id)
+        else:
+            scope |= Q(
+                municipality_id=membership.municipality_id,
+                procedure__departments=membership.department_id,
+            )
+    return Application.objects.submitted().filter(scope).distinct()
+
+
+@login_required
+def application_list(request):
+    applications = visible_applications(request.user).select_related(
+        "procedure", "municipality"
+    ).order_by("-submitted_at", "-pk")
+    page = Paginator(applications, 50).get_page(request.GET.get("page"))
+    return render(request, "applications/staff/application_list.html", {"page": page})
+
+
+def _get_visible(request, pk):
+    try:
+        return visible_applications(request.user).select_related(
+            "procedure", "form_version", "municipality"
+        ).get(pk=pk)
+    except Application.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+@login_required
+def application_detail(request, pk):
+    application = _get_visible(request, pk)
+    ApplicationEvent.objects.create(
+        municipality=application.municipality,
+        application=application,
+        kind=ApplicationEvent.Kind.VIEWED,
+        actor_type=ApplicationEvent.Actor.STAFF,
+        actor_user=request.user,
+    )
+    from madoguchi.formengine.display import review_sections
+
+    sections = review_sections(application.form_version.form, application.answers)
+    return render(
+        request,
+        "applications/staff/application_detail.html",
+        {
+            "application": application,
+            "sections": sections,
+            "events": application.events.select_related("actor_user"),
+            "attachments": application.attachments.all(),
+        },
+    )
+
+
+@login_required
+def attachment_download(request, pk, uid):
+    application = _get_visible(request, pk)
+    try:
+        attachment = application.attachments.get(uid=uid)
+    except Attachment.DoesNotExist as exc:
+        raise Http404 from exc
+    ApplicationEvent.objects.create(
+        municipality=application.municipality,
+        application=application,
+        kind=ApplicationEvent.Kind.ATTACHMENT_DOWNLOADED,
+        actor_type=ApplicationEvent.Actor.STAFF,
+        actor_user=request.user,
+        data={"attachment": attachment.uid},
+    )
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FormengineConfig(AppConfig):
+    name = "madoguchi.formengine"
+    verbose_name = "フォームエンジン"

@@ -1,0 +1,44 @@
+"""Durable outgoing messages (送信待ち).
+
+A message is written in the same database transaction as the change that caused it and
+delivered after commit by a worker (Celery in production, inline in the embedded default).
+A crash or an unreachable mail server delays a message; it never loses it.
+"""
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.tenants.models import Municipality
+
+
+class OutboxMessage(models.Model):
+    class Kind(models.TextChoices):
+        EMAIL = "email", _("メール")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("送信待ち")
+        SENT = "sent", _("送信済み")
+        FAILED = "failed", _("送信失敗（再試行終了）")
+
+    municipality = models.ForeignKey(
+        Municipality, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    payload = models.JSONField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # A reference for the audit trail (e.g. "application:42"), never personal data.
+    reference = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("送信待ちメッセージ")
+        verbose_name_plural = _("送信待ちメッセージ")
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.get_state_display()})"

@@ -1,0 +1,13 @@
+from celery import shared_task
+
+from . import delivery
+
+
+@shared_task(name="outbox.deliver_message")
+def deliver_message(message_id: int) -> bool:
+    return delivery.deliver(message_id)
+
+
+@shared_task(name="outbox.deliver_due")
+def deliver_due() -> tuple[int, int]:
+    return delivery.deliver_due()

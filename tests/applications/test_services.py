@@ -1,0 +1,127 @@
+import re
+
+import pytest
+from django.core import mail
+
+from madoguchi.applications import services
+from madoguchi.applications.models import Application, ApplicationEvent, Status
+from madoguchi.catalog.models import FormVersion
+
+ANSWERS = {
+    "applicant_name": {"family": "山田", "given": "花子", "family_kana": "ヤマダ", "given_kana": "ハナコ"},
+    "email": "hanako@example.jp",
+}
+
+
+def submitted_application(procedure):
+    application, _token = services.start_draft(procedure)
+    services.save_step(application, "applicant", raw={}, answers=ANSWERS, completed=True, step_index=0)
+    token = services.submit(application, base_url="http://testserver")
+    application.refresh_from_db()
+    return application, token
+
+
+@pytest.mark.django_db
+def test_draft_keeps_its_form_version_when_a_new_one_is_published(procedure):
+    application, _ = services.start_draft(procedure)
+    v2 = FormVersion.new_draft(procedure)
+    v2.publish()
+    application.refresh_from_db()
+    assert application.form_version.number == 1
+    assert procedure.versions.get(number=2).status == FormVersion.Status.PUBLISHED
+
+
+@pytest.mark.django_db
+def test_resume_token_finds_the_draft_and_a_new_link_replaces_the_old(procedure, django_capture_on_commit_callbacks):
+    application, token = services.start_draft(procedure)
+    assert services.find_draft(procedure.municipality, token) == application
+    with django_capture_on_commit_callbacks(execute=True):
+        new_token = services.send_resume_link(application, "hanako@example.jp", base_url="http://testserver")
+    assert services.find_draft(procedure.municipality, token) is None
+    assert services.find_draft(procedure.municipality, new_token) == application
+    assert f"/131016/apply/{new_token}/" in mail.outbox[0].body
+
+
+@pytest.mark.django_db
+def test_draft_is_not_reachable_from_another_municipality(procedure, other_municipality):
+    _application, token = services.start_draft(procedure)
+    assert services.find_draft(other_municipality, token) is None
+
+
+@pytest.mark.django_db
+def test_submit_assigns_receipt_number_and_sends_confirmation(procedure, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        application, token = submitted_application(procedure)
+    assert re.fullmatch(r"\d{4}-\d{6}", application.receipt_number)
+    assert application.status == Status.RECEIVED
+    assert application.applicant_name == "山田　花子"
+    assert application.applicant_email == "hanako@example.jp"
+    assert services.find_by_status_token(procedure.municipality, token) == application
+    assert application.receipt_number in mail.outbox[0].subject
+    assert f"/status/{token}/" in mail.outbox[0].body
+    assert [e.kind for e in services.status_history(application)] == ["submitted"]
+
+
+@pytest.mark.django_db
+def test_receipt_numbers_are_unique_and_sequential_per_municipality(procedure, other_procedure):
+    first, _ = submitted_application(procedure)
+    second, _ = submitted_application(procedure)
+    elsewhere, _ = submitted_application(other_procedure)
+    assert int(second.receipt_number[-6:]) == int(first.receipt_number[-6:]) + 1
+    assert elsewhere.receipt_number == first.receipt_number  # numbering is per municipality
+
+
+@pytest.mark.django_db
+def test_submit_twice_is_refused(procedure):
+    application, _ = submitted_application(procedure)
+    with pytest.raises(services.ApplicationStateError) as excinfo:
+        services.submit(application, base_url="http://testserver")
+    assert excinfo.value.message == "この申請はすでに送信されています。"
+
+
+@pytest.mark.django_db
+def test_withdraw_then_withdraw_again_is_refused(procedure):
+    application, _ = submitted_application(procedure)
+    services.withdraw(application, reason="別の方法で申請します")
+    application.refresh_from_db()
+    assert application.status == Status.WITHDRAWN
+    event = application.events.get(kind=ApplicationEvent.Kind.WITHDRAWN)
+    assert (event.from_status, event.to_status, event.message) == ("received", "withdrawn", "別の方法で申請します")
+    with pytest.raises(services.ApplicationStateError) as excinfo:
+        services.withdraw(application)
+    assert excinfo.value.message == "この申請は「取り下げ」のため、取り下げできません。"
+
+
+@pytest.mark.django_db
+def test_step_completion_is_recorded_once_per_step(procedure):
+    application, _ = services.start_draft(procedure)
+    for _ in range(2):
+        services.save_step(application, "applicant", raw={"x": "1"}, answers=ANSWERS, completed=True, step_index=0)
+    assert application.events.filter(kind="step_completed").count() == 1
+    assert Application.objects.get(pk=application.pk).furthest_step_index == 1
+
+
+@pytest.mark.django_db
+def test_events_are_append_only(procedure):
+    application, _ = services.start_draft(procedure)
+    event = application.events.get()
+    with pytest.raises(RuntimeError):
+        event.save()
+    with pytest.raises(RuntimeError):
+        event.delete()
+
+
+@pytest.mark.django_db
+def test_attachment_is_stored_with_sha256(procedure):
+    import hashlib
+    import io
+
+    application, _ = services.start_draft(procedure)
+    upload = io.BytesIO(b"%PDF-1.4 test")
+    upload.name = "保険証.pdf"
+    answer = services.store_attachment(application, "doc", upload, content_type="application/pdf")
+    assert answer["sha256"] == hashlib.sha256(b"%PDF-1.4 test").hexdigest()
+    assert answer["size"] == 13
+    stored = application.attachments.get()
+    assert stored.file.read() == b"%PDF-1.4 test"
+    assert "保険証" not in stored.file.name  # the stored path never carries the file name

@@ -1,0 +1,37 @@
+"""Fixtures shared by the whole suite. Tests use the real database (SQLite or PostgreSQL,
+whichever DATABASE_URL names); nothing of our own is mocked."""
+
+import pytest
+
+from madoguchi.jp.lg_code import with_check_digit
+
+
+@pytest.fixture(autouse=True)
+def _isolated_media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PUBLIC_BASE_URL = "http://testserver"
+
+
+@pytest.fixture
+def municipality(db):
+    from madoguchi.tenants.models import Municipality
+
+    return Municipality.objects.create(lg_code="131016", name="千代田区", prefecture="東京都")
+
+
+@pytest.fixture
+def other_municipality(db):
+    from madoguchi.tenants.models import Municipality
+
+    return Municipality.objects.create(
+        lg_code=with_check_digit("01213"), name="苫小牧市", prefecture="北海道"
+    )
+
+
+@pytest.fixture
+def loaded_municipality(municipality):
+    """The municipality with every standard template loaded and published."""
+    from madoguchi.catalog.loader import load_standard_templates
+
+    load_standard_templates(municipality)
+    return municipality

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs the whole test suite twice: on SQLite (the embedded default) and on PostgreSQL
+# (production). Browser tests need Debian's chromium (/usr/bin/chromium); see tools/ensure-browser.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+PG_URL="${DATABASE_URL_PG:-postgres://postgres@127.0.0.1:5432/test}"
+
+bash tools/ensure-browser.sh || true
+
+export MADOGUCHI_VAR_DIR="$(mktemp -d)"
+trap 'rm -rf "$MADOGUCHI_VAR_DIR"' EXIT
+
+echo "== tests on SQLite"
+env -u DATABASE_URL "$BIN/pytest" -n 2 -q "$@"
+
+if "$BIN/python" - "$PG_URL" <<'PY'
+import sys, psycopg
+try:
+    psycopg.connect(sys.argv[1].replace("postgres://", "postgresql://"), connect_timeout=3).close()
+except Exception as exc:
+    print(f"PostgreSQL not reachable: {exc}")
+    sys.exit(1)
+PY
+then
+  echo "== tests on PostgreSQL"
+  DATABASE_URL="$PG_URL" "$BIN/pytest" -n 2 -q "$@"
+elif [ "${CI:-}" = "true" ]; then
+  echo "PostgreSQL is required in CI" >&2
+  exit 1
+else
+  echo "== PostgreSQL not reachable at $PG_URL: skipped the PostgreSQL run (set DATABASE_URL_PG)"
+fi
