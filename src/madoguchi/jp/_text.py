@@ -1,0 +1,31 @@
+"""Small text helpers shared by the `madoguchi.jp` modules (internal)."""
+
+import re
+import unicodedata
+
+# Dash-like characters residents type between digit groups. NFKC already maps the full-width
+# hyphen-minus (U+FF0D) to "-", but not these.
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70\u2500\u2501\ufe63"
+_SEPARATORS_RE = re.compile(f"[\\s{re.escape(_DASHES)}]+")
+
+
+def nfkc(text: str) -> str:
+    """NFKC-normalize and strip; full-width digits and letters become ASCII."""
+    return unicodedata.normalize("NFKC", text or "").strip()
+
+
+def digits_only(text: str, *, allow_separators: bool = True) -> str:
+    """NFKC-normalize `text` and, if allowed, drop spaces and dash-like separators.
+
+    The result is not guaranteed to contain only digits: callers check with `is_ascii_digits`.
+    """
+    value = nfkc(text)
+    if allow_separators:
+        value = _SEPARATORS_RE.sub("", value)
+    return value
+
+
+def is_ascii_digits(value: str, length: int | None = None) -> bool:
+    if not value or not value.isascii() or not value.isdigit():
+        return False
+    return length is None or len(value) == length
