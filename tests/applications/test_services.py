@@ -8,14 +8,21 @@ from madoguchi.applications.models import Application, ApplicationEvent, Status
 from madoguchi.catalog.models import FormVersion
 
 ANSWERS = {
-    "applicant_name": {"family": "山田", "given": "花子", "family_kana": "ヤマダ", "given_kana": "ハナコ"},
+    "applicant_name": {
+        "family": "山田",
+        "given": "花子",
+        "family_kana": "ヤマダ",
+        "given_kana": "ハナコ",
+    },
     "email": "hanako@example.jp",
 }
 
 
 def submitted_application(procedure):
     application, _token = services.start_draft(procedure)
-    services.save_step(application, "applicant", raw={}, answers=ANSWERS, completed=True, step_index=0)
+    services.save_step(
+        application, "applicant", raw={}, answers=ANSWERS, completed=True, step_index=0
+    )
     token = services.submit(application, base_url="http://testserver")
     application.refresh_from_db()
     return application, token
@@ -32,11 +39,15 @@ def test_draft_keeps_its_form_version_when_a_new_one_is_published(procedure):
 
 
 @pytest.mark.django_db
-def test_resume_token_finds_the_draft_and_a_new_link_replaces_the_old(procedure, django_capture_on_commit_callbacks):
+def test_resume_token_finds_the_draft_and_a_new_link_replaces_the_old(
+    procedure, django_capture_on_commit_callbacks
+):
     application, token = services.start_draft(procedure)
     assert services.find_draft(procedure.municipality, token) == application
     with django_capture_on_commit_callbacks(execute=True):
-        new_token = services.send_resume_link(application, "hanako@example.jp", base_url="http://testserver")
+        new_token = services.send_resume_link(
+            application, "hanako@example.jp", base_url="http://testserver"
+        )
     assert services.find_draft(procedure.municipality, token) is None
     assert services.find_draft(procedure.municipality, new_token) == application
     assert f"/131016/apply/{new_token}/" in mail.outbox[0].body
@@ -49,7 +60,9 @@ def test_draft_is_not_reachable_from_another_municipality(procedure, other_munic
 
 
 @pytest.mark.django_db
-def test_submit_assigns_receipt_number_and_sends_confirmation(procedure, django_capture_on_commit_callbacks):
+def test_submit_assigns_receipt_number_and_sends_confirmation(
+    procedure, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         application, token = submitted_application(procedure)
     assert re.fullmatch(r"\d{4}-\d{6}", application.receipt_number)
@@ -86,7 +99,11 @@ def test_withdraw_then_withdraw_again_is_refused(procedure):
     application.refresh_from_db()
     assert application.status == Status.WITHDRAWN
     event = application.events.get(kind=ApplicationEvent.Kind.WITHDRAWN)
-    assert (event.from_status, event.to_status, event.message) == ("received", "withdrawn", "別の方法で申請します")
+    assert (event.from_status, event.to_status, event.message) == (
+        "received",
+        "withdrawn",
+        "別の方法で申請します",
+    )
     with pytest.raises(services.ApplicationStateError) as excinfo:
         services.withdraw(application)
     assert excinfo.value.message == "この申請は「取り下げ」のため、取り下げできません。"
@@ -96,7 +113,9 @@ def test_withdraw_then_withdraw_again_is_refused(procedure):
 def test_step_completion_is_recorded_once_per_step(procedure):
     application, _ = services.start_draft(procedure)
     for _ in range(2):
-        services.save_step(application, "applicant", raw={"x": "1"}, answers=ANSWERS, completed=True, step_index=0)
+        services.save_step(
+            application, "applicant", raw={"x": "1"}, answers=ANSWERS, completed=True, step_index=0
+        )
     assert application.events.filter(kind="step_completed").count() == 1
     assert Application.objects.get(pk=application.pk).furthest_step_index == 1
 

@@ -34,7 +34,9 @@ def test_list_requires_login(client):
 
 
 @pytest.mark.django_db
-def test_handler_sees_only_own_department_and_municipality(staff_client, procedure, other_procedure):
+def test_handler_sees_only_own_department_and_municipality(
+    staff_client, procedure, other_procedure
+):
     water = make_procedure(procedure.municipality, slug="water", department_code="suido")
     mine, _ = submitted_application(procedure)
     other_department, _ = submitted_application(water)
@@ -48,7 +50,10 @@ def test_handler_sees_only_own_department_and_municipality(staff_client, procedu
     assert reverse("staff:application_detail", args=[other_department.pk]) not in body
     assert reverse("staff:application_detail", args=[other_town.pk]) not in body
     # ... and by URL too
-    assert client.get(reverse("staff:application_detail", args=[other_department.pk])).status_code == 404
+    assert (
+        client.get(reverse("staff:application_detail", args=[other_department.pk])).status_code
+        == 404
+    )
     assert client.get(reverse("staff:application_detail", args=[other_town.pk])).status_code == 404
 
 

@@ -19,7 +19,14 @@ class ApplicationAdmin(ReadOnlyAdmin):
     """Technical read-only view; staff work in the back office, not here. Answers are not
     shown in the admin (no access log here)."""
 
-    list_display = ["receipt_number", "municipality", "procedure", "channel", "status", "submitted_at"]
+    list_display = [
+        "receipt_number",
+        "municipality",
+        "procedure",
+        "channel",
+        "status",
+        "submitted_at",
+    ]
     list_filter = ["municipality", "status", "channel"]
     search_fields = ["receipt_number"]
     exclude = ["answers", "draft_values", "status_token_digest", "resume_token_digest"]

@@ -62,7 +62,8 @@ class Application(models.Model):
     status = models.CharField(
         _("申請処理状況"), max_length=12, choices=Status.choices, default=Status.DRAFT
     )
-    receipt_number = models.CharField(_("受付番号"), max_length=20, null=True, blank=True)
+    # NULL (not "") until submission, so the per-municipality unique constraint ignores drafts.
+    receipt_number = models.CharField(_("受付番号"), max_length=20, null=True, blank=True)  # noqa: DJ001
     # What the resident typed, exactly, keyed by input name; kept so nothing is ever lost.
     draft_values = models.JSONField(default=dict, blank=True)
     # Validated, normalised answers keyed by the form's stable field keys.
@@ -132,11 +133,16 @@ class ReceiptCounter(models.Model):
             models.UniqueConstraint(fields=["municipality", "year"], name="receipt_counter_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.municipality_id}/{self.year}: {self.last_value}"
+
 
 def next_receipt_number(municipality: Municipality) -> str:
-    """Issue the next 受付番号, e.g. 2026-000123. Must run inside a transaction; the row lock
-    serialises concurrent submissions, and a rolled-back number is skipped rather than reused
-    only if the counter commit happened, so numbers are never issued twice."""
+    """Issue the next 受付番号, e.g. 2026-000123.
+
+    The counter row lock serialises concurrent submissions. The counter is updated in the
+    caller's transaction, so a number is only ever consumed together with the application
+    that carries it: no two applications can hold the same number, ever."""
     year = timezone.localdate().year
     with transaction.atomic():
         counter, _created = ReceiptCounter.objects.select_for_update().get_or_create(
@@ -188,6 +194,9 @@ class ApplicationEvent(models.Model):
         verbose_name_plural = _("経過")
         ordering = ["created_at", "pk"]
         indexes = [models.Index(fields=["application", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.created_at:%Y-%m-%d %H:%M})"
 
     def save(self, *args, **kwargs):
         if self.pk and not kwargs.pop("_allow_update", False):

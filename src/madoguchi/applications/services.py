@@ -63,7 +63,9 @@ def start_draft(procedure: Procedure, *, channel: str = Channel.PORTAL) -> tuple
     )
     token = application.issue_resume_token()
     application.save()
-    record_event(application, ApplicationEvent.Kind.STARTED, actor_type=ApplicationEvent.Actor.APPLICANT)
+    record_event(
+        application, ApplicationEvent.Kind.STARTED, actor_type=ApplicationEvent.Actor.APPLICANT
+    )
     return application, token
 
 
@@ -282,7 +284,9 @@ def record_feedback(application: Application, *, rating: int | None, comment: st
 
 
 def status_history(application: Application) -> list[ApplicationEvent]:
-    return list(application.events.filter(kind__in=APPLICANT_VISIBLE_EVENTS).order_by("created_at", "pk"))
+    return list(
+        application.events.filter(kind__in=APPLICANT_VISIBLE_EVENTS).order_by("created_at", "pk")
+    )
 
 
 __all__ = [

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import render
 
-
+from madoguchi.formengine.display import review_sections
 from madoguchi.tenants.models import StaffMembership
 
 from .models import Application, ApplicationEvent, Attachment
@@ -32,18 +32,22 @@ def visible_applications(user):
 
 @login_required
 def application_list(request):
-    applications = visible_applications(request.user).select_related(
-        "procedure", "municipality"
-    ).order_by("-submitted_at", "-pk")
+    applications = (
+        visible_applications(request.user)
+        .select_related("procedure", "municipality")
+        .order_by("-submitted_at", "-pk")
+    )
     page = Paginator(applications, 50).get_page(request.GET.get("page"))
     return render(request, "applications/staff/application_list.html", {"page": page})
 
 
 def _get_visible(request, pk):
     try:
-        return visible_applications(request.user).select_related(
-            "procedure", "form_version", "municipality"
-        ).get(pk=pk)
+        return (
+            visible_applications(request.user)
+            .select_related("procedure", "form_version", "municipality")
+            .get(pk=pk)
+        )
     except Application.DoesNotExist as exc:
         raise Http404 from exc
 
@@ -58,8 +62,6 @@ def application_detail(request, pk):
         actor_type=ApplicationEvent.Actor.STAFF,
         actor_user=request.user,
     )
-    from madoguchi.formengine.display import review_sections
-
     sections = review_sections(application.form_version.form, application.answers)
     return render(
         request,

@@ -42,7 +42,9 @@ def publish_versions(modeladmin, request, queryset):
 @admin.action(description=_("選択した版をもとに新しい下書きを作成する"))
 def copy_to_new_draft(modeladmin, request, queryset):
     for version in queryset:
-        draft = FormVersion.new_draft(version.procedure, schema=json.loads(json.dumps(version.schema)))
+        draft = FormVersion.new_draft(
+            version.procedure, schema=json.loads(json.dumps(version.schema))
+        )
         modeladmin.message_user(request, _("%(v)s を作成しました。") % {"v": draft})
 
 
@@ -61,7 +63,14 @@ class FormVersionAdmin(admin.ModelAdmin):
 
 @admin.register(Procedure)
 class ProcedureAdmin(admin.ModelAdmin):
-    list_display = ["name", "municipality", "category", "identity_level", "is_published", "current_version"]
+    list_display = [
+        "name",
+        "municipality",
+        "category",
+        "identity_level",
+        "is_published",
+        "current_version",
+    ]
     list_filter = ["municipality", "category", "identity_level", "is_published"]
     search_fields = ["name", "reading", "keywords"]
     filter_horizontal = ["departments"]

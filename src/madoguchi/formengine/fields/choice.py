@@ -1,0 +1,118 @@
+"""Choices: select, radio, checkboxes, yesno, and the notice confirmation checkbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..schema import Field
+from .base import Ctx, FieldType, Loc
+
+YES, NO = "yes", "no"
+
+
+def choose_message(loc: Loc) -> str:
+    return f"{loc.label}を選択してください。"
+
+
+def unknown_option_message(loc: Loc) -> str:
+    return f"{loc.label}は表示されている選択肢から選んでください。"
+
+
+class SelectType(FieldType):
+    def required_message(self, f: Field, loc: Loc) -> str:
+        return choose_message(loc)
+
+    def validate(self, f: Field, loc: Loc, ctx: Ctx, required: bool) -> Any:
+        value = ctx.get(loc.name).strip()
+        if not value:
+            if required:
+                ctx.error(loc, choose_message(loc))
+            return None
+        if value not in f.option_labels:
+            ctx.error(loc, unknown_option_message(loc))
+            return None
+        return value
+
+    def display(self, f: Field, value: Any) -> str:
+        return f.option_labels.get(value, str(value))
+
+
+class CheckboxesType(FieldType):
+    list_inputs = (None,)
+
+    def required_message(self, f: Field, loc: Loc) -> str:
+        return choose_message(loc)
+
+    def validate(self, f: Field, loc: Loc, ctx: Ctx, required: bool) -> Any:
+        chosen = {v.strip() for v in ctx.getlist(loc.name) if v.strip()}
+        labels = f.option_labels
+        if chosen - labels.keys():
+            ctx.error(loc, unknown_option_message(loc))
+            return None
+        values = [o.value for o in f.options if o.value in chosen]  # option order
+        if not values:
+            if required:
+                ctx.error(loc, choose_message(loc))
+            return None
+        if f.min_selected is not None and len(values) < f.min_selected:
+            ctx.error(loc, f"{loc.label}は{f.min_selected}つ以上選択してください。")
+            return None
+        if f.max_selected is not None and len(values) > f.max_selected:
+            ctx.error(
+                loc,
+                f"{loc.label}は{f.max_selected}つまで選択できます"
+                f"（現在{len(values)}つ選択されています）。",
+            )
+            return None
+        return values
+
+    def to_raw(self, f: Field, value: Any, loc: Loc, out: dict) -> None:
+        out[loc.name] = list(value or [])
+
+    def display(self, f: Field, value: Any) -> str:
+        labels = f.option_labels
+        return "、".join(labels.get(v, str(v)) for v in value)
+
+
+class YesNoType(FieldType):
+    def required_message(self, f: Field, loc: Loc) -> str:
+        return choose_message(loc)
+
+    def validate(self, f: Field, loc: Loc, ctx: Ctx, required: bool) -> Any:
+        value = ctx.get(loc.name).strip()
+        if not value:
+            if required:
+                ctx.error(loc, choose_message(loc))
+            return None
+        if value not in (YES, NO):
+            ctx.error(loc, f"{loc.label}は「はい」か「いいえ」を選んでください。")
+            return None
+        return value == YES
+
+    def to_raw(self, f: Field, value: Any, loc: Loc, out: dict) -> None:
+        out[loc.name] = "" if value is None else (YES if value else NO)
+
+    def display(self, f: Field, value: Any) -> str:
+        return "はい" if value else "いいえ"
+
+
+def notice_message(loc: Loc) -> str:
+    label = loc.label
+    return f"「{label}」の内容を確認し、チェックを入れてください。"
+
+
+class NoticeType(FieldType):
+    def required_message(self, f: Field, loc: Loc) -> str:
+        return notice_message(loc)
+
+    def validate(self, f: Field, loc: Loc, ctx: Ctx, required: bool) -> Any:
+        if ctx.get(loc.name).strip() in ("1", "on", "true", "yes"):
+            return True
+        ctx.error(loc, notice_message(loc))
+        return None
+
+    def to_raw(self, f: Field, value: Any, loc: Loc, out: dict) -> None:
+        out[loc.name] = "1" if value else ""
+
+    def display(self, f: Field, value: Any) -> str:
+        return "確認しました" if value else "未確認"
