@@ -18,7 +18,10 @@ def test_lg_code_with_wrong_check_digit_is_refused():
 def test_lg_code_must_be_six_digits():
     with pytest.raises(ValidationError) as excinfo:
         Municipality(lg_code="13101", name="千代田区").full_clean()
-    assert "全国地方公共団体コードは半角数字6桁で入力してください。" in excinfo.value.message_dict["lg_code"]
+    assert (
+        "全国地方公共団体コードは半角数字6桁で入力してください。"
+        in excinfo.value.message_dict["lg_code"]
+    )
 
 
 @pytest.mark.django_db

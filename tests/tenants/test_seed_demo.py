@@ -1,0 +1,50 @@
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from madoguchi.catalog.models import Procedure
+from madoguchi.tenants.demo import DEMO_LG_CODE, DEMO_PASSWORD
+from madoguchi.tenants.models import Municipality, StaffMembership
+
+
+def run_seed() -> str:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_seed_creates_municipality_procedures_and_prints_accounts():
+    output = run_seed()
+    municipality = Municipality.objects.get(lg_code=DEMO_LG_CODE)
+    assert municipality.name == "みほん市"
+    assert Procedure.objects.for_municipality(municipality).count() == 9
+    water = Procedure.objects.get(municipality=municipality, slug="suido_shiyou_kaishi")
+    assert sorted(water.departments.values_list("code", flat=True)) == ["gesuido", "suido"]
+    for username in ["admin", "kodomo", "kaigo", "suido", "gesuido", "etsuran"]:
+        assert username in output
+    assert f"初期パスワード   : {DEMO_PASSWORD}" in output
+    assert f"http://testserver/{DEMO_LG_CODE}/" in output
+    kodomo = StaffMembership.objects.get(user__username="kodomo")
+    assert (kodomo.department.code, kodomo.role) == ("kodomo", "handler")
+
+
+@pytest.mark.django_db
+def test_running_the_seed_again_keeps_data_and_changed_passwords():
+    run_seed()
+    user = get_user_model().objects.get(username="kodomo")
+    user.set_password("changed-by-the-municipality-1")
+    user.save()
+    procedure = Procedure.objects.get(slug="sodai_gomi")
+    procedure.fee = "1点300円"
+    procedure.save()
+
+    output = run_seed()
+    assert "は登録済みです" in output
+    user.refresh_from_db()
+    assert user.check_password("changed-by-the-municipality-1")
+    assert Procedure.objects.get(slug="sodai_gomi").fee == "1点300円"
+    assert Procedure.objects.count() == 9
+    assert StaffMembership.objects.count() == 6
