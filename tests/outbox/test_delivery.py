@@ -27,7 +27,9 @@ def test_message_is_delivered_after_commit(django_capture_on_commit_callbacks):
 
 
 @pytest.mark.django_db
-def test_message_survives_a_mail_outage_and_is_retried(settings, django_capture_on_commit_callbacks):
+def test_message_survives_a_mail_outage_and_is_retried(
+    settings, django_capture_on_commit_callbacks
+):
     settings.EMAIL_BACKEND = "tests.outbox.test_delivery.FailingBackend"
     with django_capture_on_commit_callbacks(execute=True):
         delivery.enqueue_email(to=["a@example.jp"], subject="件名", body="本文")

@@ -68,7 +68,10 @@ def ensure_demo_accounts(municipality: Municipality) -> list[tuple[DemoAccount, 
                 municipality=municipality, code=account.department_code
             ).first()
         StaffMembership.objects.get_or_create(
-            user=user, municipality=municipality, department=department, defaults={"role": account.role}
+            user=user,
+            municipality=municipality,
+            department=department,
+            defaults={"role": account.role},
         )
         created.append((account, is_new))
     return created

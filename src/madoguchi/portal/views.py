@@ -1,0 +1,725 @@
+"""The resident portal: find a procedure, fill its form step by step, submit, follow it.
+
+Residents are anonymous. A draft is reached through its resume token (in the URL) and a
+submitted application through its status token; both are unguessable and only their digests
+are stored. What the resident types is saved on the server at every step
+(`services.save_step`), so neither a validation error nor going back loses anything.
+Every page works without JavaScript; `madoguchi/enhance.js` only adds conveniences.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from madoguchi.applications import services
+from madoguchi.applications.models import Application
+from madoguchi.catalog.models import Category, IdentityLevel, LifeEvent, Procedure
+from madoguchi.jp.errors import JpValueError
+from madoguchi.jp.postal import format_postal_code, lookup_address, normalize_postal_code
+from madoguchi.jp.wareki import format_date
+from madoguchi.tenants.models import Municipality
+from madoguchi.tenants.scoping import with_municipality
+
+from . import search as procedure_search
+from .receipt_pdf import build_receipt_pdf
+
+FEEDBACK_CHOICES = [
+    (5, gettext_lazy("とても使いやすい")),
+    (4, gettext_lazy("使いやすい")),
+    (3, gettext_lazy("ふつう")),
+    (2, gettext_lazy("使いにくい")),
+    (1, gettext_lazy("とても使いにくい")),
+]
+
+IDENTITY_EXPLANATIONS = {
+    IdentityLevel.NONE: gettext_lazy(
+        "本人確認は必要ありません。このページからそのまま申請できます。"
+    ),
+    IdentityLevel.EMAIL: gettext_lazy(
+        "メールアドレスの入力が必要です。受付のお知らせや、審査の状況・書類の不備などの連絡を"
+        "そのメールアドレスにお送りします。マイナンバーカードは必要ありません。"
+    ),
+    IdentityLevel.JPKI: gettext_lazy(
+        "マイナンバーカードを使った本人確認（電子署名）が必要です。マイナンバーカードと、"
+        "署名用電子証明書の暗証番号（英数字6〜16文字）を用意してください。"
+    ),
+}
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+class _FormEngine:
+    """The form engine, imported on first use (keeps URL loading independent of it)."""
+
+    @property
+    def validation(self):
+        from madoguchi.formengine import validation
+
+        return validation
+
+    @property
+    def rendering(self):
+        from madoguchi.formengine import rendering
+
+        return rendering
+
+
+_engine = _FormEngine()
+
+
+def review_sections(form, answers):
+    from madoguchi.formengine.display import review_sections as _review_sections
+
+    return _review_sections(form, answers)
+
+
+def _base_url() -> str:
+    return settings.PUBLIC_BASE_URL.rstrip("/")
+
+
+def _open_procedures(municipality):
+    return list(
+        Procedure.objects.for_municipality(municipality)
+        .open_now()
+        .order_by("category", "reading", "pk")
+    )
+
+
+def _paragraphs(text: str) -> list[str]:
+    """Plain text → paragraphs (blank lines separate paragraphs; single newlines kept)."""
+    blocks = [block.strip() for block in (text or "").replace("\r\n", "\n").split("\n\n")]
+    return [block for block in blocks if block]
+
+
+def _expired(request, *, kind: str = "draft"):
+    return render(request, "portal/expired.html", {"kind": kind}, status=404)
+
+
+def _state_error(request, message: str, *, application=None, status: int = 409):
+    return render(
+        request,
+        "portal/state_error.html",
+        {"message": message, "application": application},
+        status=status,
+    )
+
+
+def _visible_steps(application: Application):
+    form = application.form_version.form
+    return form, _engine.validation.visible_steps(form, application.answers)
+
+
+def _step_url(request, token: str, step_key: str, **query) -> str:
+    url = reverse("portal:step", args=[request.municipality.lg_code, token, step_key])
+    if query:
+        url += "?" + "&".join(f"{k}={v}" for k, v in query.items())
+    return url
+
+
+def _confirm_url(request, token: str) -> str:
+    return reverse("portal:confirm", args=[request.municipality.lg_code, token])
+
+
+def _error_top_key(error) -> str:
+    """The top-level field key an error belongs to (the repeat key for repeat items)."""
+    path = getattr(error, "path", "") or ""
+    if isinstance(path, list | tuple):
+        first = path[0] if path else ""
+        return str(first)
+    text = str(path)
+    for separator in (".", "__", "[", "/"):
+        text = text.split(separator)[0]
+    if not text:
+        input_id = getattr(error, "input_id", "") or ""
+        text = input_id.removeprefix("f-").split("__")[0]
+    return text
+
+
+def _step_key_of_error(form, steps, error) -> str | None:
+    key = _error_top_key(error)
+    for step in steps:
+        if any(field.key == key for field in step.fields):
+            return step.key
+    return None
+
+
+def _progress(request, token, application, steps, current_key: str | None):
+    """Progress indicator: every visible step, then the confirmation step."""
+    items = []
+    furthest = application.furthest_step_index
+    for index, step in enumerate(steps):
+        items.append(
+            {
+                "number": index + 1,
+                "title": step.title,
+                "current": step.key == current_key,
+                "done": index < furthest and step.key != current_key,
+                "url": _step_url(request, token, step.key) if index <= furthest else "",
+            }
+        )
+    items.append(
+        {
+            "number": len(steps) + 1,
+            "title": _("入力内容の確認"),
+            "current": current_key is None,
+            "done": False,
+            "url": _confirm_url(request, token) if furthest >= len(steps) else "",
+        }
+    )
+    current_number = next(item["number"] for item in items if item["current"])
+    total = len(items)
+    percent = int(round(current_number / total * 20)) * 5  # dads-w-0 … dads-w-100
+    return {"items": items, "number": current_number, "total": total, "percent": percent}
+
+
+def _postal_base(request) -> str:
+    url = reverse("portal:postal", args=[request.municipality.lg_code, "0000000"])
+    return url.removesuffix("0000000/")
+
+
+def _detected_content_type(detected, uploaded) -> str:
+    for attribute in ("content_type", "mime", "mime_type"):
+        value = getattr(detected, attribute, None)
+        if value:
+            return value
+    return getattr(uploaded, "content_type", None) or "application/octet-stream"
+
+
+def _known_files(application) -> dict[str, dict]:
+    """Attachments of this draft by uid (files kept across an error or a later visit)."""
+    return {a.uid: a.as_answer() for a in application.attachments.all()}
+
+
+def _apply_action(form, step_key, raw, action):
+    validation = _engine.validation
+    if hasattr(validation, "apply_action_with_message"):
+        return validation.apply_action_with_message(form, step_key, raw, action)
+    return validation.apply_action(form, step_key, raw, action), None
+
+
+def _uploads(request) -> dict:
+    return {name: request.FILES.getlist(name) for name in request.FILES}
+
+
+# ----------------------------------------------------------------------------- catalog
+
+
+@require_GET
+def home(request):
+    municipalities = list(Municipality.objects.filter(is_active=True).order_by("lg_code"))
+    if len(municipalities) == 1:
+        return redirect("portal:municipality_home", municipalities[0].lg_code)
+    return render(request, "portal/home.html", {"municipalities": municipalities})
+
+
+@require_GET
+@with_municipality
+def municipality_home(request):
+    procedures = _open_procedures(request.municipality)
+    categories = []
+    for value, label in Category.choices:
+        count = sum(1 for p in procedures if p.category == value)
+        categories.append({"value": value, "label": label, "count": count})
+    life_events = []
+    for value, label in LifeEvent.choices:
+        count = sum(1 for p in procedures if value in (p.life_events or []))
+        life_events.append({"value": value, "label": label, "count": count})
+    return render(
+        request,
+        "portal/municipality_home.html",
+        {
+            "procedure_count": len(procedures),
+            "categories": categories,
+            "life_events": life_events,
+        },
+    )
+
+
+@require_GET
+@with_municipality
+def procedure_list(request):
+    query = request.GET.get("q", "").strip()[:100]
+    category = request.GET.get("category", "")
+    life_event = request.GET.get("life_event", "")
+    category_label = dict(Category.choices).get(category)
+    life_event_label = dict(LifeEvent.choices).get(life_event)
+    procedures = _open_procedures(request.municipality)
+    if category_label:
+        procedures = [p for p in procedures if p.category == category]
+    if life_event_label:
+        procedures = [p for p in procedures if life_event in (p.life_events or [])]
+    results = procedure_search.search(procedures, query)
+    return render(
+        request,
+        "portal/procedure_list.html",
+        {
+            "query": query,
+            "category": category if category_label else "",
+            "category_label": category_label,
+            "life_event": life_event if life_event_label else "",
+            "life_event_label": life_event_label,
+            "results": results,
+            "categories": Category.choices,
+            "life_events": LifeEvent.choices,
+        },
+    )
+
+
+def _get_procedure(municipality, slug) -> Procedure:
+    try:
+        return (
+            Procedure.objects.for_municipality(municipality)
+            .filter(is_published=True)
+            .select_related("current_version")
+            .get(slug=slug)
+        )
+    except Procedure.DoesNotExist as exc:
+        raise Http404("procedure") from exc
+
+
+@require_GET
+@with_municipality
+def procedure_detail(request, slug):
+    procedure = _get_procedure(request.municipality, slug)
+    today = timezone.localdate()
+    is_open = procedure.is_open(today)
+    not_yet = bool(procedure.open_from and today < procedure.open_from)
+    return render(
+        request,
+        "portal/procedure_detail.html",
+        {
+            "procedure": procedure,
+            "is_open": is_open,
+            "not_yet_open": not_yet,
+            "open_from": format_date(procedure.open_from, "both") if procedure.open_from else "",
+            "open_until": format_date(procedure.open_until, "both") if procedure.open_until else "",
+            "description": _paragraphs(procedure.description),
+            "eligibility": _paragraphs(procedure.eligibility),
+            "what_you_need": _paragraphs(procedure.what_you_need),
+            "identity_explanation": IDENTITY_EXPLANATIONS.get(procedure.identity_level, ""),
+            "departments": list(procedure.departments.all()),
+            "category_label": dict(Category.choices).get(procedure.category, ""),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@with_municipality
+def start_application(request, slug):
+    procedure = _get_procedure(request.municipality, slug)
+    if request.method != "POST" or not procedure.is_open():
+        return redirect("portal:procedure_detail", request.municipality.lg_code, procedure.slug)
+    try:
+        application, token = services.start_draft(procedure)
+    except services.ApplicationStateError as exc:
+        return _state_error(request, exc.message)
+    form, steps = _visible_steps(application)
+    return redirect(_step_url(request, token, steps[0].key))
+
+
+# ----------------------------------------------------------------------------- applying
+
+
+@never_cache
+@require_GET
+@with_municipality
+def resume(request, token):
+    """The link in the save-and-resume e-mail: continue where the resident stopped."""
+    application = services.find_draft(request.municipality, token)
+    if application is None:
+        return _expired(request)
+    form, steps = _visible_steps(application)
+    keys = [step.key for step in steps]
+    if application.current_step in keys:
+        return redirect(_step_url(request, token, application.current_step))
+    return redirect(_step_url(request, token, keys[0]))
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@with_municipality
+def step(request, token, step_key):
+    application = services.find_draft(request.municipality, token)
+    if application is None:
+        return _expired(request)
+    form, steps = _visible_steps(application)
+    keys = [s.key for s in steps]
+    if step_key not in keys:
+        # A step hidden by earlier answers, or not in this form version.
+        return redirect(_step_url(request, token, keys[0]))
+    index = keys.index(step_key)
+    current = steps[index]
+    return_to_confirm = (request.POST if request.method == "POST" else request.GET).get(
+        "return"
+    ) == "confirm"
+    errors = []
+
+    if request.method == "POST":
+        raw = _engine.validation.collect_raw(current, request.POST)
+        action = request.POST.get("_action", "next")
+        if action == "back":
+            services.save_step(
+                application, step_key, raw=raw, answers=None, completed=False, step_index=index
+            )
+            if index == 0:
+                return redirect(
+                    "portal:procedure_detail",
+                    request.municipality.lg_code,
+                    application.procedure.slug,
+                )
+            return redirect(_step_url(request, token, keys[index - 1]))
+        if action == "save":
+            services.save_step(
+                application, step_key, raw=raw, answers=None, completed=False, step_index=index
+            )
+            return redirect("portal:save", request.municipality.lg_code, token)
+        if action.startswith(("add:", "remove:", "postal:")):
+            raw, action_error = _apply_action(form, step_key, raw, action)
+            services.save_step(
+                application, step_key, raw=raw, answers=None, completed=False, step_index=index
+            )
+            if action_error is None:
+                query = {"return": "confirm"} if return_to_confirm else {}
+                return redirect(_step_url(request, token, step_key, **query))
+            errors = [action_error]
+            return _render_step(
+                request, token, application, form, steps, index, raw, errors, return_to_confirm
+            )
+
+        def store_file(field, uploaded, detected):
+            return services.store_attachment(
+                application,
+                field.key,
+                uploaded,
+                content_type=_detected_content_type(detected, uploaded),
+            )
+
+        result = _engine.validation.validate_step(
+            form,
+            step_key,
+            raw,
+            application.answers,
+            _uploads(request),
+            store_file,
+            known_files=_known_files(application),
+        )
+        raw = result.raw or raw
+        if result.ok:
+            services.save_step(
+                application,
+                step_key,
+                raw=raw,
+                answers=result.answers,
+                completed=True,
+                step_index=index,
+            )
+            form, steps = _visible_steps(application)
+            keys = [s.key for s in steps]
+            if return_to_confirm or step_key not in keys or keys.index(step_key) == len(keys) - 1:
+                return redirect(_confirm_url(request, token))
+            return redirect(_step_url(request, token, keys[keys.index(step_key) + 1]))
+        services.save_step(
+            application, step_key, raw=raw, answers=None, completed=False, step_index=index
+        )
+        errors = list(result.errors)
+    else:
+        raw = application.draft_values.get(step_key)
+        if raw is None:
+            raw = _engine.validation.raw_from_answers(form, step_key, application.answers)
+        if request.GET.get("check") == "1":
+            errors = [
+                error
+                for error in _engine.validation.validate_all(form, application.answers)
+                if _step_key_of_error(form, steps, error) == step_key
+            ]
+
+    return _render_step(
+        request, token, application, form, steps, index, raw, errors, return_to_confirm
+    )
+
+
+def _render_step(request, token, application, form, steps, index, raw, errors, return_to_confirm):
+    current = steps[index]
+    step_key = current.key
+    fields_html = _engine.rendering.render_step(
+        form,
+        step_key,
+        raw,
+        errors,
+        {
+            "answers": application.answers,
+            "known_files": _known_files(application),
+            "postal_url": _postal_base(request),
+        },
+    )
+    return render(
+        request,
+        "portal/step.html",
+        {
+            "application": application,
+            "procedure": application.procedure,
+            "form": form,
+            "step": current,
+            "step_index": index,
+            "is_first": index == 0,
+            "is_last": index == len(steps) - 1,
+            "fields_html": fields_html,
+            "errors": errors,
+            "progress": _progress(request, token, application, steps, step_key),
+            "token": token,
+            "return_to_confirm": return_to_confirm,
+            "postal_base": _postal_base(request),
+        },
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@with_municipality
+def save_for_later(request, token):
+    application = services.find_draft(request.municipality, token)
+    if application is None:
+        return _expired(request)
+    error = ""
+    email = ""
+    if request.method == "POST":
+        email = request.POST.get("email", "").strip()
+        try:
+            if not email:
+                raise ValidationError("empty")
+            validate_email(email)
+        except ValidationError:
+            if email:
+                error = _("メールアドレスを正しく入力してください（例：taro@example.jp）。")
+            else:
+                error = _("メールアドレスを入力してください。")
+        else:
+            try:
+                services.send_resume_link(application, email, base_url=_base_url())
+            except services.ApplicationStateError as exc:
+                return _state_error(request, exc.message)
+            request.session["portal_resume_sent"] = {
+                "email": email,
+                "procedure": application.procedure.name,
+            }
+            return redirect("portal:resume_link_sent", request.municipality.lg_code)
+    else:
+        form = application.form_version.form
+        for field in form.all_fields():
+            if field.type == "email" and isinstance(application.answers.get(field.key), str):
+                email = application.answers[field.key]
+                break
+    back_step = application.current_step or ""
+    form, steps = _visible_steps(application)
+    if back_step not in [s.key for s in steps]:
+        back_step = steps[0].key
+    return render(
+        request,
+        "portal/save.html",
+        {
+            "application": application,
+            "procedure": application.procedure,
+            "email": email,
+            "error": error,
+            "back_url": _step_url(request, token, back_step),
+        },
+        status=200,
+    )
+
+
+@never_cache
+@require_GET
+@with_municipality
+def resume_link_sent(request):
+    sent = request.session.pop("portal_resume_sent", None)
+    return render(request, "portal/resume_link_sent.html", {"sent": sent})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@with_municipality
+def confirm(request, token):
+    application = services.find_draft(request.municipality, token)
+    if application is None:
+        return _expired(request)
+    form, steps = _visible_steps(application)
+    errors = _engine.validation.validate_all(form, application.answers)
+    if errors:
+        step_key = _step_key_of_error(form, steps, errors[0]) or steps[0].key
+        if request.method == "POST":
+            return redirect(_step_url(request, token, step_key, check="1"))
+        # Not everything filled in yet (e.g. a step became visible): continue there.
+        return redirect(_step_url(request, token, step_key))
+
+    rating_value = ""
+    comment = ""
+    if request.method == "POST":
+        rating_value = request.POST.get("rating", "")
+        comment = request.POST.get("comment", "").strip()[:2000]
+        rating = int(rating_value) if rating_value in {"1", "2", "3", "4", "5"} else None
+        try:
+            status_token = services.submit(application, base_url=_base_url())
+        except services.ApplicationStateError as exc:
+            return _state_error(request, exc.message)
+        if form.feedback and (rating is not None or comment):
+            services.record_feedback(application, rating=rating, comment=comment)
+        return redirect("portal:receipt", request.municipality.lg_code, status_token)
+
+    sections = [
+        {
+            "title": section.title,
+            "rows": section.rows,
+            "edit_url": _step_url(request, token, section.step_key, **{"return": "confirm"}),
+        }
+        for section in review_sections(form, application.answers)
+    ]
+    return render(
+        request,
+        "portal/confirm.html",
+        {
+            "application": application,
+            "procedure": application.procedure,
+            "form": form,
+            "sections": sections,
+            "progress": _progress(request, token, application, steps, None),
+            "token": token,
+            "feedback_choices": FEEDBACK_CHOICES,
+            "rating_value": rating_value,
+            "comment": comment,
+            "back_url": _step_url(request, token, steps[-1].key),
+        },
+    )
+
+
+# ----------------------------------------------------------------------------- after submit
+
+
+def _submitted(request, token):
+    return services.find_by_status_token(request.municipality, token)
+
+
+def _received_text(application) -> str:
+    received = timezone.localtime(application.submitted_at)
+    return f"{format_date(received.date(), 'both')} {received:%H:%M}"
+
+
+@never_cache
+@require_GET
+@with_municipality
+def receipt(request, token):
+    application = _submitted(request, token)
+    if application is None:
+        return _expired(request, kind="status")
+    return render(
+        request,
+        "portal/receipt.html",
+        {
+            "application": application,
+            "procedure": application.procedure,
+            "received_text": _received_text(application),
+            "token": token,
+            "departments": list(application.procedure.departments.all()),
+        },
+    )
+
+
+@never_cache
+@require_GET
+@with_municipality
+def status(request, token):
+    application = _submitted(request, token)
+    if application is None:
+        return _expired(request, kind="status")
+    form = application.form_version.form
+    return render(
+        request,
+        "portal/status.html",
+        {
+            "application": application,
+            "procedure": application.procedure,
+            "received_text": _received_text(application),
+            "history": services.status_history(application),
+            "sections": review_sections(form, application.answers),
+            "token": token,
+            "departments": list(application.procedure.departments.all()),
+        },
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@with_municipality
+def withdraw(request, token):
+    application = _submitted(request, token)
+    if application is None:
+        return _expired(request, kind="status")
+    status_url = reverse("portal:status", args=[request.municipality.lg_code, token])
+    if not application.can_withdraw:
+        message = _("この申請は「%(status)s」のため、取り下げできません。") % {
+            "status": application.get_status_display()
+        }
+        return render(
+            request,
+            "portal/withdraw.html",
+            {"application": application, "not_allowed": message, "status_url": status_url},
+            status=409 if request.method == "POST" else 200,
+        )
+    if request.method == "POST":
+        reason = request.POST.get("reason", "").strip()[:2000]
+        try:
+            services.withdraw(application, reason=reason)
+        except services.ApplicationStateError as exc:
+            return _state_error(request, exc.message, application=application)
+        messages.success(request, _("申請を取り下げました。"))
+        return redirect(status_url)
+    return render(
+        request,
+        "portal/withdraw.html",
+        {"application": application, "procedure": application.procedure, "status_url": status_url},
+    )
+
+
+@never_cache
+@require_GET
+@with_municipality
+def receipt_pdf(request, token):
+    application = _submitted(request, token)
+    if application is None:
+        return _expired(request, kind="status")
+    status_url = (
+        f"{_base_url()}{reverse('portal:status', args=[request.municipality.lg_code, token])}"
+    )
+    pdf = build_receipt_pdf(application, status_url=status_url)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="receipt-{application.receipt_number}.pdf"'
+    return response
+
+
+@require_GET
+@with_municipality
+def postal_lookup(request, code):
+    try:
+        code7 = normalize_postal_code(code)
+    except JpValueError as exc:
+        return JsonResponse({"address": None, "error": exc.message}, status=400)
+    address = lookup_address(code7)
+    if not address:
+        return JsonResponse(
+            {
+                "address": None,
+                "error": _("郵便番号 %(code)s の住所が見つかりません。")
+                % {"code": format_postal_code(code7)},
+            },
+            status=404,
+        )
+    return JsonResponse({"postal_code": code7, "address": address})
