@@ -144,3 +144,60 @@ def test_attachment_is_stored_with_sha256(procedure):
     stored = application.attachments.get()
     assert stored.file.read() == b"%PDF-1.4 test"
     assert "保険証" not in stored.file.name  # the stored path never carries the file name
+
+
+@pytest.fixture
+def email_procedure(procedure):
+    procedure.identity_level = "email"
+    procedure.save()
+    return procedure
+
+
+@pytest.mark.django_db
+def test_email_level_draft_is_verified_by_opening_the_mailed_link(
+    email_procedure, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        application = services.start_draft_with_email_check(
+            email_procedure, "hanako@example.jp", base_url="http://testserver"
+        )
+    token = re.search(r"/apply/([^/]+)/", mail.outbox[0].body).group(1)
+    assert mail.outbox[0].to == ["hanako@example.jp"]
+    assert not application.email_is_verified
+
+    draft = services.find_draft(email_procedure.municipality, token)
+    assert services.confirm_email(draft) is True
+    assert services.confirm_email(draft) is False  # only the first opening counts
+    assert draft.email_is_verified
+    assert draft.events.filter(kind="email_verified").count() == 1
+
+    answers = {**ANSWERS, "email": "someone-else@example.jp"}
+    services.save_step(draft, "applicant", raw={}, answers=answers, completed=True, step_index=0)
+    services.submit(draft, base_url="http://testserver")
+    draft.refresh_from_db()
+    assert draft.applicant_email == "hanako@example.jp"  # the verified address wins
+
+
+@pytest.mark.django_db
+def test_email_level_draft_cannot_be_submitted_unverified(email_procedure):
+    application, _token = services.start_draft(email_procedure)
+    services.save_step(
+        application, "applicant", raw={}, answers=ANSWERS, completed=True, step_index=0
+    )
+    with pytest.raises(services.ApplicationStateError) as excinfo:
+        services.submit(application, base_url="http://testserver")
+    assert excinfo.value.message == (
+        "メールアドレスの確認が済んでいません。お送りしたメールのリンクから申請を続けてください。"
+    )
+
+
+@pytest.mark.django_db
+def test_jpki_level_procedure_cannot_start_on_the_portal(procedure):
+    procedure.identity_level = "jpki"
+    procedure.save()
+    with pytest.raises(services.ApplicationStateError) as excinfo:
+        services.start_draft(procedure)
+    assert excinfo.value.message == (
+        "この手続はマイナンバーカードによる電子署名が必要なため、"
+        "マイナポータル（ぴったりサービス）から申請してください。"
+    )

@@ -120,7 +120,9 @@ def test_accept_language_en_shows_english_ui(loaded_municipality):
 @pytest.mark.django_db
 def test_language_switcher_form_is_accessible_and_script_free(loaded_municipality):
     page = Client().get("/131016/procedures/", {"q": "水道"}).content.decode()
-    form = page[page.index('<form class="dads-inline-group') : page.index("表示言語を切り替える")]
+    form = page[
+        page.index('<form class="dads-language-switcher') : page.index("表示言語を切り替える")
+    ]
     assert 'method="post" action="/i18n/setlang/"' in form
     assert 'name="csrfmiddlewaretoken"' in form
     # Back to the same page, query string included.

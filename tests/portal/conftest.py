@@ -6,6 +6,7 @@ import re
 import pytest
 
 from madoguchi.jp.check_digits import individual_number_check_digit
+from madoguchi.outbox.models import OutboxMessage
 
 # A tiny but real PDF (one empty page): enough for content-type detection by magic bytes.
 SMALL_PDF = (
@@ -53,7 +54,16 @@ def parse_step_url(url: str) -> tuple[str, str]:
     return match.group("token"), match.group("step")
 
 
-def start(client, slug: str, lg: str = "131016") -> str:
-    """Press 「申請をはじめる」; returns the URL of the first step."""
-    response = client.post(f"/{lg}/procedures/{slug}/start/")
-    return location(response)
+def start(client, slug: str, lg: str = "131016", email: str = "hanako@example.jp") -> str:
+    """Press 「申請をはじめる」; returns the URL of the first step.
+
+    For procedures at identity level "email" this gives an address and opens the link that
+    was mailed to it (read from the outbox row: on-commit delivery does not run inside a
+    test transaction)."""
+    response = client.post(f"/{lg}/procedures/{slug}/start/", {"email": email})
+    url = location(response)
+    if url == f"/{lg}/apply/check-email/":
+        body = OutboxMessage.objects.latest("pk").payload["body"]
+        link = re.search(r"http://testserver(/\S+)", body).group(1)
+        url = location(client.get(link))
+    return url

@@ -35,6 +35,23 @@ def resume_link(application, url: str) -> tuple[str, str]:
     return subject, body
 
 
+def email_check(application, url: str) -> tuple[str, str]:
+    subject = f"【{application.municipality.name}】申請の入力を始めるためのリンク"
+    body = "\n".join(
+        [
+            f"「{application.procedure.name}」の申請のお申し込みを受け付けました。",
+            "次のリンクを開くと、メールアドレスの確認が完了し、申請の入力を始められます。",
+            "",
+            url,
+            "",
+            "お心当たりがない場合は、このメールを破棄してください。",
+            "このリンクを知っている人は入力内容を見ることができます。他の人に転送しないでください。",
+            _footer(application),
+        ]
+    )
+    return subject, body
+
+
 def submitted(application, status_url: str) -> tuple[str, str]:
     received = timezone.localtime(application.submitted_at)
     subject = f"【{application.municipality.name}】申請を受け付けました（受付番号 {application.receipt_number}）"

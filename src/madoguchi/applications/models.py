@@ -73,6 +73,10 @@ class Application(models.Model):
     applicant_name = models.CharField(_("申請者氏名"), max_length=200, blank=True)
     applicant_name_kana = models.CharField(_("申請者氏名（フリガナ）"), max_length=200, blank=True)
     applicant_email = models.EmailField(_("連絡先メールアドレス"), blank=True)
+    # Identity level "email": the address the start link was sent to, and when its link was
+    # first opened (possession of the link proves control of the mailbox).
+    verified_email = models.EmailField(_("確認済みメールアドレス"), blank=True)
+    email_verified_at = models.DateTimeField(_("メールアドレス確認日時"), null=True, blank=True)
     is_proxy = models.BooleanField(_("代理申請"), default=False)
     proxy_name = models.CharField(_("代理人（事業所）名"), max_length=200, blank=True)
     status_token_digest = models.CharField(max_length=64, blank=True, db_index=True)
@@ -105,6 +109,10 @@ class Application(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED_STATUSES
+
+    @property
+    def email_is_verified(self) -> bool:
+        return bool(self.verified_email and self.email_verified_at)
 
     @property
     def can_withdraw(self) -> bool:
@@ -160,6 +168,8 @@ class ApplicationEvent(models.Model):
         STARTED = "started", _("入力開始")
         STEP_COMPLETED = "step_completed", _("入力ステップ完了")
         RESUME_LINK_SENT = "resume_link_sent", _("再開用リンク送信")
+        EMAIL_VERIFICATION_SENT = "email_verification_sent", _("メールアドレス確認リンク送信")
+        EMAIL_VERIFIED = "email_verified", _("メールアドレス確認")
         SUBMITTED = "submitted", _("申請")
         STATUS_CHANGED = "status_changed", _("状況変更")
         WITHDRAWN = "withdrawn", _("取り下げ")

@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from madoguchi.catalog.models import Procedure
+from madoguchi.catalog.models import IdentityLevel, Procedure
 from madoguchi.outbox.delivery import enqueue_email
 
 from . import messages
@@ -52,8 +52,14 @@ def record_event(application: Application, kind: str, *, actor_type: str, **fiel
 
 @transaction.atomic
 def start_draft(procedure: Procedure, *, channel: str = Channel.PORTAL) -> tuple[Application, str]:
+    """A new draft for a procedure that needs no identity check (or one entered by staff)."""
     if procedure.current_version_id is None:
         raise ApplicationStateError("この手続は現在受け付けていません。")
+    if channel == Channel.PORTAL and procedure.identity_level == IdentityLevel.JPKI:
+        raise ApplicationStateError(
+            "この手続はマイナンバーカードによる電子署名が必要なため、"
+            "マイナポータル（ぴったりサービス）から申請してください。"
+        )
     application = Application(
         municipality_id=procedure.municipality_id,
         procedure=procedure,
@@ -67,6 +73,48 @@ def start_draft(procedure: Procedure, *, channel: str = Channel.PORTAL) -> tuple
         application, ApplicationEvent.Kind.STARTED, actor_type=ApplicationEvent.Actor.APPLICANT
     )
     return application, token
+
+
+@transaction.atomic
+def start_draft_with_email_check(procedure: Procedure, email: str, *, base_url: str) -> Application:
+    """Identity level "email": the draft is only reachable through a link sent to `email`.
+
+    The token is never shown in the browser; opening the e-mailed link proves the resident
+    controls the address (`confirm_email`). Returns the draft (its token went by mail)."""
+    application, token = start_draft(procedure)
+    application.verified_email = email
+    application.save(update_fields=["verified_email", "updated_at"])
+    url = f"{base_url}/{application.municipality.lg_code}/apply/{token}/"
+    subject, body = messages.email_check(application, url)
+    enqueue_email(
+        to=[email],
+        subject=subject,
+        body=body,
+        municipality=application.municipality,
+        reference=f"application:{application.pk}",
+    )
+    record_event(
+        application,
+        ApplicationEvent.Kind.EMAIL_VERIFICATION_SENT,
+        actor_type=ApplicationEvent.Actor.APPLICANT,
+    )
+    return application
+
+
+@transaction.atomic
+def confirm_email(application: Application) -> bool:
+    """Mark the draft's e-mail address verified (first opening of the e-mailed link).
+    Returns True when this call verified it."""
+    if not application.verified_email or application.email_verified_at:
+        return False
+    application.email_verified_at = timezone.now()
+    application.save(update_fields=["email_verified_at", "updated_at"])
+    record_event(
+        application,
+        ApplicationEvent.Kind.EMAIL_VERIFIED,
+        actor_type=ApplicationEvent.Actor.APPLICANT,
+    )
+    return True
 
 
 def find_draft(municipality, token: str) -> Application | None:
@@ -202,11 +250,22 @@ def submit(application: Application, *, base_url: str) -> str:
     )
     if application.status != Status.DRAFT:
         raise ApplicationStateError("この申請はすでに送信されています。")
+    if (
+        application.procedure.identity_level == IdentityLevel.EMAIL
+        and not application.email_is_verified
+    ):
+        raise ApplicationStateError(
+            "メールアドレスの確認が済んでいません。お送りしたメールのリンクから申請を続けてください。"
+        )
     form = application.form_version.form
     name, kana, email = applicant_from_answers(form, application.answers)
     application.applicant_name = name[:200]
     application.applicant_name_kana = kana[:200]
-    application.applicant_email = email
+    # A verified address is the contact address: it is the one we know reaches the applicant.
+    application.applicant_email = (
+        application.verified_email if application.email_is_verified else email
+    )
+    email = application.applicant_email
     application.receipt_number = next_receipt_number(application.municipality)
     application.status = Status.RECEIVED
     application.submitted_at = timezone.now()
@@ -292,6 +351,8 @@ def status_history(application: Application) -> list[ApplicationEvent]:
 __all__ = [
     "ApplicationStateError",
     "applicant_from_answers",
+    "confirm_email",
+    "start_draft_with_email_check",
     "find_by_status_token",
     "find_draft",
     "record_event",

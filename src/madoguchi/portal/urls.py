@@ -48,6 +48,7 @@ urlpatterns = [
     path("<lg:lg_code>/procedures/<slug:slug>/", views.procedure_detail, name="procedure_detail"),
     path("<lg:lg_code>/procedures/<slug:slug>/start/", views.start_application, name="start"),
     path("<lg:lg_code>/apply/saved/", views.resume_link_sent, name="resume_link_sent"),
+    path("<lg:lg_code>/apply/check-email/", views.email_check_sent, name="email_check_sent"),
     path("<lg:lg_code>/apply/<token:token>/", views.resume, name="resume"),
     path("<lg:lg_code>/apply/<token:token>/save/", views.save_for_later, name="save"),
     path("<lg:lg_code>/apply/<token:token>/confirm/", views.confirm, name="confirm"),

@@ -316,8 +316,14 @@ def procedure_detail(request, slug):
 @require_http_methods(["GET", "POST"])
 @with_municipality
 def start_application(request, slug):
+    """「申請をはじめる」. Procedures at identity level "email" first ask for an address and
+    send the link to the form there; opening it proves the address (see `resume`)."""
     procedure = _get_procedure(request.municipality, slug)
-    if request.method != "POST" or not procedure.is_open():
+    if not procedure.is_open():
+        return redirect("portal:procedure_detail", request.municipality.lg_code, procedure.slug)
+    if procedure.identity_level == IdentityLevel.EMAIL:
+        return _start_with_email_check(request, procedure)
+    if request.method != "POST":
         return redirect("portal:procedure_detail", request.municipality.lg_code, procedure.slug)
     try:
         application, token = services.start_draft(procedure)
@@ -325,6 +331,47 @@ def start_application(request, slug):
         return _state_error(request, exc.message)
     form, steps = _visible_steps(application)
     return redirect(_step_url(request, token, steps[0].key))
+
+
+def _clean_email(value: str) -> tuple[str, str]:
+    """(address, error message) for an e-mail address typed on a portal page."""
+    email = value.strip()
+    if not email:
+        return email, _("メールアドレスを入力してください。")
+    try:
+        validate_email(email)
+    except ValidationError:
+        return email, _("メールアドレスを正しく入力してください（例：taro@example.jp）。")
+    return email, ""
+
+
+def _start_with_email_check(request, procedure):
+    email = error = ""
+    if request.method == "POST" and "email" in request.POST:
+        email, error = _clean_email(request.POST["email"])
+        if not error:
+            try:
+                services.start_draft_with_email_check(procedure, email, base_url=_base_url())
+            except services.ApplicationStateError as exc:
+                return _state_error(request, exc.message)
+            request.session["portal_email_check_sent"] = {
+                "email": email,
+                "procedure": procedure.name,
+            }
+            return redirect("portal:email_check_sent", request.municipality.lg_code)
+    return render(
+        request,
+        "portal/start_email.html",
+        {"procedure": procedure, "email": email, "error": error},
+    )
+
+
+@never_cache
+@require_GET
+@with_municipality
+def email_check_sent(request):
+    sent = request.session.pop("portal_email_check_sent", None)
+    return render(request, "portal/email_check_sent.html", {"sent": sent})
 
 
 # ----------------------------------------------------------------------------- applying
@@ -338,6 +385,8 @@ def resume(request, token):
     application = services.find_draft(request.municipality, token)
     if application is None:
         return _expired(request)
+    if services.confirm_email(application):
+        messages.success(request, _("メールアドレスを確認しました。申請の入力を始めてください。"))
     form, steps = _visible_steps(application)
     keys = [step.key for step in steps]
     if application.current_step in keys:
@@ -493,17 +542,8 @@ def save_for_later(request, token):
     error = ""
     email = ""
     if request.method == "POST":
-        email = request.POST.get("email", "").strip()
-        try:
-            if not email:
-                raise ValidationError("empty")
-            validate_email(email)
-        except ValidationError:
-            if email:
-                error = _("メールアドレスを正しく入力してください（例：taro@example.jp）。")
-            else:
-                error = _("メールアドレスを入力してください。")
-        else:
+        email, error = _clean_email(request.POST.get("email", ""))
+        if not error:
             try:
                 services.send_resume_link(application, email, base_url=_base_url())
             except services.ApplicationStateError as exc:
@@ -514,8 +554,9 @@ def save_for_later(request, token):
             }
             return redirect("portal:resume_link_sent", request.municipality.lg_code)
     else:
+        email = application.verified_email
         form = application.form_version.form
-        for field in form.all_fields():
+        for field in form.all_fields() if not email else ():
             if field.type == "email" and isinstance(application.answers.get(field.key), str):
                 email = application.answers[field.key]
                 break
