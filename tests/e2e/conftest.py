@@ -82,7 +82,7 @@ def chiyoda_live(live_server, transactional_db, settings):
 
 def screenshot(page, name: str) -> None:
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT_DIR / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOT_DIR / f"{name}.png"), full_page=True, scale="css")
 
 
 def assert_accessible(page, context: str = "") -> None:
