@@ -23,15 +23,15 @@ run: install
 
 ## The whole test suite: SQLite, then PostgreSQL (DATABASE_URL_PG), browser tests included.
 test: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	bash tools/run-tests.sh
 
 lint:
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench tools
 
 format:
-	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff format src tests bench tools
 
 ## Benchmarks (figures printed, never asserted in unit tests)
 bench: install

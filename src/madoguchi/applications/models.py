@@ -79,6 +79,48 @@ class Application(models.Model):
     email_verified_at = models.DateTimeField(_("メールアドレス確認日時"), null=True, blank=True)
     is_proxy = models.BooleanField(_("代理申請"), default=False)
     proxy_name = models.CharField(_("代理人（事業所）名"), max_length=200, blank=True)
+    proxy_business = models.ForeignKey(
+        "tenants.Business",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="applications",
+        verbose_name=_("代理申請事業者"),
+    )
+    proxy_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("代理申請した担当者"),
+    )
+    # Staff who entered a counter (窓口) or paper (紙) application.
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("入力した職員"),
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_applications",
+        verbose_name=_("担当職員"),
+    )
+    # Optimistic concurrency: every staff change increments it; a change made from a screen
+    # that showed an older value is refused instead of silently overwriting the newer one.
+    lock_version = models.PositiveIntegerField(default=0)
+    # Search helpers, maintained on submit: applicant name without spaces and its reading in
+    # hiragana (madoguchi.jp.kana.search_key), so kanji and kana searches use an index.
+    search_name = models.CharField(max_length=200, blank=True, db_index=True)
+    search_kana = models.CharField(max_length=200, blank=True, db_index=True)
+    resubmitted_at = models.DateTimeField(_("再申請日時"), null=True, blank=True)
+    due_at = models.DateTimeField(_("処理期限"), null=True, blank=True, db_index=True)
     status_token_digest = models.CharField(max_length=64, blank=True, db_index=True)
     resume_token_digest = models.CharField(max_length=64, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -100,7 +142,8 @@ class Application(models.Model):
         ]
         indexes = [
             models.Index(fields=["municipality", "status", "-submitted_at"]),
-            models.Index(fields=["procedure", "status"]),
+            models.Index(fields=["procedure", "status", "-submitted_at"]),
+            models.Index(fields=["assigned_to", "status"]),
         ]
 
     def __str__(self) -> str:
@@ -178,6 +221,11 @@ class ApplicationEvent(models.Model):
         VIEWED = "viewed", _("閲覧")
         ATTACHMENT_DOWNLOADED = "attachment_downloaded", _("添付書類のダウンロード")
         FEEDBACK = "feedback", _("フォームへのご意見")
+        RESUBMITTED = "resubmitted", _("再申請")
+        ASSIGNED = "assigned", _("担当者の割り当て")
+        DEPARTMENT_STATUS_CHANGED = "department_status_changed", _("担当課の処理状況変更")
+        ENTERED_BY_STAFF = "entered_by_staff", _("職員による代行入力")
+        EXPORTED = "exported", _("出力")
 
     class Actor(models.TextChoices):
         APPLICANT = "applicant", _("申請者")
@@ -258,3 +306,87 @@ class Attachment(models.Model):
             "size": self.size,
             "sha256": self.sha256,
         }
+
+
+class AnswerRevision(models.Model):
+    """The answers as sent at each submission: resubmission after 要再申請 adds a revision, so
+    the history keeps every version the applicant sent."""
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+")
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    answers = models.JSONField()
+    submitted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("回答の版")
+        verbose_name_plural = _("回答の版")
+        ordering = ["application", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "number"], name="answer_revision_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} #{self.number}"
+
+
+class DepartmentProgress(models.Model):
+    """Each department's own progress on an application routed to several departments
+    (水道 and 下水道, seed §7.3). The applicant sees one overall status on the Application."""
+
+    class State(models.TextChoices):
+        RECEIVED = "received", _("受付")
+        IN_PROGRESS = "in_progress", _("処理中")
+        COMPLETED = "completed", _("完了")
+        REJECTED = "rejected", _("却下")
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+")
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="department_progress"
+    )
+    department = models.ForeignKey(
+        "tenants.Department", on_delete=models.PROTECT, related_name="progress"
+    )
+    state = models.CharField(max_length=12, choices=State.choices, default=State.RECEIVED)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("担当課ごとの処理状況")
+        verbose_name_plural = _("担当課ごとの処理状況")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "department"], name="department_progress_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} / {self.department}: {self.get_state_display()}"
+
+
+class ApplicationTombstone(models.Model):
+    """What remains of an application deleted at the end of its retention period: no personal
+    data, just enough for statistics and to answer "was 受付番号 X ever issued"."""
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+")
+    procedure = models.ForeignKey(Procedure, on_delete=models.PROTECT, related_name="+")
+    receipt_number = models.CharField(max_length=20)
+    channel = models.CharField(max_length=12, choices=Channel.choices)
+    outcome = models.CharField(max_length=12, choices=Status.choices)
+    submitted_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("保存期間満了により削除した申請")
+        verbose_name_plural = _("保存期間満了により削除した申請")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["municipality", "receipt_number"], name="tombstone_receipt_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.receipt_number

@@ -87,6 +87,12 @@ class Procedure(models.Model):
     open_from = models.DateField(_("受付開始日"), null=True, blank=True)
     open_until = models.DateField(_("受付終了日"), null=True, blank=True)
     retention_years = models.PositiveSmallIntegerField(_("保存期間（年）"), default=5)
+    target_days = models.PositiveSmallIntegerField(
+        _("処理期間の目標（日）"),
+        null=True,
+        blank=True,
+        help_text=_("受付からこの日数を過ぎた未完了の申請は「期限超過」として表示されます。"),
+    )
     is_published = models.BooleanField(_("公開中"), default=True)
     current_version = models.ForeignKey(
         "FormVersion",

@@ -113,3 +113,50 @@ class StaffMembership(models.Model):
     def clean(self) -> None:
         if self.department_id and self.department.municipality_id != self.municipality_id:
             raise ValidationError(_("担当課は同じ地方公共団体のものを選んでください。"))
+
+
+class Business(models.Model):
+    """A registered business that may file for residents (代理申請), e.g. a 介護事業所 or a
+    real-estate agent filing 水道使用開始届. Registered per municipality by its 管理者."""
+
+    municipality = models.ForeignKey(
+        Municipality, on_delete=models.PROTECT, related_name="businesses"
+    )
+    name = models.CharField(_("事業者名"), max_length=200)
+    name_kana = models.CharField(_("事業者名（フリガナ）"), max_length=400, blank=True)
+    corporate_number = models.CharField(_("法人番号"), max_length=13, blank=True)
+    business_number = models.CharField(
+        _("事業所番号"), max_length=20, blank=True, help_text=_("介護保険の事業所番号など")
+    )
+    email = models.EmailField(_("連絡先メールアドレス"))
+    phone = models.CharField(_("電話番号"), max_length=20, blank=True)
+    is_active = models.BooleanField(_("有効"), default=True)
+
+    objects = MunicipalityScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("代理申請事業者")
+        verbose_name_plural = _("代理申請事業者")
+        ordering = ["municipality", "name_kana", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BusinessMember(models.Model):
+    """A person who logs in to file and follow applications for a business."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="business_memberships"
+    )
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="members")
+
+    class Meta:
+        verbose_name = _("事業者の担当者")
+        verbose_name_plural = _("事業者の担当者")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "business"], name="business_member_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} / {self.business}"
