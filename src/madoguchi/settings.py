@@ -196,6 +196,9 @@ if not DEBUG and _env_bool("HTTPS", False):
     SECURE_SSL_REDIRECT = True
     SECURE_HSTS_SECONDS = 31536000
 
+# Behind a load balancer that sets X-Forwarded-For, record the client address from it.
+USE_X_FORWARDED_FOR = _env_bool("USE_X_FORWARDED_FOR", False)
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

@@ -4,30 +4,13 @@ Every view of an application's personal data is recorded as an event (閲覧ロ�
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import render
 
 from madoguchi.formengine.display import review_sections
-from madoguchi.tenants.models import StaffMembership
+from madoguchi.tenants.permissions import visible_applications
 
 from .models import Application, ApplicationEvent, Attachment
-
-
-def visible_applications(user):
-    """Submitted applications the user may see: whole municipality for municipality-wide
-    memberships, otherwise only procedures handled by the member's departments."""
-    memberships = StaffMembership.objects.filter(user=user)
-    scope = Q(pk__in=[])
-    for membership in memberships:
-        if membership.department_id is None:
-            scope |= Q(municipality_id=membership.municipality_id)
-        else:
-            scope |= Q(
-                municipality_id=membership.municipality_id,
-                procedure__departments=membership.department_id,
-            )
-    return Application.objects.submitted().filter(scope).distinct()
 
 
 @login_required

@@ -1,0 +1,41 @@
+"""Record an access to personal data in the 閲覧ログ. Call it from every view, API endpoint or
+job that shows, downloads, prints or exports an application's data."""
+
+from .models import AccessLog
+
+
+def client_ip(request) -> str | None:
+    """The client address. Behind a load balancer set USE_X_FORWARDED_FOR=1 so the first
+    address of X-Forwarded-For (set by our own proxy) is used."""
+    from django.conf import settings
+
+    if getattr(settings, "USE_X_FORWARDED_FOR", False):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def log_access(
+    request,
+    action: str,
+    *,
+    application=None,
+    municipality=None,
+    object_ref: str = "",
+    **detail,
+) -> AccessLog:
+    user = getattr(request, "user", None) if request is not None else None
+    if application is not None and municipality is None:
+        municipality = application.municipality
+    return AccessLog.objects.create(
+        municipality=municipality,
+        user=user if getattr(user, "is_authenticated", False) else None,
+        action=action,
+        application=application,
+        receipt_number=(application.receipt_number or "") if application is not None else "",
+        object_ref=object_ref[:200],
+        ip_address=client_ip(request) if request is not None else None,
+        user_agent=(request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else ""),
+        detail=detail,
+    )

@@ -1,0 +1,107 @@
+"""Who may see and do what, from StaffMembership rows (the only source of staff rights).
+
+Roles: 管理者 (admin) sees and handles everything of their municipality and manages it;
+担当者 (handler) sees and handles the applications routed to their departments;
+閲覧者 (viewer) sees like a handler of the same scope but changes nothing.
+A membership without a department covers the whole municipality.
+"""
+
+from django.db.models import Q
+
+from .models import Department, Municipality, StaffMembership
+
+Role = StaffMembership.Role
+
+
+def memberships(user) -> list[StaffMembership]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    cached = getattr(user, "_madoguchi_memberships", None)
+    if cached is None:
+        cached = list(StaffMembership.objects.filter(user=user).select_related("department"))
+        user._madoguchi_memberships = cached
+    return cached
+
+
+def is_staff_member(user) -> bool:
+    return bool(memberships(user))
+
+
+def is_admin(user, municipality: Municipality | int) -> bool:
+    municipality_id = getattr(municipality, "pk", municipality)
+    return any(
+        m.role == Role.ADMIN and m.municipality_id == municipality_id for m in memberships(user)
+    )
+
+
+def _scope(user, *, roles: set[str]) -> Q:
+    """Q over Application rows covered by the user's memberships with one of `roles`."""
+    scope = Q(pk__in=[])
+    for m in memberships(user):
+        if m.role not in roles:
+            continue
+        if m.department_id is None:
+            scope |= Q(municipality_id=m.municipality_id)
+        else:
+            scope |= Q(municipality_id=m.municipality_id, procedure__departments=m.department_id)
+    return scope
+
+
+def visible_applications(user, *, department: Department | None = None):
+    """Submitted applications the user may see (optionally only those of one department)."""
+    from madoguchi.applications.models import Application
+
+    qs = Application.objects.submitted().filter(
+        _scope(user, roles={Role.ADMIN, Role.HANDLER, Role.VIEWER})
+    )
+    if department is not None:
+        qs = qs.filter(procedure__departments=department)
+    return qs.distinct()
+
+
+def can_view(user, application) -> bool:
+    return visible_applications(user).filter(pk=application.pk).exists()
+
+
+def can_handle(user, application) -> bool:
+    """May change status, assign, write notes and messages (not a 閲覧者)."""
+    from madoguchi.applications.models import Application
+
+    return (
+        Application.objects.filter(pk=application.pk)
+        .filter(_scope(user, roles={Role.ADMIN, Role.HANDLER}))
+        .exists()
+    )
+
+
+def staff_departments(user) -> list[Department]:
+    """Departments whose inbox the user may open (all of the municipality for a
+    municipality-wide membership)."""
+    ids: set[int] = set()
+    municipality_ids: set[int] = set()
+    for m in memberships(user):
+        if m.department_id is None:
+            municipality_ids.add(m.municipality_id)
+        else:
+            ids.add(m.department_id)
+    return list(
+        Department.objects.filter(Q(pk__in=ids) | Q(municipality_id__in=municipality_ids))
+        .select_related("municipality")
+        .order_by("municipality__lg_code", "code")
+    )
+
+
+def handled_departments(user, application) -> list[Department]:
+    """The application's departments on whose behalf the user may record progress."""
+    departments = list(application.procedure.departments.all())
+    result = []
+    for department in departments:
+        for m in memberships(user):
+            if m.role not in {Role.ADMIN, Role.HANDLER}:
+                continue
+            if m.municipality_id != department.municipality_id:
+                continue
+            if m.department_id in (None, department.pk):
+                result.append(department)
+                break
+    return result
