@@ -35,3 +35,19 @@ def loaded_municipality(municipality):
 
     load_standard_templates(municipality)
     return municipality
+
+
+def login_with_2fa(client, user):
+    """Log `user` in as if they had passed password and TOTP: a confirmed TOTP device and
+    the django-otp session key that marks the session as verified."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "madoguchi.outbox",
     "madoguchi.audit",
     "madoguchi.exports",
+    "madoguchi.channels",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
@@ -144,7 +145,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "staff:login"
+LOGIN_URL = "account:login"
 LOGIN_REDIRECT_URL = "staff:application_list"
 
 LANGUAGE_CODE = "ja"
@@ -232,7 +233,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # Static files are served by WhiteNoise; finders let the embedded default run without a

@@ -4,6 +4,11 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("staff/account/", include("madoguchi.tenants.urls")),
+    path("staff/counter/", include("madoguchi.channels.staff_urls")),
+    path("staff/exports/", include("madoguchi.exports.urls")),
+    path("staff/audit/", include("madoguchi.audit.urls")),
     path("staff/", include("madoguchi.applications.staff_urls")),
+    path("business/", include("madoguchi.channels.business_urls")),
     path("", include("madoguchi.portal.urls")),
 ]

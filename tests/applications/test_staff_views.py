@@ -3,6 +3,7 @@ from django.urls import reverse
 
 from madoguchi.applications.models import ApplicationEvent
 from madoguchi.tenants.models import Department, StaffMembership
+from tests.conftest import login_with_2fa
 
 from .conftest import make_procedure
 from .test_services import submitted_application
@@ -20,8 +21,7 @@ def staff_client(client, django_user_model, procedure):
         StaffMembership.objects.create(
             user=user, municipality=municipality, department=department, role=role
         )
-        client.force_login(user)
-        return client
+        return login_with_2fa(client, user)
 
     return login
 
@@ -30,7 +30,7 @@ def staff_client(client, django_user_model, procedure):
 def test_list_requires_login(client):
     response = client.get(reverse("staff:application_list"))
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("staff:login"))
+    assert response["Location"].startswith(reverse("account:login"))
 
 
 @pytest.mark.django_db

@@ -51,8 +51,16 @@ def record_event(application: Application, kind: str, *, actor_type: str, **fiel
 
 
 @transaction.atomic
-def start_draft(procedure: Procedure, *, channel: str = Channel.PORTAL) -> tuple[Application, str]:
-    """A new draft for a procedure that needs no identity check (or one entered by staff)."""
+def start_draft(
+    procedure: Procedure,
+    *,
+    channel: str = Channel.PORTAL,
+    entered_by=None,
+    proxy_business=None,
+    proxy_user=None,
+) -> tuple[Application, str]:
+    """A new draft. `entered_by`: the member of staff entering a counter (窓口) or paper (紙)
+    application; `proxy_business`/`proxy_user`: a registered business filing for a resident."""
     if procedure.current_version_id is None:
         raise ApplicationStateError("この手続は現在受け付けていません。")
     if channel == Channel.PORTAL and procedure.identity_level == IdentityLevel.JPKI:
@@ -60,12 +68,19 @@ def start_draft(procedure: Procedure, *, channel: str = Channel.PORTAL) -> tuple
             "この手続はマイナンバーカードによる電子署名が必要なため、"
             "マイナポータル（ぴったりサービス）から申請してください。"
         )
+    if proxy_business is not None and not procedure.allows_proxy:
+        raise ApplicationStateError("この手続は代理申請を受け付けていません。")
     application = Application(
         municipality_id=procedure.municipality_id,
         procedure=procedure,
         form_version_id=procedure.current_version_id,
         channel=channel,
         status=Status.DRAFT,
+        entered_by=entered_by,
+        proxy_business=proxy_business,
+        proxy_user=proxy_user,
+        is_proxy=proxy_business is not None,
+        proxy_name=proxy_business.name if proxy_business is not None else "",
     )
     token = application.issue_resume_token()
     application.save()
@@ -223,6 +238,16 @@ def send_resume_link(application: Application, email: str, *, base_url: str) -> 
         actor_type=ApplicationEvent.Actor.APPLICANT,
     )
     return token
+
+
+def needs_email_check(application: Application) -> bool:
+    """Identity level "email" is checked by mail only for residents applying on their own:
+    at the counter staff see the person, and a registered business has logged in."""
+    return (
+        application.procedure.identity_level == IdentityLevel.EMAIL
+        and application.channel == Channel.PORTAL
+        and application.proxy_business_id is None
+    )
 
 
 def applicant_from_answers(form, answers: dict) -> tuple[str, str, str]:

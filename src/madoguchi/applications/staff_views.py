@@ -2,18 +2,18 @@
 municipalities (and departments), a read-only detail page and attachment download.
 Every view of an application's personal data is recorded as an event (閲覧ログ)."""
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import render
 
 from madoguchi.formengine.display import review_sections
+from madoguchi.tenants.decorators import staff_required
 from madoguchi.tenants.permissions import visible_applications
 
 from .models import Application, ApplicationEvent, Attachment
 
 
-@login_required
+@staff_required
 def application_list(request):
     applications = (
         visible_applications(request.user)
@@ -35,7 +35,7 @@ def _get_visible(request, pk):
         raise Http404 from exc
 
 
-@login_required
+@staff_required
 def application_detail(request, pk):
     application = _get_visible(request, pk)
     ApplicationEvent.objects.create(
@@ -58,7 +58,7 @@ def application_detail(request, pk):
     )
 
 
-@login_required
+@staff_required
 def attachment_download(request, pk, uid):
     application = _get_visible(request, pk)
     try:
