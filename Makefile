@@ -18,6 +18,7 @@ install: $(VENV)/.installed
 ## Set everything up on the embedded default (SQLite, ./var) and start http://127.0.0.1:8000/
 run: install
 	$(BIN)/madoguchi migrate --noinput
+	$(BIN)/madoguchi collectstatic --noinput -v0
 	$(BIN)/madoguchi seed_demo
 	$(BIN)/madoguchi runserver 127.0.0.1:8000
 
