@@ -51,3 +51,34 @@ def login_with_2fa(client, user):
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     return client
+
+
+def totp_code(device, *, at: float | None = None) -> str:
+    """The code an authenticator app would show now (or at `at`) for a django-otp TOTP device."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() if at is None else at
+    return f"{totp.token():0{device.digits}d}"
+
+
+def make_staff(username, municipality, department_code=None, role="handler", *, password=None):
+    """A user with one StaffMembership (the department is created if missing)."""
+    from django.contrib.auth import get_user_model
+
+    from madoguchi.tenants.models import Department, StaffMembership
+
+    user = get_user_model().objects.create_user(
+        username, password=password or "x-test-password-123"
+    )
+    department = None
+    if department_code:
+        department, _ = Department.objects.get_or_create(
+            municipality=municipality, code=department_code, defaults={"name": department_code}
+        )
+    StaffMembership.objects.create(
+        user=user, municipality=municipality, department=department, role=role
+    )
+    return user

@@ -97,7 +97,9 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 # proxy address when one of them mistypes: the account is what is protected here.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "madoguchi.tenants.views.lockout_response"
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "madoguchi")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 ROOT_URLCONF = "madoguchi.urls"
 WSGI_APPLICATION = "madoguchi.wsgi.application"

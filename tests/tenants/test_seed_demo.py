@@ -48,3 +48,41 @@ def test_running_the_seed_again_keeps_data_and_changed_passwords():
     assert Procedure.objects.get(slug="sodai_gomi").fee == "1点300円"
     assert Procedure.objects.count() == 9
     assert StaffMembership.objects.count() == 6
+
+
+def run_seed_with(*args) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_seed_explains_enrollment_and_creates_no_device_by_default():
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    output = run_seed()
+    assert "初回ログイン時に表示されるQRコード" in output
+    assert "seed_demo --demo-totp" in output
+    assert not TOTPDevice.objects.exists()
+
+
+@pytest.mark.django_db
+def test_demo_totp_flag_registers_the_fixed_secret_idempotently(client, settings):
+    from django.urls import reverse
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from madoguchi.tenants.demo import DEMO_TOTP_KEY_HEX, demo_totp_code, demo_totp_secret
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    output = run_seed_with("--demo-totp")
+    assert demo_totp_secret() in output
+    assert "本番使用禁止" in output
+    run_seed_with("--demo-totp")
+    assert TOTPDevice.objects.count() == 6
+    assert set(TOTPDevice.objects.values_list("key", flat=True)) == {DEMO_TOTP_KEY_HEX}
+    assert StaffMembership.objects.count() == 6
+
+    client.post(reverse("account:login"), {"username": "kodomo", "password": DEMO_PASSWORD})
+    response = client.post(reverse("account:verify"), {"code": demo_totp_code()})
+    assert response["Location"] == reverse("staff:application_list")
+    assert client.get(reverse("staff:application_list")).status_code == 200

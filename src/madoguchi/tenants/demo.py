@@ -3,10 +3,14 @@
 Idempotent: running it again keeps every row already there (and any password changed since).
 """
 
+import base64
+import time
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from madoguchi.jp.lg_code import with_check_digit
 
@@ -75,3 +79,47 @@ def ensure_demo_accounts(municipality: Municipality) -> list[tuple[DemoAccount, 
         )
         created.append((account, is_new))
     return created
+
+
+# -- Two-factor authentication for demos ------------------------------------------------------
+#
+# Normally a demo user enrolls their own authenticator app on first login (QR code). For
+# automated demos and browser tests, `seed_demo --demo-totp` registers a device with this
+# fixed, published secret for each demo account. Anyone can compute its codes: NEVER use it
+# on a deployment that holds real data.
+DEMO_TOTP_KEY_HEX = b"madoguchi demo totp!".hex()  # 20 bytes, like a generated key
+DEMO_TOTP_DEVICE_NAME = "デモ用（固定の設定キー・本番使用禁止）"
+
+
+def demo_totp_secret() -> str:
+    """The fixed secret in base32, as typed into an authenticator app."""
+    return base64.b32encode(bytes.fromhex(DEMO_TOTP_KEY_HEX)).decode("ascii").rstrip("=")
+
+
+def demo_totp_code(at: float | None = None) -> str:
+    """The current 6-digit code of the fixed demo secret (for browser tests)."""
+    totp = TOTP(bytes.fromhex(DEMO_TOTP_KEY_HEX), step=30, t0=0, digits=6)
+    totp.time = time.time() if at is None else at
+    return f"{totp.token():06d}"
+
+
+@transaction.atomic
+def ensure_demo_totp_devices(municipality: Municipality) -> list[str]:
+    """Give every demo account of the demo municipality a confirmed device with the fixed
+    secret (idempotent). Returns the user names that have one."""
+    usernames = []
+    for account in DEMO_ACCOUNTS:
+        user = (
+            get_user_model()
+            .objects.filter(username=account.username, memberships__municipality=municipality)
+            .first()
+        )
+        if user is None:
+            continue
+        TOTPDevice.objects.get_or_create(
+            user=user,
+            name=DEMO_TOTP_DEVICE_NAME,
+            defaults={"key": DEMO_TOTP_KEY_HEX, "confirmed": True},
+        )
+        usernames.append(account.username)
+    return usernames

@@ -105,3 +105,30 @@ def handled_departments(user, application) -> list[Department]:
                 result.append(department)
                 break
     return result
+
+
+def admin_municipality_ids(user) -> set[int]:
+    """Municipalities in which the user is 管理者."""
+    return {m.municipality_id for m in memberships(user) if m.role == Role.ADMIN}
+
+
+def is_any_admin(user) -> bool:
+    """管理者 of at least one municipality."""
+    return bool(admin_municipality_ids(user))
+
+
+def is_any_handler(user) -> bool:
+    """May handle applications somewhere (管理者 or 担当者; not only 閲覧者)."""
+    return any(m.role in {Role.ADMIN, Role.HANDLER} for m in memberships(user))
+
+
+def manageable_members(user):
+    """Users the user may manage as 管理者 (2段階認証のリセット, ロック解除): every member of
+    staff of the municipalities where the user is 管理者."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(memberships__municipality_id__in=admin_municipality_ids(user))
+        .distinct()
+    )

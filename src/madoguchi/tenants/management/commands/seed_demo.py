@@ -2,11 +2,28 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from madoguchi.catalog.loader import load_standard_templates
-from madoguchi.tenants.demo import DEMO_PASSWORD, ensure_demo_accounts, ensure_demo_municipality
+from madoguchi.tenants.demo import (
+    DEMO_PASSWORD,
+    demo_totp_secret,
+    ensure_demo_accounts,
+    ensure_demo_municipality,
+    ensure_demo_totp_devices,
+)
 
 
 class Command(BaseCommand):
     help = "見本の団体（みほん市）、担当課、標準様式の手続、デモ用職員アカウントを用意します（既存データは保持）。"
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--demo-totp",
+            action="store_true",
+            help=(
+                "自動デモ・ブラウザテスト用: デモ用職員アカウントに、固定の（公開されている）"
+                "設定キーで2段階認証を登録します。誰でも確認コードを計算できるため、"
+                "本番環境では絶対に使わないでください。"
+            ),
+        )
 
     def handle(self, *args, **options):
         municipality, created = ensure_demo_municipality()
@@ -27,7 +44,26 @@ class Command(BaseCommand):
         ]
         for account, _is_new in accounts:
             lines.append(f"   {account.username:<10} {account.description}")
-        lines += [f" 初期パスワード   : {DEMO_PASSWORD}", "=" * 64, ""]
+        lines += [
+            f" 初期パスワード   : {DEMO_PASSWORD}",
+            " 2段階認証       : 初回ログイン時に表示されるQRコードを、認証アプリ",
+            "                    （Google Authenticator、Microsoft Authenticator など）で読み取って登録します。",
+        ]
+        if options["demo_totp"]:
+            ensure_demo_totp_devices(municipality)
+            lines += [
+                " 2段階認証（デモ用の固定設定キーを登録済み・本番使用禁止）:",
+                f"   設定キー       : {demo_totp_secret()}",
+                "   確認コード     : 認証アプリにこの設定キーを登録するか、",
+                '                    madoguchi shell -c "from madoguchi.tenants.demo import '
+                'demo_totp_code; print(demo_totp_code())" で求めます。',
+            ]
+        else:
+            lines.append(
+                "   自動デモ・ブラウザテストでは seed_demo --demo-totp で固定の設定キーを"
+                "登録できます（本番使用禁止）。"
+            )
+        lines += ["=" * 64, ""]
         self.stdout.write("\n".join(lines))
         if getattr(report, "failed", None):
             self.stderr.write("読み込めなかった標準様式があります（上の表示を確認してください）。")
