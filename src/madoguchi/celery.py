@@ -1,5 +1,13 @@
 """Celery application. In the embedded default tasks run eagerly (inline); set REDIS_URL to
-send them to workers started with `celery -A madoguchi worker`."""
+send them to workers started with `celery -A madoguchi worker` (and one `celery -A madoguchi
+beat` for the periodic tasks below).
+
+Outbox delivery: each message is handed to a worker right after the commit that wrote it
+(`outbox.deliver_message`); the sweep `outbox.deliver_due` runs every minute and sends what
+is due — retries after backoff, and messages whose hand-off failed because the broker was
+down. Delivery is idempotent (a row lock and the message state), so a task delivered twice
+sends the mail once.
+"""
 
 import os
 
@@ -9,3 +17,21 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings")
 app = Celery("madoguchi")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+OUTBOX_SWEEP_SECONDS = 60.0
+
+app.conf.beat_schedule = {
+    "outbox-deliver-due": {
+        "task": "outbox.deliver_due",
+        "schedule": OUTBOX_SWEEP_SECONDS,
+        # A sweep that could not start within its minute is replaced by the next one.
+        "options": {"expires": OUTBOX_SWEEP_SECONDS},
+    },
+}
+# A task is acknowledged after it ran, so a worker that dies mid-task does not lose it.
+app.conf.task_acks_late = True
+app.conf.worker_prefetch_multiplier = 1
+
+# Several deployments (or a test run) may share one Redis: give each its own queue.
+if os.environ.get("CELERY_QUEUE"):
+    app.conf.task_default_queue = os.environ["CELERY_QUEUE"]

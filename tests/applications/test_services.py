@@ -201,3 +201,180 @@ def test_jpki_level_procedure_cannot_start_on_the_portal(procedure):
         "この手続はマイナンバーカードによる電子署名が必要なため、"
         "マイナポータル（ぴったりサービス）から申請してください。"
     )
+
+
+# ----------------------------------------------------------------------------- back office additions
+
+
+@pytest.mark.django_db
+def test_submit_records_revision_progress_search_keys_and_due_date(procedure):
+    import datetime
+
+    from madoguchi.applications.models import AnswerRevision, DepartmentProgress
+
+    procedure.target_days = 14
+    procedure.save()
+    answers = {
+        **ANSWERS,
+        "applicant_name": {
+            "family": "ＹＡＭＡＤＡ 山田",
+            "given": "花子",
+            "family_kana": "ヤマダ",
+            "given_kana": "ﾊﾅｺ",
+        },
+    }
+    application, _token = services.start_draft(procedure)
+    services.save_step(
+        application, "applicant", raw={}, answers=answers, completed=True, step_index=0
+    )
+    services.submit(application, base_url="http://testserver")
+    application.refresh_from_db()
+    assert application.search_name == "YAMADA山田花子"
+    assert application.search_kana == "やまだはなこ"
+    assert application.due_at - application.submitted_at == datetime.timedelta(days=14)
+    revision = AnswerRevision.objects.get(application=application)
+    assert (revision.number, revision.answers) == (1, application.answers)
+    assert list(
+        DepartmentProgress.objects.filter(application=application).values_list(
+            "department__code", "state"
+        )
+    ) == [("kodomo", "received")]
+
+
+@pytest.mark.django_db
+def test_no_due_date_without_target_days(procedure):
+    application, _ = submitted_application(procedure)
+    assert application.due_at is None
+
+
+@pytest.mark.django_db
+def test_counter_application_needs_no_email_check_and_sends_no_mail(
+    email_procedure, django_user_model, django_capture_on_commit_callbacks
+):
+    clerk = django_user_model.objects.create_user("clerk")
+    application, _token = services.start_draft(email_procedure, channel="counter", entered_by=clerk)
+    services.save_step(
+        application,
+        "applicant",
+        raw={},
+        answers={"applicant_name": ANSWERS["applicant_name"]},
+        completed=True,
+        step_index=0,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.submit(application, base_url="http://testserver")
+    application.refresh_from_db()
+    assert application.status == Status.RECEIVED
+    assert application.applicant_email == ""
+    assert mail.outbox == []
+    event = application.events.get(kind="submitted")
+    assert (event.actor_type, event.actor_user) == ("staff", clerk)
+
+
+def _return(application, message="添付した保険証の画像が読み取れません。撮り直してください。"):
+    from madoguchi.applications.models import Application as App
+
+    Application.objects.filter(pk=application.pk).update(status=Status.RETURNED, lock_version=1)
+    return ApplicationEvent.objects.create(
+        municipality=application.municipality,
+        application=application,
+        kind="status_changed",
+        actor_type="staff",
+        from_status="received",
+        to_status="returned",
+        message=message,
+    ), App.objects.get(pk=application.pk)
+
+
+@pytest.mark.django_db
+def test_resubmit_after_correction(procedure, django_capture_on_commit_callbacks):
+    import datetime
+
+    from madoguchi.applications.models import AnswerRevision, DepartmentProgress
+
+    procedure.target_days = 10
+    procedure.save()
+    application, token = submitted_application(procedure)
+    due = application.due_at
+    returned_event, application = _return(application)
+    ApplicationEvent.objects.filter(pk=returned_event.pk).update(
+        created_at=returned_event.created_at - datetime.timedelta(days=3)
+    )
+    DepartmentProgress.objects.update(state="in_progress")
+
+    # The resident corrects on the portal: staff keep seeing the submitted answers meanwhile.
+    found = services.find_editable(procedure.municipality, token)
+    assert found == application
+    assert services.editable_answers(found) == found.answers
+    corrected = {**ANSWERS, "email": "hanako.yamada@example.jp"}
+    services.save_step(
+        found, "applicant", raw={"x": "1"}, answers=corrected, completed=True, step_index=0
+    )
+    stored = Application.objects.get(pk=application.pk)
+    assert stored.answers["email"] == "hanako@example.jp"
+    assert services.editable_answers(stored)["email"] == "hanako.yamada@example.jp"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.resubmit(stored, base_url="http://testserver", status_token=token)
+    application.refresh_from_db()
+    assert application.status == Status.RECEIVED
+    assert application.resubmitted_at is not None
+    assert application.answers["email"] == "hanako.yamada@example.jp"
+    assert application.applicant_email == "hanako.yamada@example.jp"
+    assert application.draft_values == {}
+    assert application.lock_version == 2
+    # the 3 days spent waiting for the correction do not count against the department
+    assert abs((application.due_at - due) - datetime.timedelta(days=3)) < datetime.timedelta(
+        seconds=5
+    )
+    assert list(
+        AnswerRevision.objects.filter(application=application).values_list("number", flat=True)
+    ) == [1, 2]
+    assert AnswerRevision.objects.get(application=application, number=1).answers["email"] == (
+        "hanako@example.jp"
+    )
+    assert set(DepartmentProgress.objects.values_list("state", flat=True)) == {"received"}
+    event = application.events.get(kind="resubmitted")
+    assert (event.from_status, event.to_status, event.data) == (
+        "returned",
+        "received",
+        {"revision": 2},
+    )
+    assert sorted(e.kind for e in services.status_history(application)) == [
+        "resubmitted",
+        "status_changed",
+        "submitted",
+    ]
+    assert mail.outbox[-1].to == ["hanako.yamada@example.jp"]
+    assert mail.outbox[-1].subject.startswith("【千代田区】再申請を受け付けました")
+    assert f"http://testserver/131016/status/{token}/" in mail.outbox[-1].body
+    # no longer editable
+    assert services.find_editable(procedure.municipality, token) is None
+
+
+@pytest.mark.django_db
+def test_resubmit_only_when_returned(procedure):
+    application, token = submitted_application(procedure)
+    assert services.find_editable(procedure.municipality, token) is None
+    with pytest.raises(services.ApplicationStateError) as excinfo:
+        services.resubmit(application, base_url="http://testserver")
+    assert excinfo.value.message == "この申請は「受付」のため、再申請できません。"
+    with pytest.raises(services.ApplicationStateError):
+        services.save_step(
+            application, "applicant", raw={}, answers=ANSWERS, completed=False, step_index=0
+        )
+
+
+@pytest.mark.django_db
+def test_withdraw_while_returned_drops_the_correction(procedure):
+    application, token = submitted_application(procedure)
+    _event, application = _return(application)
+    services.save_step(
+        application, "applicant", raw={"x": "1"}, answers=ANSWERS, completed=True, step_index=0
+    )
+    services.withdraw(application, reason="申請をやめます")
+    application.refresh_from_db()
+    assert application.status == Status.WITHDRAWN
+    assert application.draft_values == {}
+    assert application.lock_version == 2
+    assert services.find_editable(procedure.municipality, token) is None

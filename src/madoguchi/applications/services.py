@@ -4,21 +4,28 @@ Each operation is one transaction, records an ApplicationEvent, and sends e-mail
 through the durable outbox. See docs/contracts-applications.md.
 """
 
+import datetime
+import re
+import unicodedata
 import uuid
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from madoguchi.catalog.models import IdentityLevel, Procedure
+from madoguchi.jp.kana import search_key
 from madoguchi.outbox.delivery import enqueue_email
 
-from . import messages
+from . import messages, workflow
 from .models import (
+    AnswerRevision,
     Application,
     ApplicationEvent,
     Attachment,
     Channel,
+    DepartmentProgress,
     Status,
     next_receipt_number,
 )
@@ -29,7 +36,14 @@ APPLICANT_VISIBLE_EVENTS = (
     ApplicationEvent.Kind.STATUS_CHANGED,
     ApplicationEvent.Kind.MESSAGE,
     ApplicationEvent.Kind.WITHDRAWN,
+    ApplicationEvent.Kind.RESUBMITTED,
 )
+
+# While an application is 要再申請, the answers the resident is correcting are kept here (in
+# `draft_values`, next to the raw input of each step) and `answers` keeps what was last
+# submitted — what the staff are reviewing — until the resubmission. Step keys never start
+# with "_", so this key cannot collide with a step.
+CORRECTION_KEY = "_correction_answers"
 
 
 class ApplicationStateError(Exception):
@@ -141,6 +155,47 @@ def find_draft(municipality, token: str) -> Application | None:
     )
 
 
+def find_editable(municipality, token: str) -> Application | None:
+    """The application the resident may edit with the multi-step form: a draft by its resume
+    token, or an application returned for correction (要再申請) by its status token — whoever
+    holds the status link may correct and resubmit, so no second secret is needed."""
+    digest = token_digest(token)
+    return (
+        Application.objects.for_municipality(municipality)
+        .filter(
+            Q(resume_token_digest=digest, status=Status.DRAFT)
+            | Q(status_token_digest=digest, status=Status.RETURNED)
+        )
+        .select_related("procedure", "form_version", "municipality")
+        .first()
+    )
+
+
+def is_correction(application: Application) -> bool:
+    return application.status == Status.RETURNED
+
+
+def editable_answers(application: Application) -> dict:
+    """The answers the resident is working on: a draft's answers, or for 要再申請 the
+    corrected copy (starting from the answers last submitted)."""
+    if is_correction(application):
+        working = application.draft_values.get(CORRECTION_KEY)
+        if isinstance(working, dict):
+            return working
+    return application.answers
+
+
+def correction_request(application: Application) -> ApplicationEvent | None:
+    """The staff's latest 要再申請 event (its message says what to correct)."""
+    return (
+        application.events.filter(
+            kind=ApplicationEvent.Kind.STATUS_CHANGED, to_status=Status.RETURNED
+        )
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
 def find_by_status_token(municipality, token: str) -> Application | None:
     return (
         Application.objects.for_municipality(municipality)
@@ -161,18 +216,25 @@ def save_step(
     completed: bool,
     step_index: int,
 ) -> None:
+    correcting = is_correction(application)
+    if application.status != Status.DRAFT and not correcting:
+        raise ApplicationStateError("この申請はすでに送信されています。")
     draft_values = dict(application.draft_values)
     draft_values[step_key] = raw
-    application.draft_values = draft_values
     application.current_step = step_key
     update_fields = ["draft_values", "current_step", "updated_at"]
     if answers is not None:
         step = application.form_version.form.step(step_key)
         step_keys = {field.key for field in step.fields}
-        merged = {k: v for k, v in application.answers.items() if k not in step_keys}
+        base = editable_answers(application)
+        merged = {k: v for k, v in base.items() if k not in step_keys}
         merged.update(answers)
-        application.answers = merged
-        update_fields.append("answers")
+        if correcting:
+            draft_values[CORRECTION_KEY] = merged
+        else:
+            application.answers = merged
+            update_fields.append("answers")
+    application.draft_values = draft_values
     if completed:
         already = application.events.filter(
             kind=ApplicationEvent.Kind.STEP_COMPLETED, data__step=step_key
@@ -266,6 +328,46 @@ def applicant_from_answers(form, answers: dict) -> tuple[str, str, str]:
     return name, kana, email
 
 
+def search_name(name: str) -> str:
+    """The applicant's name for searching: NFKC, without any spaces (山田　花子 → 山田花子)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name or ""))
+
+
+def _set_applicant(application: Application, answers: dict) -> None:
+    """Applicant name, reading, contact address and search keys, from the answers."""
+    form = application.form_version.form
+    name, kana, email = applicant_from_answers(form, answers)
+    application.applicant_name = name[:200]
+    application.applicant_name_kana = kana[:200]
+    # A verified address is the contact address: it is the one we know reaches the applicant.
+    application.applicant_email = (
+        application.verified_email if application.email_is_verified else email
+    )
+    application.search_name = search_name(name)[:200]
+    application.search_kana = search_key(kana)[:200]
+
+
+def notify_applicant(application: Application, subject: str, body: str) -> int:
+    """Queue one e-mail to the applicant and, for a proxy filing, one to the business.
+    Counter and paper applications may have no address: then nothing is sent.
+    Returns the number of e-mails queued."""
+    recipients = []
+    if application.applicant_email:
+        recipients.append(application.applicant_email)
+    business = application.proxy_business
+    if business is not None and business.email and business.email not in recipients:
+        recipients.append(business.email)
+    for address in recipients:
+        enqueue_email(
+            to=[address],
+            subject=subject,
+            body=body,
+            municipality=application.municipality,
+            reference=f"application:{application.pk}",
+        )
+    return len(recipients)
+
+
 @transaction.atomic
 def submit(application: Application, *, base_url: str) -> str:
     application = (
@@ -275,36 +377,47 @@ def submit(application: Application, *, base_url: str) -> str:
     )
     if application.status != Status.DRAFT:
         raise ApplicationStateError("この申請はすでに送信されています。")
-    if (
-        application.procedure.identity_level == IdentityLevel.EMAIL
-        and not application.email_is_verified
-    ):
+    if needs_email_check(application) and not application.email_is_verified:
         raise ApplicationStateError(
             "メールアドレスの確認が済んでいません。お送りしたメールのリンクから申請を続けてください。"
         )
-    form = application.form_version.form
-    name, kana, email = applicant_from_answers(form, application.answers)
-    application.applicant_name = name[:200]
-    application.applicant_name_kana = kana[:200]
-    # A verified address is the contact address: it is the one we know reaches the applicant.
-    application.applicant_email = (
-        application.verified_email if application.email_is_verified else email
-    )
+    _set_applicant(application, application.answers)
     email = application.applicant_email
     application.receipt_number = next_receipt_number(application.municipality)
     application.status = Status.RECEIVED
     application.submitted_at = timezone.now()
+    if application.procedure.target_days:
+        application.due_at = application.submitted_at + datetime.timedelta(
+            days=application.procedure.target_days
+        )
     application.resume_token_digest = ""
     application.draft_values = {}
     token = application.issue_status_token()
     application.save()
+    AnswerRevision.objects.create(
+        municipality_id=application.municipality_id,
+        application=application,
+        number=1,
+        answers=application.answers,
+        submitted_at=application.submitted_at,
+    )
+    DepartmentProgress.objects.bulk_create(
+        DepartmentProgress(
+            municipality_id=application.municipality_id,
+            application=application,
+            department=department,
+        )
+        for department in application.procedure.departments.all()
+    )
+    by_staff = application.entered_by_id is not None
     record_event(
         application,
         ApplicationEvent.Kind.SUBMITTED,
-        actor_type=ApplicationEvent.Actor.APPLICANT,
+        actor_type=ApplicationEvent.Actor.STAFF if by_staff else ApplicationEvent.Actor.APPLICANT,
+        actor_user_id=application.entered_by_id,
         from_status=Status.DRAFT,
         to_status=Status.RECEIVED,
-        data={"receipt_number": application.receipt_number},
+        data={"receipt_number": application.receipt_number, "channel": application.channel},
     )
     if email:
         url = f"{base_url}/{application.municipality.lg_code}/status/{token}/"
@@ -331,9 +444,14 @@ def withdraw(application: Application, *, reason: str = "") -> None:
             f"この申請は「{application.get_status_display()}」のため、取り下げできません。"
         )
     previous = application.status
+    workflow.check_transition(previous, Status.WITHDRAWN, actor=workflow.APPLICANT)
     application.status = Status.WITHDRAWN
     application.finished_at = timezone.now()
-    application.save(update_fields=["status", "finished_at", "updated_at"])
+    application.draft_values = {}  # a correction in progress is dropped
+    application.lock_version += 1  # a staff screen opened before this is now stale
+    application.save(
+        update_fields=["status", "finished_at", "draft_values", "lock_version", "updated_at"]
+    )
     record_event(
         application,
         ApplicationEvent.Kind.WITHDRAWN,
@@ -367,14 +485,92 @@ def record_feedback(application: Application, *, rating: int | None, comment: st
     )
 
 
+@transaction.atomic
+def resubmit(application: Application, *, base_url: str, status_token: str = "") -> None:
+    """The resident's corrected answers after 要再申請: they become `AnswerRevision` #n, the
+    application is 受付 again (every department's progress too), event `resubmitted`, mail.
+
+    The processing target (`due_at`) is moved by the time the application spent waiting for
+    the correction: like 行政手続法 §7, time the applicant takes to correct is not the
+    department's. `status_token`: the raw status token when the caller knows it (the portal
+    does), to put the status link in the e-mail."""
+    application = (
+        Application.objects.select_for_update(of=("self",))
+        .select_related("municipality", "procedure", "form_version", "proxy_business")
+        .get(pk=application.pk)
+    )
+    if application.status != Status.RETURNED:
+        raise ApplicationStateError(
+            f"この申請は「{application.get_status_display()}」のため、再申請できません。"
+        )
+    workflow.check_transition(Status.RETURNED, Status.RECEIVED, actor=workflow.APPLICANT)
+    now = timezone.now()
+    returned = correction_request(application)
+    application.answers = editable_answers(application)
+    _set_applicant(application, application.answers)
+    if application.due_at and returned is not None:
+        application.due_at += now - returned.created_at
+    application.status = Status.RECEIVED
+    application.resubmitted_at = now
+    application.draft_values = {}
+    application.resume_token_digest = ""
+    application.lock_version += 1
+    application.save()
+    last = application.revisions.aggregate(n=Max("number"))["n"] or 0
+    revision = AnswerRevision.objects.create(
+        municipality_id=application.municipality_id,
+        application=application,
+        number=last + 1,
+        answers=application.answers,
+        submitted_at=now,
+    )
+    DepartmentProgress.objects.filter(application=application).update(
+        state=DepartmentProgress.State.RECEIVED, updated_by=None, updated_at=now
+    )
+    record_event(
+        application,
+        ApplicationEvent.Kind.RESUBMITTED,
+        actor_type=ApplicationEvent.Actor.APPLICANT,
+        from_status=Status.RETURNED,
+        to_status=Status.RECEIVED,
+        data={"revision": revision.number},
+    )
+    url = (
+        f"{base_url}/{application.municipality.lg_code}/status/{status_token}/"
+        if status_token
+        else ""
+    )
+    subject, body = messages.resubmitted(application, url)
+    notify_applicant(application, subject, body)
+
+
 def status_history(application: Application) -> list[ApplicationEvent]:
+    """What the applicant sees: submission, status changes, messages, resubmissions,
+    withdrawal, and a department's progress when it came with a message that did not also
+    change the overall status (that message is on the `status_changed` event then).
+    Internal notes, views and downloads never."""
+    department_with_message = (
+        Q(kind=ApplicationEvent.Kind.DEPARTMENT_STATUS_CHANGED)
+        & ~Q(message="")
+        & Q(data__overall_changed=False)
+    )
     return list(
-        application.events.filter(kind__in=APPLICANT_VISIBLE_EVENTS).order_by("created_at", "pk")
+        application.events.filter(
+            Q(kind__in=APPLICANT_VISIBLE_EVENTS) | department_with_message
+        ).order_by("created_at", "pk")
     )
 
 
 __all__ = [
+    "CORRECTION_KEY",
     "ApplicationStateError",
+    "correction_request",
+    "editable_answers",
+    "find_editable",
+    "is_correction",
+    "notify_applicant",
+    "resubmit",
+    "search_name",
     "applicant_from_answers",
     "confirm_email",
     "start_draft_with_email_check",

@@ -114,9 +114,26 @@ def _state_error(request, message: str, *, application=None, status: int = 409):
     )
 
 
+def _answers(application: Application) -> dict:
+    """The answers being edited: a draft's, or the corrected copy of a 要再申請 application."""
+    return services.editable_answers(application)
+
+
 def _visible_steps(application: Application):
     form = application.form_version.form
-    return form, _engine.validation.visible_steps(form, application.answers)
+    return form, _engine.validation.visible_steps(form, _answers(application))
+
+
+def _status_url(request, token: str) -> str:
+    return reverse("portal:status", args=[request.municipality.lg_code, token])
+
+
+def _correction_context(application: Application) -> dict:
+    """For a 要再申請 application being corrected: the staff's message saying what to fix."""
+    if not services.is_correction(application):
+        return {"correction": None}
+    event = services.correction_request(application)
+    return {"correction": {"message": event.message if event else ""}}
 
 
 def _step_url(request, token: str, step_key: str, **query) -> str:
@@ -381,10 +398,14 @@ def email_check_sent(request):
 @require_GET
 @with_municipality
 def resume(request, token):
-    """The link in the save-and-resume e-mail: continue where the resident stopped."""
-    application = services.find_draft(request.municipality, token)
+    """The link in the save-and-resume e-mail: continue where the resident stopped. For an
+    application returned for correction (要再申請; reached with its status token), the
+    confirmation page: every answer, each section with its 「修正する」 link."""
+    application = services.find_editable(request.municipality, token)
     if application is None:
         return _expired(request)
+    if services.is_correction(application):
+        return redirect(_confirm_url(request, token))
     if services.confirm_email(application):
         messages.success(request, _("メールアドレスを確認しました。申請の入力を始めてください。"))
     form, steps = _visible_steps(application)
@@ -398,7 +419,7 @@ def resume(request, token):
 @require_http_methods(["GET", "POST"])
 @with_municipality
 def step(request, token, step_key):
-    application = services.find_draft(request.municipality, token)
+    application = services.find_editable(request.municipality, token)
     if application is None:
         return _expired(request)
     form, steps = _visible_steps(application)
@@ -420,6 +441,8 @@ def step(request, token, step_key):
             services.save_step(
                 application, step_key, raw=raw, answers=None, completed=False, step_index=index
             )
+            if index == 0 and services.is_correction(application):
+                return redirect(_status_url(request, token))
             if index == 0:
                 return redirect(
                     "portal:procedure_detail",
@@ -431,6 +454,16 @@ def step(request, token, step_key):
             services.save_step(
                 application, step_key, raw=raw, answers=None, completed=False, step_index=index
             )
+            if services.is_correction(application):
+                # The status link reaches the correction again: no resume link is needed.
+                messages.success(
+                    request,
+                    _(
+                        "修正中の内容を保存しました。続きは、このページの"
+                        "「内容を修正して再申請する」から行えます。"
+                    ),
+                )
+                return redirect(_status_url(request, token))
             return redirect("portal:save", request.municipality.lg_code, token)
         if action.startswith(("add:", "remove:", "postal:")):
             raw, action_error = _apply_action(form, step_key, raw, action)
@@ -457,7 +490,7 @@ def step(request, token, step_key):
             form,
             step_key,
             raw,
-            application.answers,
+            _answers(application),
             _uploads(request),
             store_file,
             known_files=_known_files(application),
@@ -484,11 +517,11 @@ def step(request, token, step_key):
     else:
         raw = application.draft_values.get(step_key)
         if raw is None:
-            raw = _engine.validation.raw_from_answers(form, step_key, application.answers)
+            raw = _engine.validation.raw_from_answers(form, step_key, _answers(application))
         if request.GET.get("check") == "1":
             errors = [
                 error
-                for error in _engine.validation.validate_all(form, application.answers)
+                for error in _engine.validation.validate_all(form, _answers(application))
                 if _step_key_of_error(form, steps, error) == step_key
             ]
 
@@ -506,7 +539,7 @@ def _render_step(request, token, application, form, steps, index, raw, errors, r
         raw,
         errors,
         {
-            "answers": application.answers,
+            "answers": _answers(application),
             "known_files": _known_files(application),
             "postal_url": _postal_base(request),
         },
@@ -528,6 +561,7 @@ def _render_step(request, token, application, form, steps, index, raw, errors, r
             "token": token,
             "return_to_confirm": return_to_confirm,
             "postal_base": _postal_base(request),
+            **_correction_context(application),
         },
     )
 
@@ -536,9 +570,11 @@ def _render_step(request, token, application, form, steps, index, raw, errors, r
 @require_http_methods(["GET", "POST"])
 @with_municipality
 def save_for_later(request, token):
-    application = services.find_draft(request.municipality, token)
+    application = services.find_editable(request.municipality, token)
     if application is None:
         return _expired(request)
+    if services.is_correction(application):
+        return redirect(_status_url(request, token))
     error = ""
     email = ""
     if request.method == "POST":
@@ -590,11 +626,13 @@ def resume_link_sent(request):
 @require_http_methods(["GET", "POST"])
 @with_municipality
 def confirm(request, token):
-    application = services.find_draft(request.municipality, token)
+    application = services.find_editable(request.municipality, token)
     if application is None:
         return _expired(request)
+    correcting = services.is_correction(application)
+    answers = _answers(application)
     form, steps = _visible_steps(application)
-    errors = _engine.validation.validate_all(form, application.answers)
+    errors = _engine.validation.validate_all(form, answers)
     if errors:
         step_key = _step_key_of_error(form, steps, errors[0]) or steps[0].key
         if request.method == "POST":
@@ -608,6 +646,12 @@ def confirm(request, token):
         rating_value = request.POST.get("rating", "")
         comment = request.POST.get("comment", "").strip()[:2000]
         rating = int(rating_value) if rating_value in {"1", "2", "3", "4", "5"} else None
+        if correcting:
+            try:
+                services.resubmit(application, base_url=_base_url(), status_token=token)
+            except services.ApplicationStateError as exc:
+                return _state_error(request, exc.message)
+            return redirect("portal:receipt", request.municipality.lg_code, token)
         try:
             status_token = services.submit(application, base_url=_base_url())
         except services.ApplicationStateError as exc:
@@ -622,7 +666,7 @@ def confirm(request, token):
             "rows": section.rows,
             "edit_url": _step_url(request, token, section.step_key, **{"return": "confirm"}),
         }
-        for section in review_sections(form, application.answers)
+        for section in review_sections(form, answers)
     ]
     return render(
         request,
@@ -638,6 +682,8 @@ def confirm(request, token):
             "rating_value": rating_value,
             "comment": comment,
             "back_url": _step_url(request, token, steps[-1].key),
+            "status_url": _status_url(request, token) if correcting else "",
+            **_correction_context(application),
         },
     )
 
@@ -661,6 +707,10 @@ def receipt(request, token):
     application = _submitted(request, token)
     if application is None:
         return _expired(request, kind="status")
+    resubmitted_text = ""
+    if application.resubmitted_at:
+        when = timezone.localtime(application.resubmitted_at)
+        resubmitted_text = f"{format_date(when.date(), 'both')} {when:%H:%M}"
     return render(
         request,
         "portal/receipt.html",
@@ -668,6 +718,7 @@ def receipt(request, token):
             "application": application,
             "procedure": application.procedure,
             "received_text": _received_text(application),
+            "resubmitted_text": resubmitted_text,
             "token": token,
             "departments": list(application.procedure.departments.all()),
         },
@@ -693,6 +744,8 @@ def status(request, token):
             "sections": review_sections(form, application.answers),
             "token": token,
             "departments": list(application.procedure.departments.all()),
+            "correction_url": _confirm_url(request, token),
+            **_correction_context(application),
         },
     )
 
