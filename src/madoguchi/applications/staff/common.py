@@ -1,0 +1,67 @@
+"""Helpers shared by the staff views."""
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.http import Http404
+
+from madoguchi.tenants.models import StaffMembership
+from madoguchi.tenants.permissions import staff_departments, visible_applications
+
+from ..models import Application
+
+HANDLING_ROLES = (StaffMembership.Role.ADMIN, StaffMembership.Role.HANDLER)
+
+
+def get_department(user, department_id: int):
+    """A department whose inbox the user may open, else 404."""
+    for department in staff_departments(user):
+        if department.pk == department_id:
+            return department
+    raise Http404("department not visible")
+
+
+def get_visible_application(user, pk: int) -> Application:
+    try:
+        return (
+            visible_applications(user)
+            .select_related(
+                "procedure",
+                "form_version",
+                "municipality",
+                "assigned_to",
+                "proxy_business",
+                "proxy_user",
+                "entered_by",
+            )
+            .get(pk=pk)
+        )
+    except Application.DoesNotExist as exc:
+        raise Http404("application not visible") from exc
+
+
+def assignable_staff(departments):
+    """Users who may handle applications of any of `departments` (管理者 of the municipality
+    or 担当者 of one of the departments), by user name."""
+    departments = list(departments)
+    if not departments:
+        return get_user_model().objects.none()
+    scope = Q(pk__in=[])
+    for department in departments:
+        scope |= Q(
+            memberships__role__in=HANDLING_ROLES,
+            memberships__municipality_id=department.municipality_id,
+        ) & (Q(memberships__department__isnull=True) | Q(memberships__department=department))
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(scope)
+        .distinct()
+        .order_by("last_name", "first_name", "username")
+    )
+
+
+def staff_display_name(user) -> str:
+    if user is None:
+        return ""
+    full = f"{user.last_name} {user.first_name}".strip()
+    return full or user.get_username()

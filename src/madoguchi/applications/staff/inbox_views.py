@@ -1,0 +1,234 @@
+"""受付一覧: the department chooser, a department's inbox and its bulk actions.
+
+Filters are GET parameters, so a filter is saved by bookmarking or sharing its URL. Bulk
+actions are an ordinary POST form (works without JavaScript); the result summary is shown
+once on the inbox after the redirect (post/redirect/get)."""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from madoguchi.audit.log import log_access
+from madoguchi.audit.models import AccessLog
+from madoguchi.catalog.models import Procedure
+from madoguchi.tenants.decorators import staff_required
+from madoguchi.tenants.permissions import memberships, staff_departments
+
+from .. import staff_actions
+from ..inbox import INBOX_STATUSES, SORT_LABELS, InboxFilter, inbox_page, inbox_scope, search_kind
+from ..models import FINISHED_STATUSES, Application, Channel, Status
+from .common import HANDLING_ROLES, assignable_staff, get_department, staff_display_name
+
+BULK_RESULT_KEY = "madoguchi_staff_bulk_result"
+# Targets offered in the bulk status form; the workflow refuses the ones that do not apply.
+BULK_STATUS_TARGETS = [Status.IN_PROGRESS, Status.RETURNED, Status.COMPLETED, Status.REJECTED]
+PAGE_SIZE = 50
+
+
+def can_handle_department(user, department) -> bool:
+    """May assign and change status in this inbox (管理者 or 担当者 covering it)."""
+    for m in memberships(user):
+        if m.role not in HANDLING_ROLES:
+            continue
+        if department is None:
+            return True
+        if m.municipality_id == department.municipality_id and m.department_id in (
+            None,
+            department.pk,
+        ):
+            return True
+    return False
+
+
+def _inbox_url(department) -> str:
+    if department is None:
+        return reverse("staff:inbox_all")
+    return reverse("staff:inbox", args=[department.pk])
+
+
+@staff_required
+def department_list(request):
+    """The departments whose inbox the user may open, with their open cases."""
+    departments = staff_departments(request.user)
+    open_statuses = [s for s in INBOX_STATUSES if s not in FINISHED_STATUSES]
+    counts = dict(
+        Application.objects.filter(
+            status__in=open_statuses,
+            procedure__departments__in=[d.pk for d in departments],
+        )
+        .values("procedure__departments")
+        .annotate(n=Count("pk"))
+        .values_list("procedure__departments", "n")
+    )
+    for department in departments:
+        department.open_count = counts.get(department.pk, 0)
+    return render(
+        request,
+        "applications/staff/departments.html",
+        {
+            "departments": departments,
+            "several_municipalities": len({d.municipality_id for d in departments}) > 1,
+        },
+    )
+
+
+def _procedures_for(user, department):
+    if department is not None:
+        return Procedure.objects.filter(departments=department).order_by("reading", "pk")
+    departments = staff_departments(user)
+    return (
+        Procedure.objects.filter(departments__in=[d.pk for d in departments])
+        .distinct()
+        .order_by("reading", "pk")
+    )
+
+
+@staff_required
+def inbox(request, department_id=None):
+    user = request.user
+    department = get_department(user, department_id) if department_id is not None else None
+    inbox_filter = InboxFilter.from_query(request.GET)
+    page = inbox_page(user, department, inbox_filter, page_size=PAGE_SIZE)
+    now = timezone.now()
+    for row in page.rows:
+        row.is_overdue = bool(row.due_at and row.due_at < now and not row.is_finished)
+        row.assignee_name = staff_display_name(row.assigned_to)
+    if inbox_filter.q:
+        # The 閲覧ログ keeps that a search was made and how, never the searched name.
+        log_access(
+            request,
+            AccessLog.Action.SEARCH,
+            municipality=department.municipality if department else None,
+            object_ref=f"inbox:{department.pk if department else 'all'}",
+            search=search_kind(inbox_filter.q),
+            results_on_page=len(page.rows),
+        )
+    handles = can_handle_department(user, department)
+    departments_for_staff = [department] if department else staff_departments(user)
+    status_tabs = [
+        {
+            "value": value,
+            "label": Status(value).label,
+            "count": page.counts_by_status.get(value, 0),
+            "selected": value in inbox_filter.statuses,
+            "query": inbox_filter.querystring(statuses=(value,), cursor=""),
+        }
+        for value in INBOX_STATUSES
+    ]
+    return render(
+        request,
+        "applications/staff/inbox.html",
+        {
+            "department": department,
+            "page": page,
+            "filter": inbox_filter,
+            "filter_query": inbox_filter.querystring(cursor=""),
+            "all_statuses_query": inbox_filter.querystring(statuses=(), cursor=""),
+            "next_query": inbox_filter.querystring(cursor=page.next_cursor),
+            "prev_query": inbox_filter.querystring(cursor=page.prev_cursor),
+            "first_query": inbox_filter.querystring(cursor=""),
+            "status_tabs": status_tabs,
+            "all_count": sum(page.counts_by_status.values()),
+            "procedures": list(_procedures_for(user, department)),
+            "channels": Channel.choices,
+            "sorts": list(SORT_LABELS.items()),
+            "can_handle": handles,
+            "assignable": list(assignable_staff(departments_for_staff)) if handles else [],
+            "bulk_targets": [(s.value, s.label) for s in BULK_STATUS_TARGETS],
+            "bulk_url": reverse("staff:inbox_bulk_all")
+            if department is None
+            else reverse("staff:inbox_bulk", args=[department.pk]),
+            "bulk_result": request.session.pop(BULK_RESULT_KEY, None),
+            "inbox_url": request.build_absolute_uri(_inbox_url(department)),
+        },
+    )
+
+
+def _selected_ids(values) -> list[int]:
+    ids = []
+    for value in values:
+        try:
+            ids.append(int(value))
+        except (TypeError, ValueError):
+            continue
+    return ids[:500]
+
+
+@staff_required
+@require_POST
+def inbox_bulk(request, department_id=None):
+    """担当者の割り当て or 状況の一括変更 for the checked rows of an inbox."""
+    user = request.user
+    department = get_department(user, department_id) if department_id is not None else None
+    if not can_handle_department(user, department):
+        raise PermissionDenied
+    back_query = InboxFilter.from_query(_back_params(request.POST.get("back", ""))).querystring()
+    back_url = _inbox_url(department) + (f"?{back_query}" if back_query else "")
+    ids = _selected_ids(request.POST.getlist("ids"))
+    action = request.POST.get("action", "")
+    result: dict = {"action": action, "changed": [], "refused": [], "error": ""}
+    applications = list(
+        inbox_scope(user, department)
+        .filter(pk__in=ids)
+        .select_related("procedure", "municipality")
+        .order_by("submitted_at", "pk")
+    )
+    if not applications:
+        result["error"] = _("対象の申請を一覧のチェックボックスで選んでください。")
+    elif action == "assign":
+        choice = request.POST.get("assignee", "")
+        if choice == "me":
+            assignee = user
+        elif choice == "none":
+            assignee = None
+        else:
+            assignee = next(
+                (
+                    u
+                    for u in assignable_staff(
+                        [department] if department else staff_departments(user)
+                    )
+                    if str(u.pk) == choice
+                ),
+                False,
+            )
+        if assignee is False:
+            result["error"] = _("割り当てる職員を選んでください。")
+        else:
+            outcome = staff_actions.bulk_assign(applications, assignee, user=user)
+            result["title"] = (
+                _("担当者を「%(name)s」にしました。") % {"name": staff_display_name(assignee)}
+                if assignee
+                else _("担当者の割り当てを解除しました。")
+            )
+            result["changed"] = [a.receipt_number for a in outcome.changed]
+            result["refused"] = [list(r) for r in outcome.refused]
+    elif action == "status":
+        to_status = request.POST.get("to_status", "")
+        message = request.POST.get("message", "").strip()
+        if to_status not in {s.value for s in BULK_STATUS_TARGETS}:
+            result["error"] = _("変更後の状況を選んでください。")
+        else:
+            outcome = staff_actions.bulk_change_status(
+                applications, to_status, user=user, message=message
+            )
+            result["title"] = _("状況を「%(status)s」に変更しました。") % {
+                "status": Status(to_status).label
+            }
+            result["changed"] = [a.receipt_number for a in outcome.changed]
+            result["refused"] = [list(r) for r in outcome.refused]
+    else:
+        result["error"] = _("操作を選んでください。")
+    request.session[BULK_RESULT_KEY] = result
+    return HttpResponseRedirect(back_url)
+
+
+def _back_params(query: str):
+    from django.http import QueryDict
+
+    return QueryDict(query[:2000])

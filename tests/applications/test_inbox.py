@@ -1,0 +1,333 @@
+"""Inbox query (applications.inbox): scope, filters, search, keyset pagination, counts."""
+
+import datetime as dt
+import itertools
+
+import pytest
+from django.http import QueryDict
+from django.utils import timezone
+
+from madoguchi.applications.inbox import InboxFilter, inbox_page, inbox_queryset, status_counts
+from madoguchi.applications.models import Application, Channel, Status
+from madoguchi.jp.kana import search_key
+from madoguchi.tenants.models import Department, StaffMembership
+from madoguchi.tenants.permissions import visible_applications
+
+from .conftest import make_procedure
+
+_numbers = itertools.count(1)
+
+
+def make_app(
+    procedure,
+    *,
+    name="山田　花子",
+    kana="ヤマダ　ハナコ",
+    status=Status.RECEIVED,
+    channel=Channel.PORTAL,
+    submitted_at=None,
+    due_at=None,
+    assigned_to=None,
+    answers=None,
+):
+    """A submitted application written directly (fast); the submit service is tested
+    elsewhere. Fills search_name/search_kana the way the submit service does."""
+    n = next(_numbers)
+    return Application.objects.create(
+        municipality=procedure.municipality,
+        procedure=procedure,
+        form_version=procedure.current_version,
+        channel=channel,
+        status=status,
+        receipt_number=f"2026-{n:06d}",
+        applicant_name=name,
+        applicant_name_kana=kana,
+        search_name=name.replace("　", "").replace(" ", ""),
+        search_kana=search_key(kana),
+        submitted_at=submitted_at or timezone.now() - dt.timedelta(minutes=n),
+        due_at=due_at,
+        assigned_to=assigned_to,
+        answers=answers or {},
+    )
+
+
+def make_staff(django_user_model, username, municipality, department_code=None, role="handler"):
+    user = django_user_model.objects.create_user(username, password="x-test-password-123")
+    department = (
+        Department.objects.get(municipality=municipality, code=department_code)
+        if department_code
+        else None
+    )
+    StaffMembership.objects.create(
+        user=user, municipality=municipality, department=department, role=role
+    )
+    return user
+
+
+def kodomo(procedure):
+    return Department.objects.get(municipality=procedure.municipality, code="kodomo")
+
+
+def receipts(rows):
+    return [a.receipt_number for a in rows]
+
+
+@pytest.fixture
+def handler(django_user_model, procedure):
+    return make_staff(django_user_model, "kodomo1", procedure.municipality, "kodomo")
+
+
+# ------------------------------------------------------------------ scope
+
+
+@pytest.mark.django_db
+def test_scope_is_the_department_and_matches_visible_applications(
+    django_user_model, procedure, other_procedure
+):
+    water = make_procedure(procedure.municipality, slug="water", department_code="suido")
+    mine = make_app(procedure)
+    theirs = make_app(water)
+    make_app(other_procedure)
+    Application.objects.create(  # a draft is never in an inbox
+        municipality=procedure.municipality,
+        procedure=procedure,
+        form_version=procedure.current_version,
+        channel=Channel.PORTAL,
+    )
+    handler = make_staff(django_user_model, "h", procedure.municipality, "kodomo")
+    admin = make_staff(django_user_model, "a", procedure.municipality, role="admin")
+    department = kodomo(procedure)
+    suido = Department.objects.get(code="suido")
+
+    assert list(inbox_queryset(handler, department, InboxFilter())) == [mine]
+    assert list(inbox_queryset(handler, suido, InboxFilter())) == []  # not their department
+    assert set(inbox_queryset(admin, None, InboxFilter())) == {mine, theirs}
+    assert list(inbox_queryset(admin, suido, InboxFilter())) == [theirs]
+    for user in (handler, admin):
+        for dep in (department, suido, None):
+            expected = set(visible_applications(user, department=dep))
+            if dep is not None and dep.pk not in {d.pk for d in [department, suido]}:
+                continue
+            got = set(inbox_queryset(user, dep, InboxFilter()))
+            if user is handler and dep == suido:
+                assert got == set()
+            else:
+                assert got == expected
+
+
+@pytest.mark.django_db
+def test_other_municipalitys_department_gives_nothing(
+    django_user_model, procedure, other_procedure
+):
+    make_app(other_procedure)
+    admin = make_staff(django_user_model, "a", procedure.municipality, role="admin")
+    other_department = other_procedure.departments.get()
+    assert list(inbox_queryset(admin, other_department, InboxFilter())) == []
+
+
+# ------------------------------------------------------------------ filters
+
+
+def _filter(**params):
+    query = QueryDict(mutable=True)
+    for key, value in params.items():
+        if isinstance(value, list):
+            query.setlist(key, value)
+        else:
+            query[key] = value
+    return InboxFilter.from_query(query)
+
+
+@pytest.mark.django_db
+def test_filters(handler, django_user_model, procedure):
+    department = kodomo(procedure)
+    second = make_procedure(procedure.municipality, slug="second", department_code="kodomo")
+    now = timezone.now()
+    a = make_app(procedure, status=Status.RECEIVED, submitted_at=now - dt.timedelta(days=10))
+    b = make_app(procedure, status=Status.IN_PROGRESS, channel=Channel.COUNTER, assigned_to=handler)
+    c = make_app(
+        second, status=Status.COMPLETED, due_at=now - dt.timedelta(days=1), channel=Channel.PAPER
+    )
+    d = make_app(procedure, status=Status.RETURNED, due_at=now - dt.timedelta(days=1))
+    e = make_app(procedure, status=Status.RECEIVED, due_at=now + dt.timedelta(days=3))
+
+    def found(**params):
+        return set(inbox_queryset(handler, department, _filter(**params)))
+
+    assert found() == {a, b, c, d, e}
+    assert found(status=["received"]) == {a, e}
+    assert found(status=["received", "returned"]) == {a, d, e}
+    assert found(status=["nonsense"]) == {a, b, c, d, e}
+    assert found(procedure=str(second.pk)) == {c}
+    assert found(channel="counter") == {b}
+    assert found(channel="paper") == {c}
+    assert found(assigned="me") == {b}
+    assert found(assigned="unassigned") == {a, c, d, e}
+    assert found(overdue="1") == {d}  # c is overdue but finished
+    local_today = timezone.localdate()
+    old_day = timezone.localtime(a.submitted_at).date()
+    assert found(date_from=str(old_day), date_to=str(old_day)) == {a}
+    assert found(date_from=str(local_today)) == {b, c, d, e}
+    assert found(date_to=str(old_day)) == {a}
+
+
+def test_from_query_ignores_what_it_cannot_use():
+    f = _filter(
+        status=["received", "draft", "x"],
+        channel="fax",
+        assigned="bob",
+        sort="random",
+        procedure="abc",
+        date_from="2026-13-01",
+        overdue="1",
+        q="  山田 ",
+    )
+    assert f.statuses == ("received",)
+    assert f.channel == ""
+    assert f.assigned == ""
+    assert f.sort == "received_desc"
+    assert f.procedure is None
+    assert f.date_from is None
+    assert "date_from" in f.errors
+    assert f.overdue is True
+    assert f.q == "山田"
+    # the saved-filter URL round-trips
+    again = InboxFilter.from_query(QueryDict(f.querystring()))
+    assert again.as_params() == f.as_params()
+
+
+def test_date_order_error():
+    f = _filter(date_from="2026-04-30", date_to="2026-04-01")
+    assert f.errors["date_to"] == "受付日（まで）は受付日（から）以降の日付にしてください。"
+
+
+# ------------------------------------------------------------------ search
+
+
+@pytest.mark.django_db
+def test_search_by_receipt_number_name_and_kana(handler, procedure):
+    department = kodomo(procedure)
+    yamada = make_app(procedure, name="山田　花子", kana="ヤマダ　ハナコ")
+    sato = make_app(procedure, name="佐藤　一郎", kana="サトウ　イチロウ")
+
+    def found(q):
+        return set(inbox_queryset(handler, department, _filter(q=q)))
+
+    assert found(yamada.receipt_number) == {yamada}
+    assert found("２０２６－" + yamada.receipt_number[5:]) == {yamada}  # full-width digits
+    assert found("2026-") == {yamada, sato}  # prefix
+    assert found("山田") == {yamada}
+    assert found("山田 花子") == {yamada}
+    assert found("佐藤一郎") == {sato}
+    assert found("やまだ") == {yamada}
+    assert found("ヤマダ") == {yamada}
+    assert found("ﾔﾏﾀﾞ") == {yamada}  # half-width katakana
+    assert found("はなこ") == {yamada}  # given name: contains
+    assert found("さとう いちろう") == {sato}
+    assert found("鈴木") == set()
+
+
+# ------------------------------------------------------------------ keyset pagination
+
+
+def _walk(user, department, params, page_size):
+    seen, cursor = [], ""
+    for _ in range(100):
+        f = _filter(**params, **({"cursor": cursor} if cursor else {}))
+        page = inbox_page(user, department, f, page_size=page_size)
+        seen += receipts(page.rows)
+        if not page.next_cursor:
+            return seen
+        cursor = page.next_cursor
+    raise AssertionError("pagination does not end")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("sort", ["received_desc", "received_asc", "updated", "due"])
+def test_keyset_pages_cover_everything_once(handler, procedure, sort):
+    department = kodomo(procedure)
+    now = timezone.now()
+    same_time = now - dt.timedelta(hours=1)
+    for i in range(11):
+        make_app(
+            procedure,
+            # ties on the sort key are broken by pk
+            submitted_at=same_time if i % 3 == 0 else None,
+            due_at=None if i % 4 == 0 else now + dt.timedelta(days=i % 3),
+        )
+    expected = receipts(inbox_queryset(handler, department, _filter(sort=sort)))
+    assert len(expected) == 11
+    assert _walk(handler, department, {"sort": sort}, 3) == expected
+    if sort == "due":  # no due date last
+        rows = list(inbox_queryset(handler, department, _filter(sort=sort)))
+        assert all(r.due_at is None for r in rows[-3:])
+
+
+@pytest.mark.django_db
+def test_rows_inserted_between_page_loads_are_not_repeated_nor_skip_others(handler, procedure):
+    department = kodomo(procedure)
+    for _ in range(6):
+        make_app(procedure)
+    first = inbox_page(handler, department, _filter(), page_size=3)
+    before = receipts(inbox_queryset(handler, department, _filter()))
+    # new applications arrive (newest first: they would shift an OFFSET page)
+    newcomers = [make_app(procedure, submitted_at=timezone.now()) for _ in range(2)]
+    second = inbox_page(handler, department, _filter(cursor=first.next_cursor), page_size=3)
+    assert receipts(first.rows) == before[:3]
+    assert receipts(second.rows) == before[3:6]
+    assert not set(receipts(second.rows)) & {n.receipt_number for n in newcomers}
+    # going back shows the rows before the page, then the newcomers appear on page 1
+    back = inbox_page(handler, department, _filter(cursor=second.prev_cursor), page_size=3)
+    assert receipts(back.rows) == before[:3]
+    assert back.prev_cursor  # the newcomers are before it now
+    top = inbox_page(handler, department, _filter(cursor=back.prev_cursor), page_size=3)
+    assert receipts(top.rows) == sorted((n.receipt_number for n in newcomers), reverse=True)
+    assert top.prev_cursor == ""
+
+
+@pytest.mark.django_db
+def test_bad_cursor_gives_the_first_page(handler, procedure):
+    department = kodomo(procedure)
+    make_app(procedure)
+    for cursor in ["garbage", "eyJ4IjoxfQ", "W10"]:
+        page = inbox_page(handler, department, _filter(cursor=cursor))
+        assert len(page.rows) == 1
+
+
+@pytest.mark.django_db
+def test_any_page_costs_the_same_three_queries(handler, procedure, django_assert_num_queries):
+    department = kodomo(procedure)
+    for _ in range(9):
+        make_app(procedure)
+    from madoguchi.tenants.permissions import memberships, staff_departments
+
+    memberships(handler)
+    staff_departments(handler)
+    first = inbox_page(handler, department, _filter(), page_size=3)
+    # staff_departments (scope check) + rows + counts
+    with django_assert_num_queries(3):
+        page = inbox_page(handler, department, _filter(cursor=first.next_cursor), page_size=3)
+        for row in page.rows:
+            str(row.procedure.name)
+            str(row.assigned_to)
+
+
+# ------------------------------------------------------------------ counts
+
+
+@pytest.mark.django_db
+def test_counts_ignore_the_status_part_of_the_filter(handler, procedure):
+    department = kodomo(procedure)
+    make_app(procedure, status=Status.RECEIVED)
+    make_app(procedure, status=Status.RECEIVED, channel=Channel.COUNTER)
+    make_app(procedure, status=Status.IN_PROGRESS)
+    make_app(procedure, status=Status.COMPLETED, channel=Channel.COUNTER)
+    page = inbox_page(handler, department, _filter(status=["received"]))
+    assert page.counts_by_status["received"] == 2
+    assert page.counts_by_status["in_progress"] == 1
+    assert page.counts_by_status["completed"] == 1
+    assert page.counts_by_status["rejected"] == 0
+    assert "draft" not in page.counts_by_status
+    assert page.total == 2
+    counts = status_counts(handler, department, _filter(channel="counter"))
+    assert counts["received"] == 1 and counts["completed"] == 1 and counts["in_progress"] == 0
