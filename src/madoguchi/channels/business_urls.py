@@ -1,5 +1,15 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import business_views
 
 app_name = "business"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", business_views.home, name="home"),
+    path("login/", business_views.BusinessLoginView.as_view(), name="login"),
+    path("logout/", business_views.BusinessLogoutView.as_view(), name="logout"),
+    path("new/", business_views.new, name="new"),
+    path("cases/<int:pk>/", business_views.case, name="case"),
+    path("apply/<int:pk>/confirm/", business_views.confirm, name="confirm"),
+    path("apply/<int:pk>/<slug:step_key>/", business_views.step, name="step"),
+]
