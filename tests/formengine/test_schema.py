@@ -386,3 +386,43 @@ def test_postal_address_field_must_exist():
         [{"key": "zip", "type": "postal_code", "label": "郵便番号", "address_field": "addr"}]
     )
     assert err.problem == "「address_field」の「addr」という住所の項目はありません。"
+
+
+NAME = {"key": "person", "type": "name", "label": "被保険者の氏名"}
+MAIL = {"key": "mail", "type": "email", "label": "メールアドレス"}
+
+
+def test_applicant_fields_can_be_named():
+    form = parse([NAME, MAIL], applicant={"name": "person", "email": "mail"})
+    assert (form.applicant_name_field, form.applicant_email_field) == ("person", "mail")
+    assert parse([NAME]).applicant_name_field is None
+
+
+@pytest.mark.parametrize(
+    ("applicant", "message"),
+    [
+        (
+            {"name": "nobody"},
+            "標準様式「jidou_teate_nintei」: 「applicant」のnameに指定した項目「nobody」がありません。",
+        ),
+        (
+            {"name": "mail"},
+            "標準様式「jidou_teate_nintei」の項目「mail」: 申請者のnameには、繰り返しの外にある種類「name」の"
+            "項目を指定してください。",
+        ),
+        (
+            {"phone": "mail"},
+            "標準様式「jidou_teate_nintei」: 「applicant」に「phone」という設定はありません（name, email）。",
+        ),
+    ],
+)
+def test_bad_applicant_mapping_is_refused(applicant, message):
+    assert str(refused([NAME, MAIL], applicant=applicant)) == message
+
+
+def test_step_key_that_collides_with_a_page_is_refused():
+    error = refused(steps=[{"key": "confirm", "title": "確認", "fields": [NAME]}])
+    assert str(error) == (
+        "標準様式「jidou_teate_nintei」のステップ「confirm」: 識別子「confirm」は画面の名前と重なるため、"
+        "ステップには使えません（使えない識別子: confirm, done, receipt, save, start）。"
+    )

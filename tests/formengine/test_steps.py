@@ -63,7 +63,7 @@ FORM = form_of(
             ],
         },
         {
-            "key": "confirm",
+            "key": "agreement",
             "title": "確認",
             "fields": [
                 {"key": "agree", "type": "notice", "label": "注意事項", "body": "読んでください"}
@@ -109,11 +109,11 @@ def test_conditions_on_earlier_steps_and_stale_own_answers():
 
 
 def test_visible_steps_skip_steps_without_visible_fields():
-    assert [s.key for s in visible_steps(FORM, {"married": False})] == ["applicant", "confirm"]
+    assert [s.key for s in visible_steps(FORM, {"married": False})] == ["applicant", "agreement"]
     assert [s.key for s in visible_steps(FORM, {"married": True})] == [
         "applicant",
         "spouse",
-        "confirm",
+        "agreement",
     ]
 
 
@@ -140,7 +140,7 @@ def full_answers():
                 "spouse_number": VALID_MN,
             },
         ),
-        ("confirm", {"agree": "1"}),
+        ("agreement", {"agree": "1"}),
     ]:
         result = validate_step(FORM, step, raw, answers, {}, None, today=TODAY)
         assert result.ok, result.errors
@@ -182,4 +182,4 @@ def test_raw_from_answers_round_trips():
         assert result.answers == {k: answers[k] for k in result.answers}
     raw = raw_from_answers(FORM, "spouse", answers)
     assert (raw["spouse_birth__era"], raw["spouse_birth__year"]) == ("平成", "2")
-    assert raw_from_answers(FORM, "confirm", answers) == {"agree": "1"}
+    assert raw_from_answers(FORM, "agreement", answers) == {"agree": "1"}

@@ -72,7 +72,10 @@ DEFAULT_ACCEPT = ("pdf", "jpeg", "png")
 DEFAULT_MAX_LENGTH = {"text": 200, "textarea": 2000, "katakana": 100, "address": 200}
 DEFAULT_CONFIRM_LABEL = "上記の内容を確認しました"
 
-_FORM_ATTRS = ("title", "intro", "feedback", "steps", "key")
+_FORM_ATTRS = ("title", "intro", "feedback", "steps", "key", "applicant")
+# Step keys that would collide with the pages around the steps (portal, counter, business).
+RESERVED_STEP_KEYS = frozenset({"confirm", "done", "save", "start", "receipt"})
+_APPLICANT_ATTRS = {"name": "name", "email": "email"}
 _STEP_ATTRS = ("key", "title", "fields", "intro")
 _CONDITION_OPS = ("equals", "in", "filled")
 
@@ -192,6 +195,10 @@ class FormSchema:
     intro: str = ""
     feedback: bool = False
     source: str = ""
+    # Which fields identify the applicant (the person the application is for) when it is not
+    # simply the first name / e-mail field, e.g. 被保険者 on a form a care office fills in.
+    applicant_name_field: str | None = None
+    applicant_email_field: str | None = None
     _fields: dict[str, Field] = field(default_factory=dict, repr=False)
     _steps: dict[str, Step] = field(default_factory=dict, repr=False)
 
@@ -265,15 +272,39 @@ class _Loader:
             step_map[step.key] = step
             steps.append(step)
         self.check_references()
+        applicant = self.applicant(data.get("applicant"))
         return FormSchema(
             title=title.strip(),
             steps=steps,
             intro=intro,
             feedback=feedback,
             source=self.source,
+            applicant_name_field=applicant.get("name"),
+            applicant_email_field=applicant.get("email"),
             _fields=self.fields,
             _steps=step_map,
         )
+
+    def applicant(self, data: Any) -> dict[str, str]:
+        """`applicant: {name: <name field>, email: <email field>}`, both optional."""
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            self.fail(None, "「applicant」は name と email の対応表で書いてください。")
+        for role, key in data.items():
+            expected_type = _APPLICANT_ATTRS.get(role)
+            if expected_type is None:
+                self.fail(None, f"「applicant」に「{role}」という設定はありません（name, email）。")
+            target = self.fields.get(key) if isinstance(key, str) else None
+            if target is None:
+                self.fail(None, f"「applicant」の{role}に指定した項目「{key}」がありません。")
+            if target.type != expected_type or target.parent is not None:
+                self.fail(
+                    key,
+                    f"申請者の{role}には、繰り返しの外にある種類「{expected_type}」の項目を"
+                    "指定してください。",
+                )
+        return dict(data)
 
     def step(self, data: Any, index: int) -> Step:
         where = f"{index + 1}番目のステップ"
@@ -284,6 +315,13 @@ class _Loader:
             self.fail(None, f"{where}に「key」がありません。")
         if not isinstance(key, str) or not KEY_RE.fullmatch(key) or "__" in key:
             self.fail(None, self.bad_key_problem(key), step=str(key))
+        if key in RESERVED_STEP_KEYS:
+            self.fail(
+                None,
+                f"識別子「{key}」は画面の名前と重なるため、ステップには使えません"
+                f"（使えない識別子: {', '.join(sorted(RESERVED_STEP_KEYS))}）。",
+                step=key,
+            )
         for name in data:
             if name not in _STEP_ATTRS:
                 self.fail(
