@@ -1,5 +1,11 @@
-"""Benchmarks, run with `make bench` (or `.venv/bin/python bench/run.py`). Prints figures;
-nothing here asserts a time.
+"""Benchmarks, run with `make bench` (or `.venv/bin/python bench/run.py [form|inbox|export]`,
+all of them when no name is given). Prints figures; nothing here asserts a time, and none of
+this runs in the test suite. Each benchmark runs in its own process (each sets up Django on
+its own database).
+
+inbox / export (bench/inbox_bench.py, bench/export_bench.py): 1,000,000 applications in a
+dedicated PostgreSQL database (BENCH_DATABASE_URL); skipped with a message when PostgreSQL
+cannot be reached.
 
 form_100_fields: render (GET) and validate (POST) one step holding 100 fields of mixed types
 through Django's test client, on a throw-away SQLite database. Target: median under 30 ms per
@@ -88,7 +94,7 @@ def median_ms(fn) -> tuple[float, float]:
     return statistics.median(samples), samples[int(len(samples) * 0.9)]
 
 
-def main() -> None:
+def form_bench() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="madoguchi-bench-"))
     os.environ["MADOGUCHI_VAR_DIR"] = str(workdir)
     (workdir / "static").mkdir()  # WhiteNoise looks for collectstatic output
@@ -139,5 +145,51 @@ def main() -> None:
     print("  target: median < 30 ms per request")
 
 
+BENCH_DIR = Path(__file__).resolve().parent
+BENCHES = {
+    "form": None,  # this file
+    "inbox": BENCH_DIR / "inbox_bench.py",
+    "export": BENCH_DIR / "export_bench.py",
+}
+
+
+def postgres_reachable() -> bool:
+    import psycopg
+
+    url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/madoguchi_bench")
+    admin = url.replace("postgres://", "postgresql://", 1).rsplit("/", 1)[0] + "/postgres"
+    try:
+        psycopg.connect(admin, connect_timeout=3).close()
+    except Exception as exc:
+        print(f"PostgreSQL not reachable ({type(exc).__name__}): inbox/export benchmarks skipped")
+        return False
+    return True
+
+
+def main(argv: list[str]) -> int:
+    import subprocess
+
+    names = argv or list(BENCHES)
+    unknown = [n for n in names if n not in BENCHES]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHES)}")
+        return 2
+    if names == ["form"] or os.environ.get("BENCH_FORM_CHILD"):
+        form_bench()
+        return 0
+    status = 0
+    pg = None
+    for name in names:
+        if name == "form":
+            env = {**os.environ, "BENCH_FORM_CHILD": "1"}
+            status |= subprocess.run([sys.executable, __file__, "form"], env=env).returncode
+            continue
+        if pg is None:
+            pg = postgres_reachable()
+        if pg:
+            status |= subprocess.run([sys.executable, str(BENCHES[name])]).returncode
+    return status
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main(sys.argv[1:]))

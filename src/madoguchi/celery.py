@@ -35,3 +35,19 @@ app.conf.worker_prefetch_multiplier = 1
 # Several deployments (or a test run) may share one Redis: give each its own queue.
 if os.environ.get("CELERY_QUEUE"):
     app.conf.task_default_queue = os.environ["CELERY_QUEUE"]
+
+# --- 保存期間 (retention): daily deletion of expired applications and abandoned drafts -----
+# The task lives in madoguchi.applications.retention (not a `tasks` module, so it is imported
+# here explicitly). This block merges its entry into beat_schedule: keep it after the
+# assignment above, and never replace beat_schedule below this line.
+from celery.schedules import crontab  # noqa: E402
+
+app.conf.imports = (*tuple(app.conf.imports or ()), "madoguchi.applications.retention")
+app.conf.beat_schedule = {
+    **(app.conf.beat_schedule or {}),
+    "apply-retention-daily": {
+        "task": "madoguchi.applications.apply_retention",
+        "schedule": crontab(hour=3, minute=30),
+    },
+}
+# --- end of retention block ------------------------------------------------------------------

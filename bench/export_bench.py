@@ -1,0 +1,93 @@
+"""Export benchmark: a 100,000-row CSV in CP932 with one column per form field (repeat groups
+flattened), built by the real export job (`exports.runner.run`). Prints figures.
+
+    .venv/bin/python bench/export_bench.py       # or: make bench / python bench/run.py export
+
+Uses the benchmark database of inbox_bench.py (generated there when missing; procedure
+bench-00 holds exactly 10 % of BENCH_APPLICATIONS, i.e. 100,000 rows by default). The export
+runs in a fresh child process so that its peak memory is measured on its own:
+wall time, peak RSS growth during the export (resource.getrusage maxrss) and, in a second
+run, the peak of Python allocations (tracemalloc, which slows the run down, so it is not
+timed). Aims: < 10 s and < 150 MB.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import inbox_bench  # noqa: E402
+
+
+def run_export(trace: bool) -> None:
+    inbox_bench.setup_django()
+    from madoguchi.catalog.models import Procedure
+    from madoguchi.exports import runner
+    from madoguchi.exports.models import ExportJob
+    from madoguchi.tenants.models import Municipality
+
+    municipality = Municipality.objects.get(lg_code=inbox_bench.LG_CODE)
+    procedure = Procedure.objects.get(municipality=municipality, slug="bench-00")
+    from django.contrib.auth import get_user_model
+
+    admin = get_user_model().objects.get(username="bench-admin")
+    job = ExportJob.objects.create(
+        municipality=municipality,
+        requested_by=admin,
+        procedure=procedure,
+        format=ExportJob.Format.CSV,
+        encoding=ExportJob.Encoding.CP932,
+    )
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if trace:
+        tracemalloc.start()
+    start = time.perf_counter()
+    runner.run(job.pk)
+    elapsed = time.perf_counter() - start
+    peak_python = tracemalloc.get_traced_memory()[1] if trace else 0
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    job.refresh_from_db()
+    size = job.file.size if job.file else 0
+    reported = sum(1 for e in job.report if "omitted" not in e)
+    if trace:
+        print(f"  peak Python allocations (tracemalloc) {peak_python / 2**20:7.1f} MB")
+    else:
+        print(
+            f"  state={job.state} rows={job.done_rows:,} columns={_columns(job)}"
+            f" file={size / 2**20:.1f} MB  unencodable chars reported={reported}"
+        )
+        print(f"  time                                  {elapsed:7.2f} s")
+        print(
+            f"  peak RSS growth during the export     {(after - before) / 1024:7.1f} MB"
+            f"  (process peak {after / 1024:.0f} MB)"
+        )
+    job.file.delete(save=False)
+    job.delete()
+
+
+def _columns(job) -> int:
+    with job.file.open("rb") as f:
+        return f.readline().decode("cp932").count(",") + 1
+
+
+def main() -> None:
+    if os.environ.get("EXPORT_BENCH_CHILD"):
+        run_export(trace=os.environ["EXPORT_BENCH_CHILD"] == "trace")
+        return
+    inbox_bench.prepare()  # the data, generated once
+    print("export_bench  100,000-row CSV (CP932), procedure bench-00 with all form columns")
+    for mode in ("time", "trace"):
+        env = {**os.environ, "EXPORT_BENCH_CHILD": mode}
+        subprocess.run([sys.executable, __file__], env=env, check=True)
+    print("  aims: < 10 s, < 150 MB")
+
+
+if __name__ == "__main__":
+    main()
