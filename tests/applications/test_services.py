@@ -378,3 +378,46 @@ def test_withdraw_while_returned_drops_the_correction(procedure):
     assert application.draft_values == {}
     assert application.lock_version == 2
     assert services.find_editable(procedure.municipality, token) is None
+
+
+def test_applicant_is_the_field_the_form_names():
+    from madoguchi.formengine.schema import parse_form
+
+    form = parse_form(
+        {
+            "title": "要介護認定",
+            "applicant": {"name": "insured"},
+            "steps": [
+                {
+                    "key": "who",
+                    "title": "申請する方",
+                    "fields": [
+                        {"key": "staff_name", "type": "name", "label": "担当者の氏名"},
+                        {"key": "mail", "type": "email", "label": "メール"},
+                        {"key": "insured", "type": "name", "label": "被保険者の氏名"},
+                    ],
+                }
+            ],
+        },
+        source="test",
+    )
+    answers = {
+        "staff_name": {
+            "family": "事業",
+            "given": "太郎",
+            "family_kana": "ジギョウ",
+            "given_kana": "タロウ",
+        },
+        "mail": "office@example.jp",
+        "insured": {
+            "family": "介護",
+            "given": "花子",
+            "family_kana": "カイゴ",
+            "given_kana": "ハナコ",
+        },
+    }
+    assert services.applicant_from_answers(form, answers) == (
+        "介護　花子",
+        "カイゴ　ハナコ",
+        "office@example.jp",
+    )

@@ -80,6 +80,8 @@ def test_property_finished_states_allow_nothing_and_errors_name_both_states(
         assert exc.message.endswith("。")
         if exc.template == wf.MSG_RETURN_NEEDS_MESSAGE:
             assert to_status == "returned" and not message.strip()
+        elif exc.template == wf.MSG_REJECT_NEEDS_REASON:
+            assert to_status == "rejected" and not message.strip()
         elif from_status == to_status:
             assert exc.message == f"この申請はすでに「{LABEL[to_status]}」です。"
         else:
@@ -87,7 +89,7 @@ def test_property_finished_states_allow_nothing_and_errors_name_both_states(
             assert f"「{LABEL[to_status]}」" in exc.message
     else:
         assert (from_status, to_status) in STAFF_ALLOWED
-        if to_status == "returned":
+        if to_status in ("returned", "rejected"):
             assert message.strip()
 
 
@@ -228,4 +230,14 @@ def test_property_derived_changes_are_always_legal(states, data):
     states[index] = data.draw(st.sampled_from(targets))
     after = wf.overall_status(states)
     if after != before:
-        wf.check_transition(before, after, message="")
+        # The department's message (required for a rejection) goes with the derived change.
+        wf.check_transition(before, after, message="理由")
+
+
+def test_rejection_needs_the_reasons():
+    with pytest.raises(TransitionError) as excinfo:
+        wf.check_transition("in_progress", "rejected", message="  ")
+    assert excinfo.value.message == (
+        "却下するときは、却下の理由を申請者へのメッセージに入力してください。"
+    )
+    wf.check_transition("in_progress", "rejected", message="要件を満たしていないため。")

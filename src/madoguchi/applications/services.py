@@ -313,19 +313,26 @@ def needs_email_check(application: Application) -> bool:
 
 
 def applicant_from_answers(form, answers: dict) -> tuple[str, str, str]:
-    """(name, name_kana, email) from the first `name` and `email` fields outside repeats."""
-    name = kana = email = ""
+    """(name, name_kana, email) of the person the application is for: the fields the form
+    names in `applicant`, else the first `name` and `email` fields outside repeats."""
+    name_value = answers.get(form.applicant_name_field) if form.applicant_name_field else None
+    email = answers.get(form.applicant_email_field, "") if form.applicant_email_field else ""
     for step in form.steps:
         for field in step.fields:
             value = answers.get(field.key)
             if not value:
                 continue
-            if field.type == "name" and not name and isinstance(value, dict):
-                name = f"{value.get('family', '')}　{value.get('given', '')}".strip("　")
-                kana = f"{value.get('family_kana', '')}　{value.get('given_kana', '')}".strip("　")
-            elif field.type == "email" and not email:
+            if field.type == "name" and name_value is None and not form.applicant_name_field:
+                name_value = value
+            elif field.type == "email" and not email and not form.applicant_email_field:
                 email = value
-    return name, kana, email
+    name = kana = ""
+    if isinstance(name_value, dict):
+        name = f"{name_value.get('family', '')}　{name_value.get('given', '')}".strip("　")
+        kana = f"{name_value.get('family_kana', '')}　{name_value.get('given_kana', '')}".strip(
+            "　"
+        )
+    return name, kana, email if isinstance(email, str) else ""
 
 
 def search_name(name: str) -> str:

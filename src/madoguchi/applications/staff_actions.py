@@ -215,6 +215,9 @@ def _change_department(
         raise TransitionError(
             _("要再申請は申請全体に対して行います。担当課を指定せずに変更してください。")
         )
+    if to_status == Status.REJECTED and not message.strip():
+        # A department's refusal reaches the applicant too: it must give its reasons.
+        raise TransitionError(workflow.MSG_REJECT_NEEDS_REASON)
     progress, _created = DepartmentProgress.objects.select_for_update().get_or_create(
         application=application,
         department=department,

@@ -93,6 +93,8 @@ MSG_DEPARTMENT_NOT_ALLOWED = (
 MSG_DEPARTMENT_SAME = "%(department)sの処理状況はすでに「%(to)s」です。"
 MSG_DEPARTMENT_WHILE = "「%(from)s」の申請は、担当課ごとの処理状況を変更できません。%(hint)s"
 HINT_RETURNED = "申請者の再申請を待つか、申請全体を「処理中」に戻してください。"
+# 行政手続法 第8条: a refusal must state its reasons.
+MSG_REJECT_NEEDS_REASON = "却下するときは、却下の理由を申請者へのメッセージに入力してください。"
 
 
 class TransitionError(Exception):
@@ -137,7 +139,8 @@ def check_transition(
 ) -> None:
     """Raise `TransitionError` unless `actor` may change `from_status` to `to_status`.
 
-    要再申請 needs a non-blank `message` (what the applicant should correct)."""
+    要再申請 needs a non-blank `message` (what the applicant should correct), and so does
+    却下: 行政手続法 §8 requires the reasons to be given with a refusal."""
     if to_status not in LABELS:
         raise TransitionError(MSG_UNKNOWN, to=to_status)
     if from_status == to_status:
@@ -154,6 +157,8 @@ def check_transition(
         raise TransitionError(MSG_NOT_ALLOWED, **{"from": from_status, "to": to_status})
     if to_status == RETURNED and not (message or "").strip():
         raise TransitionError(MSG_RETURN_NEEDS_MESSAGE)
+    if to_status == REJECTED and not (message or "").strip():
+        raise TransitionError(MSG_REJECT_NEEDS_REASON)
 
 
 def allowed_department_targets(state: str) -> list[str]:
