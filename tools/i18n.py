@@ -20,7 +20,13 @@ MANAGE = [str(ROOT / ".venv" / "bin" / "madoguchi")]
 
 
 def _manage(*args: str) -> None:
-    subprocess.run([*MANAGE, *args, "-l", "en", "--ignore", "*/migrations/*"], cwd=SRC, check=True)
+    # Django's own progress lines go to stderr so that `refresh > todo.json` stays valid JSON.
+    subprocess.run(
+        [*MANAGE, *args, "-l", "en", "--ignore", "*/migrations/*"],
+        cwd=SRC,
+        check=True,
+        stdout=sys.stderr,
+    )
 
 
 def todo() -> list[str]:
@@ -48,6 +54,7 @@ def apply(path: str) -> None:
             if "fuzzy" in entry.flags:
                 entry.flags.remove("fuzzy")
             entry.previous_msgid = None
+            entry.previous_msgid_plural = None
     po.save()
     _manage("compilemessages")
     print(f"{len(todo())} entries still need a translation", file=sys.stderr)
