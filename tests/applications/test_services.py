@@ -229,7 +229,7 @@ def test_submit_records_revision_progress_search_keys_and_due_date(procedure):
     )
     services.submit(application, base_url="http://testserver")
     application.refresh_from_db()
-    assert application.search_name == "YAMADA山田花子"
+    assert application.search_name == "yamada山田花子"  # NFKC, no spaces, case-folded
     assert application.search_kana == "やまだはなこ"
     assert application.due_at - application.submitted_at == datetime.timedelta(days=14)
     revision = AnswerRevision.objects.get(application=application)

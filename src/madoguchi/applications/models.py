@@ -117,8 +117,8 @@ class Application(models.Model):
     lock_version = models.PositiveIntegerField(default=0)
     # Search helpers, maintained on submit: applicant name without spaces and its reading in
     # hiragana (madoguchi.jp.kana.search_key), so kanji and kana searches use an index.
-    search_name = models.CharField(max_length=200, blank=True, db_index=True)
-    search_kana = models.CharField(max_length=200, blank=True, db_index=True)
+    search_name = models.CharField(max_length=200, blank=True)
+    search_kana = models.CharField(max_length=200, blank=True)
     resubmitted_at = models.DateTimeField(_("再申請日時"), null=True, blank=True)
     due_at = models.DateTimeField(_("処理期限"), null=True, blank=True, db_index=True)
     status_token_digest = models.CharField(max_length=64, blank=True, db_index=True)
@@ -144,6 +144,24 @@ class Application(models.Model):
             models.Index(fields=["municipality", "status", "-submitted_at"]),
             models.Index(fields=["procedure", "status", "-submitted_at"]),
             models.Index(fields=["assigned_to", "status"]),
+            # The inbox: newest submitted first, drafts never listed.
+            models.Index(
+                fields=["-submitted_at", "-id"],
+                name="application_inbox_recent",
+                condition=~models.Q(status="draft"),
+            ),
+            # Name searches are prefix searches (LIKE 'x%'): pattern ops make them indexable
+            # whatever the database collation (ignored on SQLite).
+            models.Index(
+                fields=["search_name"],
+                name="application_search_name",
+                opclasses=["varchar_pattern_ops"],
+            ),
+            models.Index(
+                fields=["search_kana"],
+                name="application_search_kana",
+                opclasses=["varchar_pattern_ops"],
+            ),
         ]
 
     def __str__(self) -> str:

@@ -337,7 +337,7 @@ def applicant_from_answers(form, answers: dict) -> tuple[str, str, str]:
 
 def search_name(name: str) -> str:
     """The applicant's name for searching: NFKC, without any spaces (山田　花子 → 山田花子)."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name or ""))
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name or "")).casefold()
 
 
 def _set_applicant(application: Application, answers: dict) -> None:
