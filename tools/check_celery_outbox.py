@@ -11,7 +11,7 @@ Checks:
    backs off (attempts, last_error, next_attempt_at); when the server is back and the backoff
    has passed, the periodic sweep task (what celery beat sends every minute) delivers it.
 
-Prints "celery outbox: N passed, M failed" and exits non-zero on failure.
+Prints "celery_outbox: N passed, M failed" and exits non-zero on failure.
 """
 
 import email
@@ -237,7 +237,7 @@ def main() -> int:
         else:
             passed += 1
             print(f"ok   {check.__name__}")
-    print(f"celery outbox: {passed} passed, {failed} failed")
+    print(f"celery_outbox: {passed} passed, {failed} failed")
     return 1 if failed else 0
 
 

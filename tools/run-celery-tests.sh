@@ -4,7 +4,7 @@
 # dedicated queue for this run, starts `celery -A madoguchi worker --pool=solo`, runs the
 # check, then stops the worker and drops the database.
 #
-#   tools/run-celery-tests.sh            # prints "celery outbox: N passed, M failed"
+#   tools/run-celery-tests.sh            # prints "celery_outbox: N passed, M failed"
 #
 # DATABASE_URL_PG (default postgres://postgres@127.0.0.1:5432/test) names the server (the
 # database part is replaced); CELERY_CHECK_REDIS_URL (default redis://127.0.0.1:6379/15).
@@ -23,7 +23,7 @@ try:
     psycopg.connect(sys.argv[1], connect_timeout=3).close()
     redis.Redis.from_url(sys.argv[2], socket_connect_timeout=3).ping()
 except Exception as exc:
-    print(f"celery outbox: skipped ({type(exc).__name__}: {exc})")
+    print(f"celery_outbox: skipped ({type(exc).__name__}: {exc})")
     sys.exit(1)
 PY
 then

@@ -23,6 +23,8 @@ except Exception as exc:
     sys.exit(1)
 PY
 then
+  echo "== outbox delivery through a real Celery worker (Redis + PostgreSQL)"
+  bash tools/run-celery-tests.sh
   echo "== tests on PostgreSQL"
   DATABASE_URL="$PG_URL" "$BIN/pytest" -n 2 -q "$@"
 elif [ "${CI:-}" = "true" ]; then
