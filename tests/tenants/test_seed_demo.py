@@ -86,3 +86,14 @@ def test_demo_totp_flag_registers_the_fixed_secret_idempotently(client, settings
     response = client.post(reverse("account:verify"), {"code": demo_totp_code()})
     assert response["Location"] == reverse("staff:application_list")
     assert client.get(reverse("staff:application_list")).status_code == 200
+
+
+def test_demo_totp_code_command_prints_the_current_code():
+    import re
+
+    from madoguchi.tenants.demo import demo_totp_code
+
+    out = io.StringIO()
+    call_command("demo_totp_code", stdout=out)
+    assert re.fullmatch(r"\d{6}\n", out.getvalue())
+    assert out.getvalue().strip() in {demo_totp_code(), demo_totp_code(at=None)}

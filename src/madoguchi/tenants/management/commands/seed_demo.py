@@ -55,8 +55,7 @@ class Command(BaseCommand):
                 " 2段階認証（デモ用の固定設定キーを登録済み・本番使用禁止）:",
                 f"   設定キー       : {demo_totp_secret()}",
                 "   確認コード     : 認証アプリにこの設定キーを登録するか、",
-                '                    madoguchi shell -c "from madoguchi.tenants.demo import '
-                'demo_totp_code; print(demo_totp_code())" で求めます。',
+                "                    madoguchi demo_totp_code で表示します。",
             ]
         else:
             lines.append(
