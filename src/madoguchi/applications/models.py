@@ -408,3 +408,26 @@ class ApplicationTombstone(models.Model):
 
     def __str__(self) -> str:
         return self.receipt_number
+
+
+class ApplicationStatusCount(models.Model):
+    """Number of applications per procedure and status, kept exact by database triggers
+    (migration 0005) on every insert, status change and delete — whichever code path makes
+    it. The inbox reads its unfiltered per-status counts from here instead of counting a
+    department's whole history (a GROUP BY over 100,000+ rows) at every page load."""
+
+    procedure = models.ForeignKey(
+        Procedure, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("状況別の件数")
+        verbose_name_plural = _("状況別の件数")
+        constraints = [
+            models.UniqueConstraint(fields=["procedure", "status"], name="status_count_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.procedure_id}/{self.status}: {self.count}"
