@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from madoguchi.applications import services
+from madoguchi.applications import form_flow, services
 from madoguchi.applications.models import Application
 from madoguchi.formengine import rendering, validation
 from madoguchi.formengine.display import review_sections
@@ -40,25 +40,7 @@ def _with_return(url: str, return_to_confirm: bool) -> str:
 
 
 def visible_steps(application: Application):
-    form = application.form_version.form
-    return form, validation.visible_steps(form, application.answers)
-
-
-def known_files(application: Application) -> dict[str, dict]:
-    """Attachments of this draft by uid (files kept across an error or a later visit)."""
-    return {a.uid: a.as_answer() for a in application.attachments.all()}
-
-
-def step_key_of_error(steps, error) -> str | None:
-    """The visible step an error of `validate_all` belongs to."""
-    path = str(getattr(error, "path", "") or "")
-    key = path.split(".")[0]
-    if not key:
-        key = (getattr(error, "input_id", "") or "").removeprefix("f-").split("__")[0]
-    for step in steps:
-        if any(f.key == key for f in step.fields):
-            return step.key
-    return None
+    return form_flow.visible_steps(application)
 
 
 def postal_base(application: Application) -> str:
@@ -68,126 +50,50 @@ def postal_base(application: Application) -> str:
 
 def progress(pages: EntryPages, application: Application, steps, current_key: str | None):
     """Progress indicator (the portal's partial): every visible step, then the confirmation."""
-    items = []
-    furthest = application.furthest_step_index
-    for index, step in enumerate(steps):
-        items.append(
-            {
-                "number": index + 1,
-                "title": step.title,
-                "current": step.key == current_key,
-                "done": index < furthest and step.key != current_key,
-                "url": pages.step_url(application, step.key) if index <= furthest else "",
-            }
-        )
-    items.append(
-        {
-            "number": len(steps) + 1,
-            "title": _("入力内容の確認"),
-            "current": current_key is None,
-            "done": False,
-            "url": pages.confirm_url(application) if furthest >= len(steps) else "",
-        }
+    return form_flow.build_progress(
+        application,
+        steps,
+        current_key,
+        step_url=lambda step_key: pages.step_url(application, step_key),
+        confirm_url=lambda: pages.confirm_url(application),
     )
-    number = next(item["number"] for item in items if item["current"])
-    total = len(items)
-    percent = int(round(number / total * 20)) * 5
-    return {"items": items, "number": number, "total": total, "percent": percent}
-
-
-def _detected_content_type(detected, uploaded) -> str:
-    return getattr(detected, "content_type", None) or "application/octet-stream"
 
 
 def step_page(request, application: Application, step_key: str, pages: EntryPages):
     """GET: show a step (with what was typed before); POST: back / save / repeat and postal
     actions / validate and go on — exactly like the portal's step page."""
-    form, steps = visible_steps(application)
-    keys = [s.key for s in steps]
-    if step_key not in keys:
-        return redirect(pages.step_url(application, keys[0]))
-    index = keys.index(step_key)
-    current = steps[index]
+    position = form_flow.locate_step(application, step_key)
+    if not position.found:
+        return redirect(pages.step_url(application, position.first_key))
     data = request.POST if request.method == "POST" else request.GET
     return_to_confirm = data.get("return") == "confirm"
-    errors: list = []
 
-    if request.method == "POST":
-        raw = validation.collect_raw(current, request.POST)
-        action = request.POST.get("_action", "next")
-        if action in {"back", "save"}:
-            services.save_step(
-                application, step_key, raw=raw, answers=None, completed=False, step_index=index
-            )
-            if action == "save" or index == 0:
-                return redirect(pages.leave_url(application))
-            return redirect(pages.step_url(application, keys[index - 1]))
-        if action.startswith(("add:", "remove:", "postal:")):
-            raw, action_error = validation.apply_action_with_message(form, step_key, raw, action)
-            services.save_step(
-                application, step_key, raw=raw, answers=None, completed=False, step_index=index
-            )
-            if action_error is None:
-                url = pages.step_url(application, step_key)
-                return redirect(_with_return(url, return_to_confirm))
-            errors = [action_error]
-            return _render_step(
-                request, application, pages, form, steps, index, raw, errors, return_to_confirm
-            )
-
-        def store_file(field, uploaded, detected):
-            return services.store_attachment(
-                application,
-                field.key,
-                uploaded,
-                content_type=_detected_content_type(detected, uploaded),
-            )
-
-        result = validation.validate_step(
-            form,
-            step_key,
-            raw,
-            application.answers,
-            {name: request.FILES.getlist(name) for name in request.FILES},
-            store_file,
-            known_files=known_files(application),
+    if request.method != "POST":
+        raw, errors = form_flow.step_get_state(
+            application, position, check=request.GET.get("check") == "1"
         )
-        raw = result.raw or raw
-        if result.ok:
-            services.save_step(
-                application,
-                step_key,
-                raw=raw,
-                answers=result.answers,
-                completed=True,
-                step_index=index,
-            )
-            form, steps = visible_steps(application)
-            keys = [s.key for s in steps]
-            if return_to_confirm or step_key not in keys or keys.index(step_key) == len(keys) - 1:
-                return redirect(pages.confirm_url(application))
-            return redirect(pages.step_url(application, keys[keys.index(step_key) + 1]))
-        services.save_step(
-            application, step_key, raw=raw, answers=None, completed=False, step_index=index
-        )
-        errors = list(result.errors)
-    else:
-        raw = application.draft_values.get(step_key)
-        if raw is None:
-            raw = validation.raw_from_answers(form, step_key, application.answers)
-        if request.GET.get("check") == "1":
-            errors = [
-                error
-                for error in validation.validate_all(form, application.answers)
-                if step_key_of_error(steps, error) == step_key
-            ]
+        return _render_step(request, application, pages, position, raw, errors, return_to_confirm)
+
+    outcome = form_flow.handle_step_post(application, position, request)
+    if outcome.kind == form_flow.SAVE or (
+        outcome.kind == form_flow.BACK and outcome.step_key is None
+    ):
+        return redirect(pages.leave_url(application))
+    if outcome.kind in {form_flow.BACK, form_flow.NEXT}:
+        return redirect(pages.step_url(application, outcome.step_key))
+    if outcome.kind == form_flow.ACTION_DONE:
+        url = pages.step_url(application, position.current.key)
+        return redirect(_with_return(url, return_to_confirm))
+    if outcome.kind == form_flow.CONFIRM:
+        return redirect(pages.confirm_url(application))
+    # ACTION_ERROR, INVALID: the step again, with what was typed and the errors.
     return _render_step(
-        request, application, pages, form, steps, index, raw, errors, return_to_confirm
+        request, application, pages, position, outcome.raw, outcome.errors, return_to_confirm
     )
 
 
-def _render_step(request, application, pages, form, steps, index, raw, errors, return_to_confirm):
-    current = steps[index]
+def _render_step(request, application, pages, position, raw, errors, return_to_confirm):
+    form, steps, current = position.form, position.steps, position.current
     fields_html = rendering.render_step(
         form,
         current.key,
@@ -195,7 +101,7 @@ def _render_step(request, application, pages, form, steps, index, raw, errors, r
         errors,
         {
             "answers": application.answers,
-            "known_files": known_files(application),
+            "known_files": form_flow.known_files(application),
             "postal_url": postal_base(application),
         },
     )
@@ -210,8 +116,8 @@ def _render_step(request, application, pages, form, steps, index, raw, errors, r
             "procedure": application.procedure,
             "form": form,
             "step": current,
-            "is_first": index == 0,
-            "is_last": index == len(steps) - 1,
+            "is_first": position.is_first,
+            "is_last": position.is_last,
             "fields_html": fields_html,
             "errors": errors,
             "progress": progress(pages, application, steps, current.key),
@@ -238,7 +144,7 @@ def confirm_page(
     form, steps = visible_steps(application)
     errors = validation.validate_all(form, application.answers)
     if errors:
-        step_key = step_key_of_error(steps, errors[0]) or steps[0].key
+        step_key = form_flow.step_key_of_error(steps, errors[0]) or steps[0].key
         url = pages.step_url(application, step_key)
         return redirect(f"{url}?check=1" if request.method == "POST" else url)
     problems = extra_errors(application) if extra_errors else []

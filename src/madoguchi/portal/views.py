@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from madoguchi.applications import services
+from madoguchi.applications import form_flow, services
 from madoguchi.applications.models import Application
 from madoguchi.catalog.models import Category, IdentityLevel, LifeEvent, Procedure
 from madoguchi.jp.errors import JpValueError
@@ -120,8 +120,7 @@ def _answers(application: Application) -> dict:
 
 
 def _visible_steps(application: Application):
-    form = application.form_version.form
-    return form, _engine.validation.visible_steps(form, _answers(application))
+    return form_flow.visible_steps(application)
 
 
 def _status_url(request, token: str) -> str:
@@ -147,85 +146,20 @@ def _confirm_url(request, token: str) -> str:
     return reverse("portal:confirm", args=[request.municipality.lg_code, token])
 
 
-def _error_top_key(error) -> str:
-    """The top-level field key an error belongs to (the repeat key for repeat items)."""
-    path = getattr(error, "path", "") or ""
-    if isinstance(path, list | tuple):
-        first = path[0] if path else ""
-        return str(first)
-    text = str(path)
-    for separator in (".", "__", "[", "/"):
-        text = text.split(separator)[0]
-    if not text:
-        input_id = getattr(error, "input_id", "") or ""
-        text = input_id.removeprefix("f-").split("__")[0]
-    return text
-
-
-def _step_key_of_error(form, steps, error) -> str | None:
-    key = _error_top_key(error)
-    for step in steps:
-        if any(field.key == key for field in step.fields):
-            return step.key
-    return None
-
-
 def _progress(request, token, application, steps, current_key: str | None):
     """Progress indicator: every visible step, then the confirmation step."""
-    items = []
-    furthest = application.furthest_step_index
-    for index, step in enumerate(steps):
-        items.append(
-            {
-                "number": index + 1,
-                "title": step.title,
-                "current": step.key == current_key,
-                "done": index < furthest and step.key != current_key,
-                "url": _step_url(request, token, step.key) if index <= furthest else "",
-            }
-        )
-    items.append(
-        {
-            "number": len(steps) + 1,
-            "title": _("入力内容の確認"),
-            "current": current_key is None,
-            "done": False,
-            "url": _confirm_url(request, token) if furthest >= len(steps) else "",
-        }
+    return form_flow.build_progress(
+        application,
+        steps,
+        current_key,
+        step_url=lambda step_key: _step_url(request, token, step_key),
+        confirm_url=lambda: _confirm_url(request, token),
     )
-    current_number = next(item["number"] for item in items if item["current"])
-    total = len(items)
-    percent = int(round(current_number / total * 20)) * 5  # dads-w-0 … dads-w-100
-    return {"items": items, "number": current_number, "total": total, "percent": percent}
 
 
 def _postal_base(request) -> str:
     url = reverse("portal:postal", args=[request.municipality.lg_code, "0000000"])
     return url.removesuffix("0000000/")
-
-
-def _detected_content_type(detected, uploaded) -> str:
-    for attribute in ("content_type", "mime", "mime_type"):
-        value = getattr(detected, attribute, None)
-        if value:
-            return value
-    return getattr(uploaded, "content_type", None) or "application/octet-stream"
-
-
-def _known_files(application) -> dict[str, dict]:
-    """Attachments of this draft by uid (files kept across an error or a later visit)."""
-    return {a.uid: a.as_answer() for a in application.attachments.all()}
-
-
-def _apply_action(form, step_key, raw, action):
-    validation = _engine.validation
-    if hasattr(validation, "apply_action_with_message"):
-        return validation.apply_action_with_message(form, step_key, raw, action)
-    return validation.apply_action(form, step_key, raw, action), None
-
-
-def _uploads(request) -> dict:
-    return {name: request.FILES.getlist(name) for name in request.FILES}
 
 
 # ----------------------------------------------------------------------------- catalog
@@ -422,116 +356,58 @@ def step(request, token, step_key):
     application = services.find_editable(request.municipality, token)
     if application is None:
         return _expired(request)
-    form, steps = _visible_steps(application)
-    keys = [s.key for s in steps]
-    if step_key not in keys:
+    position = form_flow.locate_step(application, step_key)
+    if not position.found:
         # A step hidden by earlier answers, or not in this form version.
-        return redirect(_step_url(request, token, keys[0]))
-    index = keys.index(step_key)
-    current = steps[index]
+        return redirect(_step_url(request, token, position.first_key))
     return_to_confirm = (request.POST if request.method == "POST" else request.GET).get(
         "return"
     ) == "confirm"
-    errors = []
 
-    if request.method == "POST":
-        raw = _engine.validation.collect_raw(current, request.POST)
-        action = request.POST.get("_action", "next")
-        if action == "back":
-            services.save_step(
-                application, step_key, raw=raw, answers=None, completed=False, step_index=index
-            )
-            if index == 0 and services.is_correction(application):
-                return redirect(_status_url(request, token))
-            if index == 0:
-                return redirect(
-                    "portal:procedure_detail",
-                    request.municipality.lg_code,
-                    application.procedure.slug,
-                )
-            return redirect(_step_url(request, token, keys[index - 1]))
-        if action == "save":
-            services.save_step(
-                application, step_key, raw=raw, answers=None, completed=False, step_index=index
-            )
-            if services.is_correction(application):
-                # The status link reaches the correction again: no resume link is needed.
-                messages.success(
-                    request,
-                    _(
-                        "修正中の内容を保存しました。続きは、このページの"
-                        "「内容を修正して再申請する」から行えます。"
-                    ),
-                )
-                return redirect(_status_url(request, token))
-            return redirect("portal:save", request.municipality.lg_code, token)
-        if action.startswith(("add:", "remove:", "postal:")):
-            raw, action_error = _apply_action(form, step_key, raw, action)
-            services.save_step(
-                application, step_key, raw=raw, answers=None, completed=False, step_index=index
-            )
-            if action_error is None:
-                query = {"return": "confirm"} if return_to_confirm else {}
-                return redirect(_step_url(request, token, step_key, **query))
-            errors = [action_error]
-            return _render_step(
-                request, token, application, form, steps, index, raw, errors, return_to_confirm
-            )
-
-        def store_file(field, uploaded, detected):
-            return services.store_attachment(
-                application,
-                field.key,
-                uploaded,
-                content_type=_detected_content_type(detected, uploaded),
-            )
-
-        result = _engine.validation.validate_step(
-            form,
-            step_key,
-            raw,
-            _answers(application),
-            _uploads(request),
-            store_file,
-            known_files=_known_files(application),
+    if request.method != "POST":
+        raw, errors = form_flow.step_get_state(
+            application, position, check=request.GET.get("check") == "1"
         )
-        raw = result.raw or raw
-        if result.ok:
-            services.save_step(
-                application,
-                step_key,
-                raw=raw,
-                answers=result.answers,
-                completed=True,
-                step_index=index,
-            )
-            form, steps = _visible_steps(application)
-            keys = [s.key for s in steps]
-            if return_to_confirm or step_key not in keys or keys.index(step_key) == len(keys) - 1:
-                return redirect(_confirm_url(request, token))
-            return redirect(_step_url(request, token, keys[keys.index(step_key) + 1]))
-        services.save_step(
-            application, step_key, raw=raw, answers=None, completed=False, step_index=index
-        )
-        errors = list(result.errors)
-    else:
-        raw = application.draft_values.get(step_key)
-        if raw is None:
-            raw = _engine.validation.raw_from_answers(form, step_key, _answers(application))
-        if request.GET.get("check") == "1":
-            errors = [
-                error
-                for error in _engine.validation.validate_all(form, _answers(application))
-                if _step_key_of_error(form, steps, error) == step_key
-            ]
+        return _render_step(request, token, application, position, raw, errors, return_to_confirm)
 
+    outcome = form_flow.handle_step_post(application, position, request)
+    if outcome.kind == form_flow.BACK:
+        if outcome.step_key is not None:
+            return redirect(_step_url(request, token, outcome.step_key))
+        if services.is_correction(application):
+            return redirect(_status_url(request, token))
+        return redirect(
+            "portal:procedure_detail",
+            request.municipality.lg_code,
+            application.procedure.slug,
+        )
+    if outcome.kind == form_flow.SAVE:
+        if services.is_correction(application):
+            # The status link reaches the correction again: no resume link is needed.
+            messages.success(
+                request,
+                _(
+                    "修正中の内容を保存しました。続きは、このページの"
+                    "「内容を修正して再申請する」から行えます。"
+                ),
+            )
+            return redirect(_status_url(request, token))
+        return redirect("portal:save", request.municipality.lg_code, token)
+    if outcome.kind == form_flow.ACTION_DONE:
+        query = {"return": "confirm"} if return_to_confirm else {}
+        return redirect(_step_url(request, token, position.current.key, **query))
+    if outcome.kind == form_flow.CONFIRM:
+        return redirect(_confirm_url(request, token))
+    if outcome.kind == form_flow.NEXT:
+        return redirect(_step_url(request, token, outcome.step_key))
+    # ACTION_ERROR, INVALID: the step again, with what was typed and the errors.
     return _render_step(
-        request, token, application, form, steps, index, raw, errors, return_to_confirm
+        request, token, application, position, outcome.raw, outcome.errors, return_to_confirm
     )
 
 
-def _render_step(request, token, application, form, steps, index, raw, errors, return_to_confirm):
-    current = steps[index]
+def _render_step(request, token, application, position, raw, errors, return_to_confirm):
+    form, steps, index, current = position.form, position.steps, position.index, position.current
     step_key = current.key
     fields_html = _engine.rendering.render_step(
         form,
@@ -540,7 +416,7 @@ def _render_step(request, token, application, form, steps, index, raw, errors, r
         errors,
         {
             "answers": _answers(application),
-            "known_files": _known_files(application),
+            "known_files": form_flow.known_files(application),
             "postal_url": _postal_base(request),
         },
     )
@@ -553,8 +429,8 @@ def _render_step(request, token, application, form, steps, index, raw, errors, r
             "form": form,
             "step": current,
             "step_index": index,
-            "is_first": index == 0,
-            "is_last": index == len(steps) - 1,
+            "is_first": position.is_first,
+            "is_last": position.is_last,
             "fields_html": fields_html,
             "errors": errors,
             "progress": _progress(request, token, application, steps, step_key),
@@ -634,7 +510,7 @@ def confirm(request, token):
     form, steps = _visible_steps(application)
     errors = _engine.validation.validate_all(form, answers)
     if errors:
-        step_key = _step_key_of_error(form, steps, errors[0]) or steps[0].key
+        step_key = form_flow.step_key_of_error(steps, errors[0]) or steps[0].key
         if request.method == "POST":
             return redirect(_step_url(request, token, step_key, check="1"))
         # Not everything filled in yet (e.g. a step became visible): continue there.
