@@ -34,7 +34,16 @@ from tests.applications.conftest import make_procedure
 from tests.applications.test_services import ANSWERS
 from tests.conftest import login_with_2fa, make_staff
 
-NAMESPACES = {"staff", "counter", "exports", "audit", "account"}
+NAMESPACES = {
+    "staff",
+    "counter",
+    "exports",
+    "audit",
+    "account",
+    "webhooks",
+    "linkage",
+    "analytics",
+}
 # The login steps are reachable without being logged in, by design.
 PUBLIC = {"account:login", "account:logout", "account:verify", "account:enroll"}
 # URLs the municipality's own 管理者 may not open with a plain GET even with the right

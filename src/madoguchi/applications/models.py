@@ -244,11 +244,14 @@ class ApplicationEvent(models.Model):
         DEPARTMENT_STATUS_CHANGED = "department_status_changed", _("担当課の処理状況変更")
         ENTERED_BY_STAFF = "entered_by_staff", _("職員による代行入力")
         EXPORTED = "exported", _("出力")
+        ACKNOWLEDGED = "acknowledged", _("連携済み")
+        LINKED = "linked", _("ファイル連携で出力")
 
     class Actor(models.TextChoices):
         APPLICANT = "applicant", _("申請者")
         STAFF = "staff", _("職員")
         SYSTEM = "system", _("システム")
+        CLIENT = "client", _("基幹システム")
 
     municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+")
     application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="events")
@@ -256,6 +259,9 @@ class ApplicationEvent(models.Model):
     actor_type = models.CharField(max_length=10, choices=Actor.choices)
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor_client = models.ForeignKey(
+        "api.ApiClient", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     from_status = models.CharField(max_length=12, choices=Status.choices, blank=True)
     to_status = models.CharField(max_length=12, choices=Status.choices, blank=True)

@@ -29,6 +29,7 @@ from .models import (
     Status,
     next_receipt_number,
 )
+from .signals import event_recorded
 from .tokens import token_digest
 
 APPLICANT_VISIBLE_EVENTS = (
@@ -55,13 +56,37 @@ class ApplicationStateError(Exception):
 
 
 def record_event(application: Application, kind: str, *, actor_type: str, **fields):
-    return ApplicationEvent.objects.create(
+    """Append an event and tell subscribers (webhooks, ...) within the same transaction."""
+    event = ApplicationEvent.objects.create(
         municipality_id=application.municipality_id,
         application=application,
         kind=kind,
         actor_type=actor_type,
         **fields,
     )
+    event_recorded.send(sender=ApplicationEvent, event=event)
+    return event
+
+
+def _mail(
+    application: Application,
+    to: str,
+    subject_body: tuple[str, str],
+    *,
+    event: str | None = None,
+) -> None:
+    """Queue one e-mail (subject, body) about `application` to the address `to`; with
+    `event`, then record that event (by the applicant) on the application."""
+    subject, body = subject_body
+    enqueue_email(
+        to=[to],
+        subject=subject,
+        body=body,
+        municipality=application.municipality,
+        reference=f"application:{application.pk}",
+    )
+    if event is not None:
+        record_event(application, event, actor_type=ApplicationEvent.Actor.APPLICANT)
 
 
 @transaction.atomic
@@ -114,18 +139,11 @@ def start_draft_with_email_check(procedure: Procedure, email: str, *, base_url: 
     application.verified_email = email
     application.save(update_fields=["verified_email", "updated_at"])
     url = f"{base_url}/{application.municipality.lg_code}/apply/{token}/"
-    subject, body = messages.email_check(application, url)
-    enqueue_email(
-        to=[email],
-        subject=subject,
-        body=body,
-        municipality=application.municipality,
-        reference=f"application:{application.pk}",
-    )
-    record_event(
+    _mail(
         application,
-        ApplicationEvent.Kind.EMAIL_VERIFICATION_SENT,
-        actor_type=ApplicationEvent.Actor.APPLICANT,
+        email,
+        messages.email_check(application, url),
+        event=ApplicationEvent.Kind.EMAIL_VERIFICATION_SENT,
     )
     return application
 
@@ -286,18 +304,11 @@ def send_resume_link(application: Application, email: str, *, base_url: str) -> 
     token = application.issue_resume_token()
     application.save(update_fields=["resume_token_digest", "updated_at"])
     url = f"{base_url}/{application.municipality.lg_code}/apply/{token}/"
-    subject, body = messages.resume_link(application, url)
-    enqueue_email(
-        to=[email],
-        subject=subject,
-        body=body,
-        municipality=application.municipality,
-        reference=f"application:{application.pk}",
-    )
-    record_event(
+    _mail(
         application,
-        ApplicationEvent.Kind.RESUME_LINK_SENT,
-        actor_type=ApplicationEvent.Actor.APPLICANT,
+        email,
+        messages.resume_link(application, url),
+        event=ApplicationEvent.Kind.RESUME_LINK_SENT,
     )
     return token
 
@@ -365,13 +376,7 @@ def notify_applicant(application: Application, subject: str, body: str) -> int:
     if business is not None and business.email and business.email not in recipients:
         recipients.append(business.email)
     for address in recipients:
-        enqueue_email(
-            to=[address],
-            subject=subject,
-            body=body,
-            municipality=application.municipality,
-            reference=f"application:{application.pk}",
-        )
+        _mail(application, address, (subject, body))
     return len(recipients)
 
 
@@ -428,14 +433,7 @@ def submit(application: Application, *, base_url: str) -> str:
     )
     if email:
         url = f"{base_url}/{application.municipality.lg_code}/status/{token}/"
-        subject, body = messages.submitted(application, url)
-        enqueue_email(
-            to=[email],
-            subject=subject,
-            body=body,
-            municipality=application.municipality,
-            reference=f"application:{application.pk}",
-        )
+        _mail(application, email, messages.submitted(application, url))
     return token
 
 
@@ -468,14 +466,7 @@ def withdraw(application: Application, *, reason: str = "") -> None:
         message=reason.strip()[:2000],
     )
     if application.applicant_email:
-        subject, body = messages.withdrawn(application)
-        enqueue_email(
-            to=[application.applicant_email],
-            subject=subject,
-            body=body,
-            municipality=application.municipality,
-            reference=f"application:{application.pk}",
-        )
+        _mail(application, application.applicant_email, messages.withdrawn(application))
 
 
 @transaction.atomic

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LinkageConfig(AppConfig):
+    name = "madoguchi.linkage"
+    verbose_name = "ファイル連携"
