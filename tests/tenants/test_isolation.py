@@ -93,6 +93,29 @@ ARGUMENTS = {
 }
 
 
+def _load_extra_arguments() -> None:
+    """Other parts declare their own URL arguments in `tests/<part>/isolation.py`
+    (`ARGUMENTS = {"name": lambda world: [values...]}`; a factory may create rows of the
+    world's municipality), so adding a part never means editing this file."""
+    import importlib
+    import pkgutil
+
+    import tests
+
+    for module in pkgutil.iter_modules(tests.__path__):
+        name = f"tests.{module.name}.isolation"
+        try:
+            extra = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        ARGUMENTS.update(extra.ARGUMENTS)
+
+
+_load_extra_arguments()
+
+
 def _parameters(pattern) -> list[str]:
     if isinstance(pattern, RoutePattern):
         return list(pattern.converters)
