@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "madoguchi.webhooks",
     "madoguchi.linkage",
     "madoguchi.analytics",
+    "madoguchi.identity",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",

@@ -120,6 +120,14 @@ class Application(models.Model):
     search_name = models.CharField(max_length=200, blank=True)
     search_kana = models.CharField(max_length=200, blank=True)
     resubmitted_at = models.DateTimeField(_("再申請日時"), null=True, blank=True)
+    # The sending system's own id (e.g. マイナポータルの受付番号): pulling the same package
+    # twice finds this row instead of making a second case.
+    source_reference = models.CharField(_("連携元の受付番号"), max_length=64, blank=True)
+    # 宛名番号 once the applicant is identified (番号紐付 or a member of staff's confirmation).
+    atena_number = models.CharField(_("宛名番号"), max_length=32, blank=True, db_index=True)
+    # What is known of the applicant's identity and how: {"source": "jpki", "certificate_serial",
+    # "basic_four": {...}, "signature_valid": bool, "reason": str, "verified_at": iso, ...}.
+    identity = models.JSONField(_("本人確認の情報"), default=dict, blank=True)
     due_at = models.DateTimeField(_("処理期限"), null=True, blank=True, db_index=True)
     status_token_digest = models.CharField(max_length=64, blank=True, db_index=True)
     resume_token_digest = models.CharField(max_length=64, blank=True, db_index=True)
@@ -138,7 +146,12 @@ class Application(models.Model):
             models.UniqueConstraint(
                 fields=["municipality", "receipt_number"],
                 name="receipt_number_unique_per_municipality",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["municipality", "channel", "source_reference"],
+                condition=~models.Q(source_reference=""),
+                name="source_reference_unique_per_channel",
+            ),
         ]
         indexes = [
             models.Index(fields=["municipality", "status", "-submitted_at"]),
