@@ -43,6 +43,7 @@ NAMESPACES = {
     "webhooks",
     "linkage",
     "analytics",
+    "mynaportal",
 }
 # The login steps are reachable without being logged in, by design.
 PUBLIC = {"account:login", "account:logout", "account:verify", "account:enroll"}
