@@ -91,6 +91,17 @@ def verify_email_if_asked(page: Page, email: str = "hanako@example.jp") -> None:
     expect(page.locator(".dads-messages")).to_contain_text("メールアドレスを確認しました。")
 
 
+def fill_postal_code_and_address(
+    page: Page, postal_key: str, postal: str, address_key: str, address: str
+) -> None:
+    """With JavaScript the address is filled from the postal code as it is typed: wait for
+    that (it is the enhancement under test), then type the full address over it, as a
+    resident would. Typing during the lookup would race with it."""
+    page.locator(f"#f-{postal_key}").fill(postal)
+    expect(page.locator(f"#f-{address_key}")).to_have_value(re.compile("千代田区千代田"))
+    page.locator(f"#f-{address_key}").fill(address)
+
+
 def error_summary_links(page: Page):
     return page.locator("#error-summary li a")
 
@@ -129,8 +140,9 @@ def jidou_claimant(page: Page, **wrong) -> None:
     page.locator("#f-claimant_individual_number").fill(
         wrong.get("claimant_individual_number", CLAIMANT_NUMBER)
     )
-    page.locator("#f-claimant_postal_code").fill("100-0001")
-    page.locator("#f-claimant_address").fill("東京都千代田区千代田1-1")
+    fill_postal_code_and_address(
+        page, "claimant_postal_code", "100-0001", "claimant_address", "東京都千代田区千代田1-1"
+    )
     page.locator("#f-claimant_phone").fill(wrong.get("claimant_phone", "03-1234-5678"))
     page.locator("#f-claimant_email").fill("hanako@example.jp")
     page.locator("#f-claimant_email__confirm").fill("hanako@example.jp")
@@ -219,7 +231,13 @@ def sodai_gomi_to_confirm(page: Page, email: str, *, javascript: bool = True) ->
         expect(page.locator("#f-applicant_email")).to_have_value(email)
         page.locator("#f-collection_address").fill("東京都千代田区千代田2-2")
     else:
-        page.locator("#f-collection_address").fill("東京都千代田区千代田2-2")
+        fill_postal_code_and_address(
+            page,
+            "collection_postal_code",
+            "1000001",
+            "collection_address",
+            "東京都千代田区千代田2-2",
+        )
     choose(page, "building_type", "detached")
     press_next(page)
 

@@ -142,6 +142,11 @@ def fill_inputs(page: Page, values: dict) -> None:
             inputs.first.select_option(value)
         else:
             inputs.first.fill(value)
+            target = inputs.first.get_attribute("data-postal-target")
+            if target and not page.locator(f"#{target}").input_value():
+                # The address is looked up as the code is typed: let it land before the
+                # address itself is typed over it (typing during the lookup would race).
+                expect(page.locator(f"#{target}")).not_to_have_value("")
 
 
 def start_counter_entry(page: Page, procedure_name: str) -> None:
