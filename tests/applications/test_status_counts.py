@@ -46,3 +46,28 @@ def test_counts_follow_inserts_updates_and_deletes(procedure, other_procedure):
         )
     Application.objects.filter(pk=first.pk)._raw_delete("default")
     assert table_counts() == real_counts()
+
+
+@pytest.mark.django_db
+def test_lost_triggers_are_reinstalled_and_counts_rebuilt(procedure):
+    """SQLite drops a table's triggers when Django rebuilds the table in a migration."""
+    from django.db import connection
+
+    from madoguchi.applications.status_counts import ensure_triggers
+
+    assert ensure_triggers(connection) is False  # installed by the migrations
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            for name in ("status_count_insert", "status_count_delete", "status_count_update"):
+                cursor.execute(f"DROP TRIGGER {name}")
+        else:
+            cursor.execute(
+                "DROP TRIGGER status_count_insert_delete ON applications_application; "
+                "DROP TRIGGER status_count_update ON applications_application"
+            )
+    submitted_application(procedure)  # not counted: no triggers
+    assert table_counts() != real_counts()
+    assert ensure_triggers(connection) is True
+    assert table_counts() == real_counts()
+    submitted_application(procedure)
+    assert table_counts() == real_counts()
