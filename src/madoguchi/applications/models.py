@@ -259,6 +259,7 @@ class ApplicationEvent(models.Model):
         EXPORTED = "exported", _("出力")
         ACKNOWLEDGED = "acknowledged", _("連携済み")
         LINKED = "linked", _("ファイル連携で出力")
+        IDENTIFIED = "identified", _("申請者の特定（宛名番号）")
 
     class Actor(models.TextChoices):
         APPLICANT = "applicant", _("申請者")

@@ -24,6 +24,11 @@ urlpatterns = [
     path(
         "applications/<int:pk>/assign/", review_views.application_assign, name="application_assign"
     ),
+    path(
+        "applications/<int:pk>/identify/",
+        review_views.application_identify,
+        name="application_identify",
+    ),
     path("applications/<int:pk>/notes/", review_views.application_note, name="application_note"),
     path(
         "applications/<int:pk>/messages/",

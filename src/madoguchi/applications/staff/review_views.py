@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from madoguchi.audit.log import log_access
 from madoguchi.audit.models import AccessLog
 from madoguchi.formengine.display import review_sections
+from madoguchi.identity import serial_links
 from madoguchi.tenants.decorators import staff_required
 from madoguchi.tenants.permissions import can_handle, handled_departments
 
@@ -88,7 +89,10 @@ def _review_context(request, application, state: dict | None = None) -> dict:
         "assignee_name": staff_display_name(application.assigned_to),
         "can_handle": handles,
         "state": state,
+        "identity_panel": serial_links.review_panel(application, can_confirm=handles),
     }
+    for event in events:
+        event.label = serial_links.EVENT_LABELS.get(event.kind) or event.get_kind_display()
     if handles:
         context["status_targets"] = [
             (value, Status(value).label) for value in workflow.allowed_targets(application.status)
@@ -312,6 +316,34 @@ def application_message(request, pk):
         return _render_review(request, application, state, status=400)
     messages.success(request, _("申請者へメッセージを送りました。"))
     return HttpResponseRedirect(_detail_url(application, "applicant-messages"))
+
+
+@staff_required
+@require_POST
+def application_identify(request, pk):
+    """A member of staff confirms the applicant's 宛名番号 (a candidate of the registry)."""
+    application = _handled_application(request, pk)
+    atena_number = _text(request, "atena_number")
+    expected = _expected_version(request)
+    if not atena_number or expected is None:
+        state = {"identify_error": _("特定する住民を候補から選んでください。")}
+        return _render_review(request, application, state, status=400)
+    try:
+        serial_links.confirm_identity(
+            application, atena_number, user=request.user, expected_version=expected
+        )
+    except staff_actions.StaleApplicationError as exc:
+        fresh = get_visible_application(request.user, pk)
+        state = {"identify_error": _error_text(exc), "stale": True}
+        return _render_review(request, fresh, state, status=409)
+    except staff_actions.ERRORS as exc:
+        state = {"identify_error": _error_text(exc)}
+        return _render_review(request, application, state, status=400)
+    messages.success(
+        request,
+        _("申請者を宛名番号 %(atena)s の住民として特定しました。") % {"atena": atena_number},
+    )
+    return HttpResponseRedirect(_detail_url(application, "identity"))
 
 
 def _attachment(request, pk, uid) -> tuple[Application, Attachment]:

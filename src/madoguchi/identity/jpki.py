@@ -1,0 +1,1039 @@
+"""JPKI certificates and signed application packages.
+
+- `parse_certificate`: serial number and 基本4情報 from a 署名用電子証明書 (subjectAltName otherName
+  entries 1.2.392.200149.8.5.5.1–.6), key usage.
+- `sign_package` / `verify_package`: an XML-DSig (signxml, RSA-SHA256, enveloped) over a package
+  that carries the application data XML, the signing time and the SHA-256 of every attachment.
+  Verification checks the signature, every attachment, the chain to the configured trust anchors,
+  validity at the signing time, revocation (loaded DER CRLs), key usage and the test-CA policy.
+  It never raises: any input ends in a `VerificationResult` with a Japanese reason.
+- `TrustStore`: trust anchors, intermediate CA certificates and CRLs (from the database with
+  `TrustStore.load()`, or built in memory).
+
+Which parts follow public material and which are this project's assumptions: docs/jpki.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import ExtensionOID, NameOID
+from lxml import etree
+
+from madoguchi.jp.errors import JpValueError
+from madoguchi.jp.wareki import to_wareki
+
+logger = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------------------------
+# Certificate contents
+# --------------------------------------------------------------------------------------------
+
+OID_NAME = x509.ObjectIdentifier("1.2.392.200149.8.5.5.1")  # 氏名
+OID_NAME_ALT = x509.ObjectIdentifier("1.2.392.200149.8.5.5.2")  # 氏名代替文字の使用位置情報
+OID_SEX = x509.ObjectIdentifier("1.2.392.200149.8.5.5.3")  # 性別
+OID_BIRTH_DATE = x509.ObjectIdentifier("1.2.392.200149.8.5.5.4")  # 生年月日
+OID_ADDRESS = x509.ObjectIdentifier("1.2.392.200149.8.5.5.5")  # 住所
+OID_ADDRESS_ALT = x509.ObjectIdentifier("1.2.392.200149.8.5.5.6")  # 住所代替文字の使用位置情報
+
+BASIC_FOUR_OIDS: dict[x509.ObjectIdentifier, tuple[str, str]] = {
+    OID_NAME: ("name", "氏名"),
+    OID_NAME_ALT: ("name_alt", "氏名代替文字"),
+    OID_SEX: ("sex", "性別"),
+    OID_BIRTH_DATE: ("birth_date_raw", "生年月日"),
+    OID_ADDRESS: ("address", "住所"),
+    OID_ADDRESS_ALT: ("address_alt", "住所代替文字"),
+}
+
+#: 性別 codes in the certificate (1 男, 2 女, 3 不明 per the JPKI profile as publicly described;
+#: 0 and 9 of JIS X 0303 are accepted too).
+SEX_LABELS = {"1": "男", "2": "女", "3": "不明", "0": "不明", "9": "適用不能"}
+
+#: Leading digit of 生年月日 (EYYYYMMDD): the era; the eight digits are the Gregorian date.
+BIRTH_ERAS = {"0": None, "1": "明治", "2": "大正", "3": "昭和", "4": "平成", "5": "令和"}
+
+#: Organisation name that marks a certificate of the project's test CA.
+TEST_CA_MARKER = "madoguchi test CA"
+
+MIN_RSA_BITS = 2048
+_ACCEPTED_HASHES = (hashes.SHA256, hashes.SHA384, hashes.SHA512)
+
+
+class CertificateError(ValueError):
+    """A certificate (or one of its values) that cannot be accepted; `message` is Japanese."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class BasicFour:
+    """基本4情報 as written in the certificate (text kept as given)."""
+
+    name: str
+    name_alt: str
+    sex: str
+    birth_date: date | None
+    birth_date_raw: str
+    address: str
+    address_alt: str
+
+    @property
+    def sex_label(self) -> str:
+        return SEX_LABELS.get(self.sex, "")
+
+    @property
+    def birth_era(self) -> str | None:
+        return BIRTH_ERAS.get(self.birth_date_raw[:1]) if self.birth_date_raw else None
+
+    @property
+    def name_alt_positions(self) -> list[int]:
+        """1-based positions of 氏名 characters that are 代替文字."""
+        return _flag_positions(self.name_alt)
+
+    @property
+    def address_alt_positions(self) -> list[int]:
+        return _flag_positions(self.address_alt)
+
+    @property
+    def has_alternative_characters(self) -> bool:
+        return bool(self.name_alt_positions or self.address_alt_positions)
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "name_alt": self.name_alt,
+            "sex": self.sex,
+            "birth_date": self.birth_date.isoformat() if self.birth_date else None,
+            "birth_date_raw": self.birth_date_raw,
+            "address": self.address,
+            "address_alt": self.address_alt,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> BasicFour:
+        birth = data.get("birth_date")
+        return cls(
+            name=data.get("name", ""),
+            name_alt=data.get("name_alt", ""),
+            sex=data.get("sex", ""),
+            birth_date=date.fromisoformat(birth) if birth else None,
+            birth_date_raw=data.get("birth_date_raw", ""),
+            address=data.get("address", ""),
+            address_alt=data.get("address_alt", ""),
+        )
+
+
+def _flag_positions(flags: str) -> list[int]:
+    return [i for i, c in enumerate(flags, start=1) if c == "1"]
+
+
+@dataclass(frozen=True)
+class CertificateInfo:
+    serial: str  # upper-case hex, no leading zeros
+    subject: str
+    issuer: str
+    not_before: datetime
+    not_after: datetime
+    basic_four: BasicFour
+    key_usage_ok: bool
+    fingerprint_sha256: str = ""
+    is_test: bool = False
+
+    def to_dict(self) -> dict:
+        return {
+            "serial": self.serial,
+            "subject": self.subject,
+            "issuer": self.issuer,
+            "not_before": self.not_before.isoformat(),
+            "not_after": self.not_after.isoformat(),
+            "basic_four": self.basic_four.to_dict(),
+            "key_usage_ok": self.key_usage_ok,
+            "fingerprint_sha256": self.fingerprint_sha256,
+            "is_test": self.is_test,
+        }
+
+
+def serial_hex(serial: int) -> str:
+    return f"{serial:X}"
+
+
+def normalize_serial(text: str) -> str:
+    """A certificate serial as typed or exported (`0a:1b`, `0x0A1B`, ` a1b `) → `A1B`.
+    Raises ValueError (Japanese message) if it is not hexadecimal."""
+    cleaned = "".join(str(text).split()).replace(":", "").replace("-", "")
+    if cleaned[:2] in ("0x", "0X"):
+        cleaned = cleaned[2:]
+    try:
+        value = int(cleaned, 16)
+    except ValueError:
+        raise ValueError(f"シリアル番号「{text}」は16進数ではありません。") from None
+    if value < 0:
+        raise ValueError(f"シリアル番号「{text}」は16進数ではありません。")
+    return serial_hex(value)
+
+
+def is_test_certificate(cert: x509.Certificate) -> bool:
+    try:
+        orgs = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+    except ValueError:
+        return False
+    return any(a.value == TEST_CA_MARKER for a in orgs)
+
+
+def fingerprint(cert: x509.Certificate) -> str:
+    return cert.fingerprint(hashes.SHA256()).hex().upper()
+
+
+# --- a tiny DER string decoder ---------------------------------------------------------------
+
+_PRINTABLE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '()+,-./:=?")
+_STRING_TAGS = {0x0C: "UTF8String", 0x13: "PrintableString", 0x16: "IA5String", 0x1E: "BMPString"}
+
+
+def decode_der_string(data: bytes) -> str:
+    """Decode one DER-encoded ASN.1 string (UTF8String, PrintableString, IA5String or
+    BMPString) that makes up the whole of `data`. Raises ValueError (Japanese message)."""
+    if not isinstance(data, bytes | bytearray) or len(data) < 2:
+        raise ValueError("値が短すぎます")
+    tag = data[0]
+    if tag not in _STRING_TAGS:
+        raise ValueError(f"文字列ではない値です（タグ 0x{tag:02X}）")
+    first = data[1]
+    offset = 2
+    if first < 0x80:
+        length = first
+    elif first == 0x80:
+        raise ValueError("不定長の符号化はDERでは使えません")
+    else:
+        count = first & 0x7F
+        if count > 4 or len(data) < 2 + count:
+            raise ValueError("長さの符号化が正しくありません")
+        length = int.from_bytes(data[2 : 2 + count], "big")
+        offset = 2 + count
+        if length < 0x80 or data[2] == 0:
+            raise ValueError("長さの符号化が最短形式ではありません（DER違反）")
+    if len(data) != offset + length:
+        raise ValueError("長さと内容のバイト数が一致しません")
+    content = bytes(data[offset:])
+    try:
+        if tag == 0x0C:
+            text = content.decode("utf-8")
+        elif tag == 0x1E:
+            if len(content) % 2:
+                raise ValueError("BMPStringのバイト数が奇数です")
+            text = content.decode("utf-16-be")
+            if any(ord(c) > 0xFFFF for c in text):
+                raise ValueError("BMPStringにサロゲートペアは使えません")
+        else:
+            text = content.decode("ascii")
+            if tag == 0x13 and not set(text) <= _PRINTABLE:
+                raise ValueError("PrintableStringに使えない文字があります")
+    except UnicodeDecodeError:
+        raise ValueError(f"{_STRING_TAGS[tag]}として復号できません") from None
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in text):
+        raise ValueError("制御文字が含まれています")
+    return text
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+def _parse_birth(raw: str) -> date | None:
+    if len(raw) != 9 or not raw.isascii() or not raw.isdigit():
+        raise CertificateError(
+            f"生年月日「{raw}」の形式が正しくありません（元号区分1桁と西暦年月日8桁の9桁の数字です）。"
+        )
+    era_digit, year, month, day = raw[0], int(raw[1:5]), int(raw[5:7]), int(raw[7:9])
+    if era_digit not in BIRTH_ERAS:
+        raise CertificateError(f"生年月日「{raw}」の元号区分「{era_digit}」は定義されていません。")
+    if month == 0 or day == 0:  # 不明な月・日（住民票で生年月日の一部が不詳の場合）
+        if year == 0 and (month or day):
+            raise CertificateError(f"生年月日「{raw}」の年が不明なのに月日があります。")
+        if month == 0 and day:
+            raise CertificateError(f"生年月日「{raw}」の月が不明なのに日があります。")
+        if month > 12:
+            raise CertificateError(f"生年月日「{raw}」の月が正しくありません。")
+        return None
+    try:
+        born = date(year, month, day)
+    except ValueError:
+        raise CertificateError(f"生年月日「{raw}」は存在しない日付です。") from None
+    era = BIRTH_ERAS[era_digit]
+    if era is not None:
+        try:
+            actual = to_wareki(born)[0]
+        except JpValueError:
+            actual = None
+        if actual != era:
+            raise CertificateError(
+                f"生年月日「{raw}」の元号区分（{era}）と日付（{born.isoformat()}）が一致しません。"
+            )
+    return born
+
+
+def _check_flags(flags: str, text: str, label: str, of: str) -> None:
+    if flags and not set(flags) <= {"0", "1"}:
+        raise CertificateError(f"{label}「{flags}」には0と1のほかの文字は使えません。")
+    if flags and len(flags) != len(text):
+        raise CertificateError(
+            f"{label}の桁数（{len(flags)}）が{of}の文字数（{len(text)}）と一致しません。"
+        )
+
+
+def parse_basic_four(san: x509.SubjectAlternativeName) -> BasicFour:
+    values: dict[str, str] = {}
+    for other in san.get_values_for_type(x509.OtherName):
+        spec = BASIC_FOUR_OIDS.get(other.type_id)
+        if spec is None:
+            continue
+        key, label = spec
+        if key in values:
+            raise CertificateError(f"証明書に{label}が複数記録されています。")
+        try:
+            values[key] = decode_der_string(other.value)
+        except ValueError as exc:
+            raise CertificateError(f"証明書の{label}を読み取れません（{exc}）。") from None
+    for key, label in (
+        ("name", "氏名"),
+        ("sex", "性別"),
+        ("birth_date_raw", "生年月日"),
+        ("address", "住所"),
+    ):
+        if not values.get(key, "").strip():
+            raise CertificateError(f"証明書に{label}が記録されていません。")
+    sex = values["sex"]
+    if sex not in SEX_LABELS:
+        raise CertificateError(f"性別「{sex}」は定義されていない値です（1: 男、2: 女、3: 不明）。")
+    name_alt = values.get("name_alt", "")
+    address_alt = values.get("address_alt", "")
+    _check_flags(name_alt, values["name"], "氏名代替文字の使用位置情報", "氏名")
+    _check_flags(address_alt, values["address"], "住所代替文字の使用位置情報", "住所")
+    raw_birth = values["birth_date_raw"]
+    return BasicFour(
+        name=values["name"],
+        name_alt=name_alt,
+        sex=sex,
+        birth_date=_parse_birth(raw_birth),
+        birth_date_raw=raw_birth,
+        address=values["address"],
+        address_alt=address_alt,
+    )
+
+
+def signing_key_usage_ok(cert: x509.Certificate) -> bool:
+    """digitalSignature and nonRepudiation (contentCommitment) both asserted."""
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return False
+    return bool(usage.digital_signature and usage.content_commitment)
+
+
+def parse_certificate(cert: x509.Certificate) -> CertificateInfo:
+    """Serial, names, validity and 基本4情報 of a 署名用電子証明書. Raises CertificateError."""
+    try:
+        extensions = cert.extensions
+        san = extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        raise CertificateError(
+            "証明書に基本4情報（subjectAltName）がありません。署名用電子証明書ではありません。"
+        ) from None
+    except ValueError as exc:
+        raise CertificateError(f"証明書の拡張領域を読み取れません（{exc}）。") from None
+    basic_four = parse_basic_four(san)
+    try:
+        subject = cert.subject.rfc4514_string()
+        issuer = cert.issuer.rfc4514_string()
+    except ValueError as exc:
+        raise CertificateError(f"証明書の名前を読み取れません（{exc}）。") from None
+    return CertificateInfo(
+        serial=serial_hex(cert.serial_number),
+        subject=subject,
+        issuer=issuer,
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        basic_four=basic_four,
+        key_usage_ok=signing_key_usage_ok(cert),
+        fingerprint_sha256=fingerprint(cert),
+        is_test=is_test_certificate(cert),
+    )
+
+
+def load_certificate(data: bytes) -> x509.Certificate:
+    """A certificate from DER or PEM bytes. Raises CertificateError."""
+    try:
+        if data.lstrip().startswith(b"-----BEGIN"):
+            return x509.load_pem_x509_certificate(data)
+        return x509.load_der_x509_certificate(data)
+    except ValueError:
+        raise CertificateError(
+            "証明書ファイルを読み取れません（DERまたはPEM形式の証明書が必要です）。"
+        ) from None
+
+
+def load_crl(data: bytes) -> x509.CertificateRevocationList:
+    """A CRL from DER (or PEM) bytes. Raises CertificateError."""
+    try:
+        if data.lstrip().startswith(b"-----BEGIN"):
+            return x509.load_pem_x509_crl(data)
+        return x509.load_der_x509_crl(data)
+    except ValueError:
+        raise CertificateError(
+            "失効リストを読み取れません（DER形式の失効リストが必要です）。"
+        ) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Trust store
+# --------------------------------------------------------------------------------------------
+
+
+def _crl_this_update(crl: x509.CertificateRevocationList) -> datetime:
+    return crl.last_update_utc
+
+
+@dataclass
+class _CRLEntry:
+    crl: x509.CertificateRevocationList
+    revoked: dict[int, datetime | None]
+    this_update: datetime
+    next_update: datetime | None
+
+
+class TrustStore:
+    """Trust anchors (the JPKI signing CA certificates), intermediate CA certificates and CRLs.
+
+    Anchors whose subject carries the test-CA marker (or loaded with is_test=True) are refused
+    unless `allow_test_ca` (default: settings.JPKI_ALLOW_TEST_CA) is true."""
+
+    def __init__(
+        self,
+        anchors: Iterable[x509.Certificate] = (),
+        *,
+        intermediates: Iterable[x509.Certificate] = (),
+        crls: Iterable[x509.CertificateRevocationList] = (),
+        test_anchors: Iterable[x509.Certificate] = (),
+        allow_test_ca: bool | None = None,
+        require_crl: bool | None = None,
+        max_signing_age: timedelta | None = None,
+    ):
+        if allow_test_ca is None:
+            allow_test_ca = _setting("JPKI_ALLOW_TEST_CA", False)
+        if require_crl is None:
+            require_crl = _setting("JPKI_REQUIRE_CRL", False)
+        if max_signing_age is None:
+            days = _setting("JPKI_MAX_SIGNING_AGE_DAYS", 90)
+            max_signing_age = timedelta(days=days) if days else None
+        self.allow_test_ca = bool(allow_test_ca)
+        self.require_crl = bool(require_crl)
+        self.max_signing_age = max_signing_age
+        self.anchors: dict[bytes, list[x509.Certificate]] = {}
+        self.refused_test_anchors: dict[bytes, list[x509.Certificate]] = {}
+        self.intermediates: dict[bytes, list[x509.Certificate]] = {}
+        self._crls_by_issuer: dict[bytes, list[x509.CertificateRevocationList]] = {}
+        self._crl_cache: dict[str, _CRLEntry | None] = {}
+        self._issued_by_cache: dict[tuple[str, str], bool] = {}
+        self.anchor_fingerprints: set[str] = set()
+        self.test_fingerprints: set[str] = set()
+        test_anchors = list(test_anchors)
+        for cert in [*anchors, *test_anchors]:
+            is_test = is_test_certificate(cert) or any(cert is t for t in test_anchors)
+            if is_test:
+                self.test_fingerprints.add(fingerprint(cert))
+            if is_test and not self.allow_test_ca:
+                self.refused_test_anchors.setdefault(cert.subject.public_bytes(), []).append(cert)
+                continue
+            self.anchors.setdefault(cert.subject.public_bytes(), []).append(cert)
+            self.anchor_fingerprints.add(fingerprint(cert))
+        for cert in intermediates:
+            self.intermediates.setdefault(cert.subject.public_bytes(), []).append(cert)
+        for crl in crls:
+            self._crls_by_issuer.setdefault(crl.issuer.public_bytes(), []).append(crl)
+
+    @classmethod
+    def load(cls, **options) -> TrustStore:
+        """Active trust anchors, intermediates and every loaded CRL from the database."""
+        from madoguchi.identity.trust_models import CertificateRevocationList, TrustAnchor
+
+        anchors, tests, intermediates, crls = [], [], [], []
+        for row in TrustAnchor.objects.filter(is_active=True).order_by("pk"):
+            try:
+                cert = x509.load_der_x509_certificate(bytes(row.certificate_der))
+            except ValueError:
+                logger.warning("trust anchor %s cannot be parsed; skipped", row.pk)
+                continue
+            if row.kind == TrustAnchor.Kind.INTERMEDIATE:
+                intermediates.append(cert)
+            elif row.is_test:
+                tests.append(cert)
+            else:
+                anchors.append(cert)
+        for row in CertificateRevocationList.objects.order_by("-this_update", "-pk"):
+            try:
+                crls.append(x509.load_der_x509_crl(bytes(row.crl_der)))
+            except ValueError:
+                logger.warning("CRL %s cannot be parsed; skipped", row.pk)
+        return cls(anchors, test_anchors=tests, intermediates=intermediates, crls=crls, **options)
+
+    # -- helpers used by verification --
+
+    def _issued_by(self, cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+        key = (fingerprint(cert), fingerprint(issuer))
+        cached = self._issued_by_cache.get(key)
+        if cached is None:
+            try:
+                cert.verify_directly_issued_by(issuer)
+                cached = True
+            except (ValueError, TypeError, InvalidSignature):
+                cached = False
+            self._issued_by_cache[key] = cached
+        return cached
+
+    def crl_for(self, issuer: x509.Certificate) -> _CRLEntry | None:
+        """The newest loaded CRL issued (and validly signed) by `issuer`."""
+        fp = fingerprint(issuer)
+        if fp in self._crl_cache:
+            return self._crl_cache[fp]
+        best = None
+        for crl in self._crls_by_issuer.get(issuer.subject.public_bytes(), []):
+            try:
+                if not crl.is_signature_valid(issuer.public_key()):
+                    continue
+            except (TypeError, ValueError):
+                continue
+            if best is None or _crl_this_update(crl) > _crl_this_update(best):
+                best = crl
+        entry = None
+        if best is not None:
+            revoked = {r.serial_number: r.revocation_date_utc for r in best}
+            entry = _CRLEntry(best, revoked, _crl_this_update(best), best.next_update_utc)
+        self._crl_cache[fp] = entry
+        return entry
+
+
+def _setting(name: str, default):
+    try:
+        from django.conf import settings
+
+        return getattr(settings, name, default)
+    except Exception:  # settings not configured (plain Python use)
+        return default
+
+
+# --------------------------------------------------------------------------------------------
+# Packages: signing
+# --------------------------------------------------------------------------------------------
+
+PACKAGE_NS = "urn:madoguchi:jpki-package:1"
+_P = f"{{{PACKAGE_NS}}}"
+DS_NS = "http://www.w3.org/2000/09/xmldsig#"
+PACKAGE_ROOT = f"{_P}SignedApplication"
+MAX_PACKAGE_BYTES = 20 * 1024 * 1024
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _safe_parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_blank_text=False,
+    )
+
+
+class PackageError(ValueError):
+    def __init__(self, message: str, code: str = "malformed"):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def _parse_xml(data: bytes, what: str) -> etree._Element:
+    if not isinstance(data, bytes | bytearray):
+        raise PackageError(f"{what}がバイト列ではありません。")
+    if len(data) > MAX_PACKAGE_BYTES:
+        raise PackageError(f"{what}が大きすぎます（上限 {MAX_PACKAGE_BYTES // 1024 // 1024}MB）。")
+    try:
+        root = etree.fromstring(bytes(data), parser=_safe_parser())
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        raise PackageError(f"{what}がXMLとして正しくありません（{_short(exc)}）。") from None
+    if root is None:
+        raise PackageError(f"{what}が空です。")
+    if root.getroottree().docinfo.doctype:
+        raise PackageError(f"{what}にDOCTYPE宣言は使えません。")
+    return root
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]
+
+
+def attachment_digest(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def build_unsigned_package(
+    data_xml: bytes, attachments: Mapping[str, bytes], *, signing_time: datetime
+) -> etree._Element:
+    data_root = _parse_xml(data_xml, "申請データ")
+    if signing_time.tzinfo is None:
+        raise ValueError("signing_time must be timezone-aware")
+    root = etree.Element(PACKAGE_ROOT, nsmap={"pkg": PACKAGE_NS}, version="1")
+    etree.SubElement(root, f"{_P}SigningTime").text = signing_time.isoformat(timespec="seconds")
+    data = etree.SubElement(root, f"{_P}Data")
+    data.append(data_root)
+    listing = etree.SubElement(root, f"{_P}Attachments")
+    for name, content in attachments.items():
+        if not name or any(unicodedata.category(c) == "Cc" for c in name):
+            raise ValueError(f"添付書類の名前「{name!r}」は使えません。")
+        etree.SubElement(
+            listing,
+            f"{_P}Attachment",
+            name=name,
+            size=str(len(content)),
+            sha256=attachment_digest(content),
+        )
+    return root
+
+
+class _Utf8Serialisation:
+    """signxml re-serialises nodes with lxml's default ASCII encoding, which turns non-ASCII
+    element names (日本語のタグ名) into character references that cannot be parsed back."""
+
+    def _tostring(self, xml_node, **kwargs):
+        if "method" not in kwargs and "encoding" not in kwargs:
+            kwargs["encoding"] = "UTF-8"
+        return etree.tostring(xml_node, **kwargs)
+
+
+def _signer():
+    from signxml import DigestAlgorithm, SignatureMethod, XMLSigner, methods
+
+    class Signer(_Utf8Serialisation, XMLSigner):
+        pass
+
+    return Signer(
+        method=methods.enveloped,
+        signature_algorithm=SignatureMethod.RSA_SHA256,
+        digest_algorithm=DigestAlgorithm.SHA256,
+    )
+
+
+def _verifier():
+    from signxml import XMLVerifier
+
+    class Verifier(_Utf8Serialisation, XMLVerifier):
+        pass
+
+    return Verifier()
+
+
+def sign_package(
+    data_xml: bytes,
+    attachments: Mapping[str, bytes],
+    *,
+    key,
+    certificate,
+    signing_time: datetime | None = None,
+    chain: Iterable[x509.Certificate] = (),
+) -> bytes:
+    """A signed package (XML bytes): SigningTime, the data XML, the attachment digests and an
+    enveloped XML-DSig (RSA-SHA256) with the signing certificate (and `chain`) in KeyInfo."""
+    if isinstance(key, bytes | str):
+        key = serialization.load_pem_private_key(
+            key.encode() if isinstance(key, str) else key, None
+        )
+    if isinstance(certificate, bytes | str):
+        certificate = load_certificate(
+            certificate.encode() if isinstance(certificate, str) else certificate
+        )
+    root = build_unsigned_package(
+        data_xml, attachments, signing_time=signing_time or datetime.now(UTC)
+    )
+    signed = _signer().sign(root, key=key, cert=[certificate, *chain])
+    return etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
+
+
+# --------------------------------------------------------------------------------------------
+# Packages: verification
+# --------------------------------------------------------------------------------------------
+
+# Result codes (stable, for quarantine categories and tests).
+OK = "ok"
+MALFORMED = "malformed"
+BAD_SIGNATURE = "bad_signature"
+ATTACHMENT_MISSING = "attachment_missing"
+ATTACHMENT_UNSIGNED = "attachment_unsigned"
+ATTACHMENT_TAMPERED = "attachment_tampered"
+BAD_CERTIFICATE = "bad_certificate"
+KEY_USAGE = "key_usage"
+WEAK_ALGORITHM = "weak_algorithm"
+UNKNOWN_CA = "unknown_ca"
+TEST_CA_REFUSED = "test_ca_refused"
+EXPIRED = "expired"
+NOT_YET_VALID = "not_yet_valid"
+CA_NOT_VALID = "ca_not_valid"
+REVOKED = "revoked"
+NO_CRL = "no_crl"
+SIGNING_TIME = "signing_time"
+
+
+@dataclass
+class VerificationResult:
+    valid: bool
+    reason: str
+    certificate: CertificateInfo | None = None
+    data_xml: bytes | None = None
+    code: str = OK
+    signing_time: datetime | None = None
+    attachments: dict[str, str] = field(default_factory=dict)  # name → sha256 (as signed)
+    warnings: list[str] = field(default_factory=list)
+    revocation_checked: bool = False
+    chain: list[str] = field(default_factory=list)  # subjects, leaf first
+
+    def identity(self, verified_at: datetime | None = None) -> dict:
+        """The `Application.identity` fields this result provides (see the contract)."""
+        cert = self.certificate
+        return {
+            "source": "jpki",
+            "certificate_serial": cert.serial if cert else "",
+            "basic_four": cert.basic_four.to_dict() if cert else {},
+            "signature_valid": self.valid,
+            "reason": self.reason,
+            "code": self.code,
+            "warnings": list(self.warnings),
+            "signing_time": self.signing_time.isoformat() if self.signing_time else None,
+            "verified_at": (verified_at or datetime.now(UTC)).isoformat(),
+        }
+
+
+VALID_REASON = "署名は有効です。"
+
+
+def _fmt(dt: datetime) -> str:
+    from zoneinfo import ZoneInfo
+
+    local = dt.astimezone(ZoneInfo("Asia/Tokyo"))
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def verify_package(
+    signed_xml: bytes,
+    attachments: Mapping[str, bytes],
+    *,
+    trust: TrustStore,
+    at: datetime,
+) -> VerificationResult:
+    """Verify a signed package. Never raises; `reason` is Japanese."""
+    try:
+        return _verify(signed_xml, attachments, trust=trust, at=at)
+    except PackageError as exc:
+        return VerificationResult(False, exc.message, code=exc.code)
+    except CertificateError as exc:
+        return VerificationResult(False, exc.message, code=BAD_CERTIFICATE)
+    except Exception as exc:  # never let a hostile package crash the intake
+        logger.warning(
+            "unexpected error verifying a package: %s", type(exc).__name__, exc_info=True
+        )
+        return VerificationResult(
+            False,
+            f"署名付きデータを検証できませんでした（{type(exc).__name__}）。",
+            code=MALFORMED,
+        )
+
+
+def _x509_from_signature(root: etree._Element) -> list[x509.Certificate]:
+    certs = []
+    for sig in root.findall(f"{{{DS_NS}}}Signature"):
+        for element in sig.iter(f"{{{DS_NS}}}X509Certificate"):
+            text = "".join((element.text or "").split())
+            try:
+                der = base64.b64decode(text, validate=True)
+                certs.append(x509.load_der_x509_certificate(der))
+            except (binascii.Error, ValueError):
+                raise PackageError(
+                    "署名に含まれる証明書を読み取れません。", BAD_CERTIFICATE
+                ) from None
+    return certs
+
+
+def _verify(signed_xml, attachments, *, trust: TrustStore, at: datetime) -> VerificationResult:
+    from signxml import DigestAlgorithm, SignatureConfiguration, SignatureMethod
+    from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature
+
+    if at.tzinfo is None:
+        raise ValueError("at must be timezone-aware")
+    root = _parse_xml(signed_xml, "署名付きデータ")
+    if root.tag != PACKAGE_ROOT:
+        raise PackageError(
+            "署名付きデータの形式が正しくありません（SignedApplication要素がありません）。"
+        )
+    signatures = root.findall(f"{{{DS_NS}}}Signature")
+    if len(signatures) != 1:
+        raise PackageError(
+            "署名がありません。" if not signatures else "署名が複数あります。", BAD_SIGNATURE
+        )
+    certs = _x509_from_signature(root)
+    if not certs:
+        raise PackageError("署名に署名用電子証明書が含まれていません。", BAD_CERTIFICATE)
+    leaf, extra = certs[0], certs[1:]
+
+    config = SignatureConfiguration(
+        require_x509=True,
+        expect_references=1,
+        signature_methods=frozenset({SignatureMethod.RSA_SHA256}),
+        digest_algorithms=frozenset({DigestAlgorithm.SHA256}),
+        # Validity is checked below at the signing time; signxml only gets a time inside it.
+        verification_time=leaf.not_valid_before_utc,
+    )
+    try:
+        verified = _verifier().verify(bytes(signed_xml), x509_cert=leaf, expect_config=config)
+    except (InvalidSignature, InvalidDigest):
+        raise PackageError(
+            "署名が正しくありません。申請データが改ざんされているか、署名が壊れています。",
+            BAD_SIGNATURE,
+        ) from None
+    except InvalidCertificate:
+        raise PackageError("署名用電子証明書を検証に使えません。", BAD_CERTIFICATE) from None
+    except (InvalidInput, etree.DocumentInvalid, etree.XMLSyntaxError) as exc:
+        raise PackageError(
+            f"署名の形式が正しくありません（{_short(exc)}）。", BAD_SIGNATURE
+        ) from None
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        raise PackageError(
+            f"署名を検証できません（{type(exc).__name__}）。", BAD_SIGNATURE
+        ) from None
+
+    signed = verified.signed_xml
+    if signed is None or signed.tag != PACKAGE_ROOT:
+        raise PackageError("署名の対象が申請データ全体ではありません。", BAD_SIGNATURE)
+    # Reference URI="" with the enveloped transform covers the whole document: the element
+    # signxml returns is the signed document, and everything below is read from it only.
+    signing_time_el = signed.find(f"{_P}SigningTime")
+    data_el = signed.find(f"{_P}Data")
+    listing_el = signed.find(f"{_P}Attachments")
+    if data_el is None or len(data_el) != 1 or listing_el is None:
+        raise PackageError("署名付きデータに申請データまたは添付書類の一覧がありません。")
+    data_root = data_el[0]
+    if not isinstance(data_root.tag, str):
+        raise PackageError("申請データの形式が正しくありません。")
+    data_xml = etree.tostring(data_root, xml_declaration=True, encoding="UTF-8")
+
+    signing_time = at
+    if signing_time_el is not None:
+        try:
+            signing_time = datetime.fromisoformat((signing_time_el.text or "").strip())
+        except ValueError:
+            raise PackageError("署名日時（SigningTime）の形式が正しくありません。") from None
+        if signing_time.tzinfo is None:
+            raise PackageError("署名日時（SigningTime）に時差（タイムゾーン）がありません。")
+
+    result = VerificationResult(False, "", data_xml=data_xml, signing_time=signing_time)
+
+    # Attachments: every signed digest recomputed; none missing, none extra.
+    signed_list: dict[str, str] = {}
+    for item in listing_el.findall(f"{_P}Attachment"):
+        name, digest = item.get("name") or "", (item.get("sha256") or "").lower()
+        if not name or len(digest) != 64 or name in signed_list:
+            raise PackageError("添付書類の一覧の形式が正しくありません。")
+        signed_list[name] = digest
+    result.attachments = dict(signed_list)
+    for name, digest in signed_list.items():
+        if name not in attachments:
+            return _fail(result, ATTACHMENT_MISSING, f"添付書類「{name}」がありません。")
+        if attachment_digest(attachments[name]) != digest:
+            return _fail(
+                result,
+                ATTACHMENT_TAMPERED,
+                f"添付書類「{name}」が改ざんされています（ハッシュ値が署名時と一致しません）。",
+            )
+    for name in attachments:
+        if name not in signed_list:
+            return _fail(result, ATTACHMENT_UNSIGNED, f"添付書類「{name}」は署名されていません。")
+
+    # Certificate contents.
+    try:
+        info = parse_certificate(leaf)
+    except CertificateError as exc:
+        return _fail(result, BAD_CERTIFICATE, exc.message)
+    result.certificate = info
+
+    problem = _key_problem(leaf, "署名用電子証明書")
+    if problem:
+        return _fail(result, WEAK_ALGORITHM, problem)
+    if not info.key_usage_ok:
+        return _fail(
+            result,
+            KEY_USAGE,
+            "署名用電子証明書ではありません（鍵用途に電子署名・否認防止がありません）。",
+        )
+
+    # Signing time against the verification time.
+    if signing_time > at + CLOCK_SKEW:
+        return _fail(
+            result,
+            SIGNING_TIME,
+            f"署名日時（{_fmt(signing_time)}）が検証日時（{_fmt(at)}）より後になっています。",
+        )
+    if trust.max_signing_age is not None and signing_time < at - trust.max_signing_age:
+        return _fail(
+            result,
+            SIGNING_TIME,
+            f"署名日時（{_fmt(signing_time)}）が古すぎます"
+            f"（{trust.max_signing_age.days}日より前の署名は受け付けません）。",
+        )
+
+    # Path to a trust anchor.
+    path, refused_test = _build_path(leaf, extra, trust)
+    if path is None:
+        if refused_test:
+            return _fail(
+                result,
+                TEST_CA_REFUSED,
+                "テスト用認証局の証明書で署名されています。この環境ではテスト用認証局を受け付けません"
+                "（JPKI_ALLOW_TEST_CA が有効ではありません）。",
+            )
+        return _fail(
+            result,
+            UNKNOWN_CA,
+            f"署名用電子証明書の発行者（{info.issuer}）が信頼できる認証局として登録されていません。",
+        )
+    result.chain = [c.subject.rfc4514_string() for c in path]
+
+    # Validity at the signing time.
+    if signing_time < leaf.not_valid_before_utc:
+        return _fail(
+            result,
+            NOT_YET_VALID,
+            f"署名用電子証明書の有効期間の開始（{_fmt(leaf.not_valid_before_utc)}）より前に署名されています。",
+        )
+    if signing_time > leaf.not_valid_after_utc:
+        return _fail(
+            result,
+            EXPIRED,
+            f"署名用電子証明書の有効期限（{_fmt(leaf.not_valid_after_utc)}）が切れています。",
+        )
+    for ca in path[1:]:
+        if not (ca.not_valid_before_utc <= signing_time <= ca.not_valid_after_utc):
+            return _fail(
+                result,
+                CA_NOT_VALID,
+                f"認証局の証明書（{ca.subject.rfc4514_string()}）が署名日時に有効期間外です。",
+            )
+        problem = _key_problem(ca, "認証局の証明書")
+        if problem:
+            return _fail(result, WEAK_ALGORITHM, problem)
+
+    # Revocation: every certificate below the anchor, against its issuer's CRL.
+    checked = True
+    for cert, issuer in zip(path, path[1:], strict=False):
+        entry = trust.crl_for(issuer)
+        if entry is None:
+            checked = False
+            continue
+        if cert.serial_number in entry.revoked:
+            if cert is leaf:
+                return _fail(result, REVOKED, "失効した証明書で署名されています。")
+            return _fail(
+                result,
+                REVOKED,
+                f"認証局の証明書（{cert.subject.rfc4514_string()}）が失効しています。",
+            )
+        if entry.next_update is not None and entry.next_update < at:
+            result.warnings.append(
+                f"失効リストの次回更新日時（{_fmt(entry.next_update)}）を過ぎています。"
+                "最新の失効リストを読み込んでください。"
+            )
+            if trust.require_crl:
+                return _fail(result, NO_CRL, "失効リストが古いため、失効を確認できません。")
+    result.revocation_checked = checked
+    if not checked:
+        if trust.require_crl:
+            return _fail(
+                result, NO_CRL, "失効リストが読み込まれていないため、失効を確認できません。"
+            )
+        result.warnings.append("失効リストが読み込まれていないため、失効は確認していません。")
+
+    result.valid = True
+    result.code = OK
+    result.reason = VALID_REASON
+    return result
+
+
+def _fail(result: VerificationResult, code: str, reason: str) -> VerificationResult:
+    result.valid = False
+    result.code = code
+    result.reason = reason
+    return result
+
+
+def _key_problem(cert: x509.Certificate, label: str) -> str | None:
+    key = cert.public_key()
+    if not isinstance(key, rsa.RSAPublicKey) or key.key_size < MIN_RSA_BITS:
+        return f"{label}の鍵がRSA {MIN_RSA_BITS}ビット以上ではありません。"
+    algorithm = cert.signature_hash_algorithm
+    if not isinstance(algorithm, _ACCEPTED_HASHES):
+        return f"{label}の署名アルゴリズムがSHA-256以上ではありません。"
+    return None
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        bc = cert.extensions.get_extension_for_oid(ExtensionOID.BASIC_CONSTRAINTS).value
+    except x509.ExtensionNotFound:
+        return False
+    if not bc.ca:
+        return False
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return True
+    return bool(usage.key_cert_sign)
+
+
+def _build_path(
+    leaf: x509.Certificate, extra: list[x509.Certificate], trust: TrustStore, max_depth: int = 5
+) -> tuple[list[x509.Certificate] | None, bool]:
+    """[leaf, intermediates..., anchor] or (None, chains_to_a_refused_test_anchor)."""
+    supplied: dict[bytes, list[x509.Certificate]] = {}
+    for cert in extra:
+        supplied.setdefault(cert.subject.public_bytes(), []).append(cert)
+    refused_test = False
+
+    def walk(cert: x509.Certificate, path: list[x509.Certificate]):
+        nonlocal refused_test
+        issuer_name = cert.issuer.public_bytes()
+        for anchor in trust.anchors.get(issuer_name, []):
+            if _is_ca(anchor) and trust._issued_by(cert, anchor):
+                return [*path, anchor]
+        for anchor in trust.refused_test_anchors.get(issuer_name, []):
+            if trust._issued_by(cert, anchor):
+                refused_test = True
+        if len(path) >= max_depth:
+            return None
+        candidates = trust.intermediates.get(issuer_name, []) + supplied.get(issuer_name, [])
+        for ca in candidates:
+            if any(ca is p for p in path) or not _is_ca(ca):
+                continue
+            if trust._issued_by(cert, ca):
+                found = walk(ca, [*path, ca])
+                if found:
+                    return found
+        return None
+
+    return walk(leaf, [leaf]), refused_test

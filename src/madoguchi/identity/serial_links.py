@@ -1,0 +1,781 @@
+"""番号紐付 (serial links): JPKI certificate serial number → 宛名番号.
+
+- Import of 番号紐付情報 files from the resident-record system, full (`import_full`) and
+  differential (`import_diff`); layout and rules in docs/serial-links.md.
+- `lookup_atena(municipality, serial, at=...)` through a `SerialLinkSource` adapter chosen by
+  `settings.SERIAL_LINK_SOURCE` ("database", the default, or "common_api", the documented
+  stub for the 共通機能標準仕様 API, or a dotted path to a subclass).
+- `assign_atena_if_known(application)`: intake calls it; a known serial identifies the
+  applicant automatically.
+- `candidates(...)` (from `registry`) and `confirm_identity(...)`: for an unknown serial,
+  staff choose among residents of the registry extract; the machine never decides.
+
+Events: identification is recorded as an `ApplicationEvent` of kind "identified"
+(`EVENT_KIND`); its label is `EVENT_LABELS` until the kind joins the model's choices.
+"""
+
+import datetime
+import re
+import unicodedata
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from madoguchi.tenants.models import Municipality
+
+from ._imports import (
+    FileRefused,
+    LineError,
+    column_count_error,
+    parse_csv,
+    parse_date,
+    sha256,
+)
+from .models import IdentityImportBatch, ResidentRecord, SerialLink
+from .registry import Candidate, basic_four_from_dict, candidates
+
+EVENT_KIND = "identified"
+EVENT_LABELS = {EVENT_KIND: gettext_lazy("申請者の特定（宛名番号）")}
+
+ATENA_SOURCE_SERIAL_LINK = "serial_link"
+ATENA_SOURCE_STAFF = "staff"
+
+ADD, CHANGE, DELETE = "追加", "変更", "削除"
+_CHANGE_WORDS = {
+    "追加": ADD,
+    "add": ADD,
+    "変更": CHANGE,
+    "change": CHANGE,
+    "削除": DELETE,
+    "delete": DELETE,
+}
+COLUMNS = {
+    "serial": ("シリアル番号", "serial", "certificate_serial"),
+    "atena": ("宛名番号", "atena_number"),
+    "valid_from": ("有効開始日", "valid_from"),
+    "valid_until": ("有効終了日", "valid_until"),
+    "change": ("異動区分", "change"),
+}
+_HEX_RE = re.compile("[0-9A-F]+")
+_SERIAL_SEPARATORS_RE = re.compile(r"[\s:]+")
+ATENA_RE = re.compile("[0-9A-Za-z]{1,32}")
+MAX_SERIAL = 64
+CHUNK = 1000
+
+__all__ = [
+    "Candidate",
+    "CommonFunctionApiSource",
+    "DatabaseSerialLinkSource",
+    "ImportReport",
+    "SerialLinkSource",
+    "assign_atena_if_known",
+    "candidates",
+    "confirm_identity",
+    "get_source",
+    "import_diff",
+    "import_full",
+    "lookup_atena",
+    "normalize_serial",
+]
+
+
+# ── values ──────────────────────────────────────────────────────────────────────────────
+
+
+def normalize_serial(value: str) -> str:
+    """Upper-case hex without separators or leading zeros ("00:ab:12" → "AB12").
+
+    A serial number is an integer; files and certificates may write it with leading zeros,
+    colons or in lower case. Raises ValueError (Japanese) if it is not hexadecimal."""
+    text = unicodedata.normalize("NFKC", value or "")
+    text = _SERIAL_SEPARATORS_RE.sub("", text).upper()
+    if text.startswith("0X"):
+        text = text[2:]
+    if not text:
+        raise ValueError(_("シリアル番号がありません。"))
+    if not _HEX_RE.fullmatch(text):
+        raise ValueError(
+            _("シリアル番号「%(value)s」は16進数（0〜9、A〜F）ではありません。") % {"value": value}
+        )
+    text = text.lstrip("0") or "0"
+    if len(text) > MAX_SERIAL:
+        raise ValueError(_("シリアル番号が長すぎます（%(max)d桁まで）。") % {"max": MAX_SERIAL})
+    return text
+
+
+def normalize_atena(value: str) -> str:
+    text = unicodedata.normalize("NFKC", value or "").strip()
+    if not text:
+        raise ValueError(_("宛名番号がありません。"))
+    if not ATENA_RE.fullmatch(text):
+        raise ValueError(
+            _("宛名番号「%(value)s」は英数字32桁以内で書いてください。") % {"value": value}
+        )
+    return text
+
+
+def _as_date(at) -> datetime.date:
+    if isinstance(at, datetime.datetime):
+        if timezone.is_aware(at):
+            return timezone.localdate(at)
+        return at.date()
+    if isinstance(at, datetime.date):
+        return at
+    raise TypeError("at must be a date or datetime")
+
+
+# ── the adapter ─────────────────────────────────────────────────────────────────────────
+
+
+class SerialLinkSource(ABC):
+    """Where 番号紐付情報 come from, for one municipality."""
+
+    name = ""
+
+    def __init__(self, municipality: Municipality) -> None:
+        self.municipality = municipality
+
+    @abstractmethod
+    def lookup(self, certificate_serial: str, at) -> str | None:
+        """The 宛名番号 linked to the serial on the date of `at` (date or datetime), or None."""
+
+    def check_config(self) -> list[str]:
+        """What is misconfigured (Japanese sentences); empty when ready."""
+        return []
+
+
+class DatabaseSerialLinkSource(SerialLinkSource):
+    """The links imported from files (`import_full` / `import_diff`)."""
+
+    name = "database"
+
+    def lookup(self, certificate_serial: str, at) -> str | None:
+        try:
+            serial = normalize_serial(certificate_serial)
+        except ValueError:
+            return None
+        day = _as_date(at)
+        link = (
+            SerialLink.objects.current()
+            .filter(municipality=self.municipality, certificate_serial=serial)
+            .filter(valid_from__lte=day)
+            .exclude(valid_until__lt=day)
+            .first()
+        )
+        return link.atena_number if link else None
+
+    def check_config(self) -> list[str]:
+        if not SerialLink.objects.current().filter(municipality=self.municipality).exists():
+            return [_("番号紐付情報がまだ取り込まれていません。")]
+        return []
+
+
+class CommonFunctionApiSource(SerialLinkSource):
+    """Stub for the 共通機能標準仕様 番号紐付 API (an online lookup that replaces the file).
+
+    Its interface specification is not public in a form this project can follow, so the
+    adapter is not implemented: selecting it fails loudly rather than silently finding
+    nobody. To implement: subclass SerialLinkSource, call the API in `lookup`, and set
+    SERIAL_LINK_SOURCE to the dotted path of the class."""
+
+    name = "common_api"
+    MESSAGE = (
+        "共通機能標準仕様の番号紐付 API による照会は実装されていません。"
+        '設定 SERIAL_LINK_SOURCE を "database"（ファイルで取り込んだ番号紐付情報）にするか、'
+        "SerialLinkSource を実装したクラスを指定してください。"
+    )
+
+    def lookup(self, certificate_serial: str, at) -> str | None:
+        raise NotImplementedError(self.MESSAGE)
+
+    def check_config(self) -> list[str]:
+        return [self.MESSAGE]
+
+
+SOURCES: dict[str, type[SerialLinkSource]] = {
+    DatabaseSerialLinkSource.name: DatabaseSerialLinkSource,
+    CommonFunctionApiSource.name: CommonFunctionApiSource,
+}
+
+
+def get_source(municipality: Municipality) -> SerialLinkSource:
+    configured = getattr(settings, "SERIAL_LINK_SOURCE", "database") or "database"
+    cls = SOURCES.get(configured)
+    if cls is None:
+        try:
+            cls = import_string(configured)
+        except ImportError as exc:
+            raise ImproperlyConfigured(
+                f"SERIAL_LINK_SOURCE={configured!r}: use one of {sorted(SOURCES)} "
+                "or the dotted path of a SerialLinkSource subclass"
+            ) from exc
+    return cls(municipality)
+
+
+def lookup_atena(municipality: Municipality, certificate_serial: str, *, at) -> str | None:
+    """The 宛名番号 for a certificate serial on the date of `at`, or None."""
+    return get_source(municipality).lookup(certificate_serial, at)
+
+
+# ── imports ─────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class LinkLine:
+    line: int
+    change: str
+    serial: str
+    atena: str
+    valid_from: datetime.date
+    valid_until: datetime.date | None
+
+
+@dataclass
+class ImportReport:
+    batch: IdentityImportBatch
+    errors: list[LineError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.batch.result == IdentityImportBatch.Result.APPLIED
+
+    @property
+    def refused(self) -> bool:
+        return self.batch.result == IdentityImportBatch.Result.REFUSED
+
+    def summary(self) -> str:
+        b = self.batch
+        if b.result == IdentityImportBatch.Result.REFUSED:
+            return _("取り込みませんでした（取込番号 %(pk)d）。理由：") % {"pk": b.pk} + "".join(
+                f"\n  {error}" for error in self.errors
+            )
+        if b.kind == IdentityImportBatch.Kind.RESIDENT_REGISTRY:
+            return _(
+                "取込番号 %(pk)d：住民 %(applied)d 人を取り込みました（前回の抽出 %(old)d 人を置き換え）。"
+            ) % {"pk": b.pk, "applied": b.applied_count, "old": b.invalidated_count}
+        text = _(
+            "取込番号 %(pk)d：%(lines)d行のうち、取込 %(applied)d行、変更なし %(unchanged)d行、"
+            "取込不可 %(refused)d行。無効にした紐付 %(invalidated)d件、"
+            "新しい証明書により有効期間を終えた紐付 %(closed)d件。"
+        ) % {
+            "pk": b.pk,
+            "lines": b.line_count,
+            "applied": b.applied_count,
+            "unchanged": b.unchanged_count,
+            "refused": b.refused_count,
+            "invalidated": b.invalidated_count,
+            "closed": b.closed_count,
+        }
+        return text + "".join(f"\n  {error}" for error in self.errors)
+
+
+def _refuse(batch: IdentityImportBatch, content: bytes, errors: list[LineError]) -> ImportReport:
+    batch.result = IdentityImportBatch.Result.REFUSED
+    batch.errors = [e.as_dict() for e in errors]
+    batch.refused_count = len({e.line for e in errors if e.line})
+    batch.quarantined_file.save("quarantine", ContentFile(content), save=False)
+    batch.save()
+    return ImportReport(batch=batch, errors=errors)
+
+
+def _already_imported(municipality, kind: str, digest: str) -> IdentityImportBatch | None:
+    return (
+        IdentityImportBatch.objects.filter(municipality=municipality, kind=kind, sha256=digest)
+        .exclude(result=IdentityImportBatch.Result.REFUSED)
+        .first()
+    )
+
+
+def _duplicate_error(previous: IdentityImportBatch) -> LineError:
+    return LineError(
+        0,
+        _(
+            "このファイルは取込番号 %(pk)d（%(at)s）で取り込み済みです。"
+            "もう一度取り込む場合は --force を指定してください。"
+        )
+        % {
+            "pk": previous.pk,
+            "at": timezone.localtime(previous.created_at).strftime("%Y/%m/%d %H:%M"),
+        },
+    )
+
+
+def _parse_line(line: int, row: dict[str, str], *, full: bool, column_count: int) -> LinkLine:
+    """One data line, or ValueError whose args[0] is a list of Japanese messages."""
+    problems: list[str] = []
+    error = column_count_error(row, column_count)
+    if error:
+        raise ValueError([error])
+    change_text = unicodedata.normalize("NFKC", row.get("change", "")).strip().lower()
+    change = _CHANGE_WORDS.get(change_text)
+    if full:
+        if change_text == "":
+            change = ADD
+        elif change == DELETE:
+            problems.append(
+                _(
+                    "全件ファイルに異動区分「削除」の行は置けません（載っていない紐付が無効になります）。"
+                )
+            )
+        elif change is None:
+            problems.append(
+                _("異動区分「%(value)s」は使えません（追加・変更のどちらかです）。")
+                % {"value": row.get("change", "")}
+            )
+    elif change is None:
+        problems.append(
+            _("異動区分「%(value)s」は使えません（追加・変更・削除のどれかです）。")
+            % {"value": row.get("change", "")}
+            if change_text
+            else _("異動区分がありません（追加・変更・削除のどれかです）。")
+        )
+    values: dict = {}
+    for key, parse in (
+        ("serial", lambda: normalize_serial(row.get("serial", ""))),
+        ("atena", lambda: normalize_atena(row.get("atena", ""))),
+        ("valid_from", lambda: parse_date(row.get("valid_from", ""), _("有効開始日"))),
+        (
+            "valid_until",
+            lambda: parse_date(row.get("valid_until", ""), _("有効終了日"), required=False),
+        ),
+    ):
+        try:
+            values[key] = parse()
+        except ValueError as exc:
+            problems.append(str(exc))
+    start, end = values.get("valid_from"), values.get("valid_until")
+    if start and end and end < start:
+        problems.append(
+            _("有効終了日（%(end)s）が有効開始日（%(start)s）より前です。")
+            % {"end": end.isoformat(), "start": start.isoformat()}
+        )
+    if problems:
+        raise ValueError(problems)
+    return LinkLine(line, change, values["serial"], values["atena"], start, end)
+
+
+def _read(content: bytes, *, full: bool, encoding: str | None):
+    required = {"serial", "atena", "valid_from"} | (set() if full else {"change"})
+    parsed = parse_csv(content, columns=COLUMNS, required=required, encoding=encoding)
+    lines: list[LinkLine] = []
+    errors: list[LineError] = []
+    seen: dict[str, int] = {}
+    for number, row in parsed.rows:
+        try:
+            link = _parse_line(number, row, full=full, column_count=parsed.column_count)
+        except ValueError as exc:
+            errors.extend(LineError(number, message) for message in exc.args[0])
+            continue
+        if link.serial in seen:
+            errors.append(
+                LineError(
+                    number,
+                    _("シリアル番号 %(serial)s は %(first)d行目と重複しています。")
+                    % {"serial": link.serial, "first": seen[link.serial]},
+                )
+            )
+            continue
+        seen[link.serial] = number
+        lines.append(link)
+    return parsed, lines, errors
+
+
+def _new_batch(municipality, kind, *, file_name, content, user) -> IdentityImportBatch:
+    return IdentityImportBatch(
+        municipality=municipality,
+        kind=kind,
+        file_name=(file_name or "")[-255:],
+        sha256=sha256(content),
+        imported_by=user,
+    )
+
+
+def _same(link: SerialLink, line: LinkLine) -> bool:
+    return (
+        link.atena_number == line.atena
+        and link.valid_from == line.valid_from
+        and link.valid_until == line.valid_until
+    )
+
+
+def _supersede(links, batch, now) -> int:
+    pks = [link.pk for link in links]
+    return SerialLink.objects.filter(pk__in=pks, superseded_at__isnull=True).update(
+        superseded_at=now, superseded_in=batch
+    )
+
+
+def _insert(municipality, line: LinkLine, batch, *, until=None) -> SerialLink:
+    return SerialLink.objects.create(
+        municipality=municipality,
+        certificate_serial=line.serial,
+        atena_number=line.atena,
+        valid_from=line.valid_from,
+        valid_until=until if until is not None else line.valid_until,
+        imported_in=batch,
+    )
+
+
+def _lock(municipality) -> None:
+    """Serialise imports of one municipality (PostgreSQL row lock; SQLite locks on write)."""
+    Municipality.objects.select_for_update().filter(pk=municipality.pk).exists()
+
+
+def import_full(
+    municipality: Municipality,
+    content: bytes,
+    *,
+    file_name: str = "",
+    user=None,
+    encoding: str | None = None,
+    force: bool = False,
+) -> ImportReport:
+    """Replace the municipality's links with the file's, in one transaction.
+
+    All or nothing: one bad line refuses the whole file (every reason listed by line).
+    Lines equal to the current link change nothing; a different one supersedes it; a
+    current link whose serial is not in the file is superseded (invalid from now on)."""
+    batch = _new_batch(
+        municipality,
+        IdentityImportBatch.Kind.SERIAL_LINKS_FULL,
+        file_name=file_name,
+        content=content,
+        user=user,
+    )
+    try:
+        parsed, lines, errors = _read(content, full=True, encoding=encoding)
+    except FileRefused as exc:
+        return _refuse(batch, content, [LineError(0, exc.message)])
+    batch.encoding = parsed.encoding
+    batch.line_count = len(parsed.rows)
+    if not force and (previous := _already_imported(municipality, batch.kind, batch.sha256)):
+        return _refuse(batch, content, [_duplicate_error(previous)])
+    if errors:
+        return _refuse(batch, content, errors)
+    now = timezone.now()
+    with transaction.atomic():
+        _lock(municipality)
+        batch.result = IdentityImportBatch.Result.APPLIED
+        batch.save()
+        stated: set[int] = set()
+        for start in range(0, len(lines), CHUNK):
+            chunk = lines[start : start + CHUNK]
+            current = {
+                link.certificate_serial: link
+                for link in SerialLink.objects.current().filter(
+                    municipality=municipality,
+                    certificate_serial__in=[line.serial for line in chunk],
+                )
+            }
+            replaced = []
+            for line in chunk:
+                link = current.get(line.serial)
+                if link is not None and _same(link, line):
+                    stated.add(link.pk)
+                    batch.unchanged_count += 1
+                    continue
+                if link is not None:
+                    replaced.append(link)
+            _supersede(replaced, batch, now)
+            for line in chunk:
+                link = current.get(line.serial)
+                if link is None or not _same(link, line):
+                    stated.add(_insert(municipality, line, batch).pk)
+                    batch.applied_count += 1
+        missing = [
+            pk
+            for pk in SerialLink.objects.current()
+            .filter(municipality=municipality)
+            .values_list("pk", flat=True)
+            .iterator(chunk_size=CHUNK)
+            if pk not in stated
+        ]
+        for start in range(0, len(missing), CHUNK):
+            batch.invalidated_count += (
+                SerialLink.objects.current()
+                .filter(pk__in=missing[start : start + CHUNK])
+                .update(superseded_at=now, superseded_in=batch)
+            )
+        batch.save()
+    return ImportReport(batch=batch)
+
+
+def _close_older(municipality, new: SerialLink, batch, now) -> int:
+    """A newer certificate of the same person ends the older ones: every current link of the
+    same 宛名番号 that started strictly earlier and is still valid on the new link's first day
+    now ends the day before it (superseded, re-stated with that end date). Conversely, if the
+    new link is itself older than one of the person's links, it ends the day before that one
+    starts. Links starting on the same day (signing and authentication certificates issued
+    together) are left as they are."""
+    closed = 0
+    others = (
+        SerialLink.objects.current()
+        .filter(municipality=municipality, atena_number=new.atena_number)
+        .exclude(pk=new.pk)
+    )
+    for other in others:
+        if other.valid_from < new.valid_from:
+            older, newer = other, new
+        elif other.valid_from > new.valid_from:
+            older, newer = new, other
+        else:
+            continue
+        end = newer.valid_from - datetime.timedelta(days=1)
+        if older.valid_until is not None and older.valid_until <= end:
+            continue
+        _supersede([older], batch, now)
+        restated = SerialLink.objects.create(
+            municipality=municipality,
+            certificate_serial=older.certificate_serial,
+            atena_number=older.atena_number,
+            valid_from=older.valid_from,
+            valid_until=end,
+            imported_in=batch,
+        )
+        closed += 1
+        if older is new:
+            new = restated
+    return closed
+
+
+def _apply_diff_line(municipality, line: LinkLine, batch, now) -> str:
+    """Apply one line; returns "applied" or "unchanged"; ValueError (Japanese) refuses it."""
+    link = (
+        SerialLink.objects.current()
+        .filter(municipality=municipality, certificate_serial=line.serial)
+        .first()
+    )
+    if line.change == ADD:
+        if link is not None:
+            if _same(link, line):
+                return "unchanged"
+            raise ValueError(
+                _(
+                    "シリアル番号 %(serial)s の紐付はすでにあります（宛名番号 %(atena)s）。"
+                    "内容を変えるときは異動区分を「変更」にしてください。"
+                )
+                % {"serial": line.serial, "atena": link.atena_number}
+            )
+    elif line.change == CHANGE:
+        if link is None:
+            raise ValueError(
+                _("シリアル番号 %(serial)s の紐付がないため変更できません。")
+                % {"serial": line.serial}
+            )
+        if _same(link, line):
+            return "unchanged"
+        _supersede([link], batch, now)
+    else:  # DELETE
+        if link is None:
+            raise ValueError(
+                _("シリアル番号 %(serial)s の紐付がないため削除できません。")
+                % {"serial": line.serial}
+            )
+        if link.atena_number != line.atena:
+            raise ValueError(
+                _(
+                    "シリアル番号 %(serial)s の紐付の宛名番号は %(current)s で、"
+                    "削除の行の宛名番号 %(given)s と違います。"
+                )
+                % {"serial": line.serial, "current": link.atena_number, "given": line.atena}
+            )
+        _supersede([link], batch, now)
+        batch.invalidated_count += 1
+        return "applied"
+    new = _insert(municipality, line, batch)
+    batch.closed_count += _close_older(municipality, new, batch, now)
+    return "applied"
+
+
+def import_diff(
+    municipality: Municipality,
+    content: bytes,
+    *,
+    file_name: str = "",
+    user=None,
+    encoding: str | None = None,
+    force: bool = False,
+) -> ImportReport:
+    """Apply a differential file line by line, in file order.
+
+    A file that cannot be read (encoding, header) is refused whole. Otherwise each line is
+    all-or-nothing on its own: a malformed line or one that contradicts the current links
+    is refused with its reason and the others are applied (result "partial")."""
+    batch = _new_batch(
+        municipality,
+        IdentityImportBatch.Kind.SERIAL_LINKS_DIFF,
+        file_name=file_name,
+        content=content,
+        user=user,
+    )
+    try:
+        parsed, lines, errors = _read(content, full=False, encoding=encoding)
+    except FileRefused as exc:
+        return _refuse(batch, content, [LineError(0, exc.message)])
+    batch.encoding = parsed.encoding
+    batch.line_count = len(parsed.rows)
+    if not force and (previous := _already_imported(municipality, batch.kind, batch.sha256)):
+        return _refuse(batch, content, [_duplicate_error(previous)])
+    now = timezone.now()
+    with transaction.atomic():
+        _lock(municipality)
+        batch.result = IdentityImportBatch.Result.APPLIED
+        batch.save()
+        for line in lines:
+            try:
+                with transaction.atomic():
+                    outcome = _apply_diff_line(municipality, line, batch, now)
+            except ValueError as exc:
+                errors.append(LineError(line.line, str(exc)))
+                continue
+            if outcome == "applied":
+                batch.applied_count += 1
+            else:
+                batch.unchanged_count += 1
+        errors.sort(key=lambda e: e.line)
+        batch.errors = [e.as_dict() for e in errors]
+        batch.refused_count = len({e.line for e in errors})
+        if errors:
+            batch.result = IdentityImportBatch.Result.PARTIAL
+            if batch.applied_count == 0 and batch.unchanged_count == 0:
+                batch.result = IdentityImportBatch.Result.REFUSED
+        batch.save()
+    if errors:
+        batch.quarantined_file.save("quarantine", ContentFile(content), save=True)
+    return ImportReport(batch=batch, errors=errors)
+
+
+# ── applications ────────────────────────────────────────────────────────────────────────
+
+
+def _signed_at(identity: dict):
+    for key in ("signed_at", "verified_at"):
+        value = identity.get(key)
+        if value:
+            try:
+                parsed = datetime.datetime.fromisoformat(value)
+            except (TypeError, ValueError):
+                continue
+            return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+    return timezone.now()
+
+
+def _record(application, *, actor_type: str, user=None, data: dict):
+    from madoguchi.applications.services import record_event
+
+    return record_event(application, EVENT_KIND, actor_type=actor_type, actor_user=user, data=data)
+
+
+@transaction.atomic
+def assign_atena_if_known(application) -> bool:
+    """Identify the applicant from the certificate serial when the serial is linked.
+
+    Does nothing (False) when the application already has a 宛名番号, carries no
+    certificate serial, its signature was not valid, or the serial is unknown on the
+    signing date (`identity["signed_at"]`, else `verified_at`, else now). On success sets
+    `atena_number`, `identity["atena_source"] = "serial_link"` and records an "identified"
+    event by the system."""
+    from madoguchi.applications.models import ApplicationEvent
+
+    identity = dict(application.identity or {})
+    serial = identity.get("certificate_serial")
+    if application.atena_number or not serial or identity.get("signature_valid") is False:
+        return False
+    atena = lookup_atena(application.municipality, serial, at=_signed_at(identity))
+    if not atena:
+        return False
+    identity["atena_source"] = ATENA_SOURCE_SERIAL_LINK
+    application.atena_number = atena
+    application.identity = identity
+    application.save(update_fields=["atena_number", "identity", "updated_at"])
+    _record(
+        application,
+        actor_type=ApplicationEvent.Actor.SYSTEM,
+        data={"source": ATENA_SOURCE_SERIAL_LINK, "atena_number": atena},
+    )
+    return True
+
+
+@transaction.atomic
+def confirm_identity(application, atena_number: str, *, user, expected_version: int | None = None):
+    """A member of staff (管理者 or 担当者) confirms the applicant is the resident with
+    `atena_number` (which must be in the registry extract). Bumps `lock_version` (a screen
+    showing `expected_version` that is no longer current is refused), sets the 宛名番号,
+    `identity["atena_source"] = "staff"`, and records an "identified" event with the
+    previous value. Raises `staff_actions.ActionError` subclasses with a Japanese message."""
+    from madoguchi.applications import staff_actions
+    from madoguchi.applications.models import Application, ApplicationEvent, Status
+    from madoguchi.tenants.permissions import can_handle
+
+    if not can_handle(user, application):
+        raise staff_actions.NotAllowedError(_("この申請を処理する権限がありません。"))
+    try:
+        atena = normalize_atena(atena_number)
+    except ValueError as exc:
+        raise staff_actions.ActionError(str(exc)) from exc
+    if application.status == Status.DRAFT:
+        raise staff_actions.ActionError(_("送信前の申請では申請者を特定できません。"))
+    if not ResidentRecord.objects.filter(
+        municipality_id=application.municipality_id, atena_number=atena
+    ).exists():
+        raise staff_actions.ActionError(
+            _("住民記録に宛名番号 %(atena)s の住民がいません。候補から選んでください。")
+            % {"atena": atena}
+        )
+    claim = Application.objects.filter(pk=application.pk)
+    if expected_version is not None:
+        claim = claim.filter(lock_version=expected_version)
+    if claim.update(lock_version=F("lock_version") + 1, updated_at=timezone.now()) != 1:
+        raise staff_actions.StaleApplicationError(_(staff_actions.STALE_MESSAGE))
+    current = Application.objects.select_for_update().get(pk=application.pk)
+    identity = dict(current.identity or {})
+    if current.atena_number == atena and identity.get("atena_source") == ATENA_SOURCE_STAFF:
+        raise staff_actions.ActionError(_("この申請者はすでにこの宛名番号で特定されています。"))
+    previous = current.atena_number
+    identity["atena_source"] = ATENA_SOURCE_STAFF
+    current.atena_number = atena
+    current.identity = identity
+    current.save(update_fields=["atena_number", "identity", "updated_at"])
+    application.atena_number, application.identity = atena, identity
+    application.lock_version = current.lock_version
+    return _record(
+        current,
+        actor_type=ApplicationEvent.Actor.STAFF,
+        user=user,
+        data={"source": ATENA_SOURCE_STAFF, "atena_number": atena, "previous": previous},
+    )
+
+
+def review_panel(application, *, can_confirm: bool) -> dict:
+    """What the review screen shows about identification (certificate 基本4情報, the
+    verification result, the 宛名番号 and, while unidentified, the candidates)."""
+    identity = application.identity or {}
+    basic_four = basic_four_from_dict(identity.get("basic_four"))
+    panel = {
+        "has_certificate": bool(identity.get("certificate_serial") or basic_four),
+        "certificate_serial": identity.get("certificate_serial", ""),
+        "basic_four": basic_four,
+        "signature_valid": identity.get("signature_valid"),
+        "reason": identity.get("reason", ""),
+        "verified_at": identity.get("verified_at", ""),
+        "atena_source": identity.get("atena_source", ""),
+        "candidates": [],
+        "can_confirm": can_confirm,
+    }
+    if basic_four is not None and not application.atena_number:
+        panel["candidates"] = candidates(
+            application.municipality, basic_four, kana=application.applicant_name_kana
+        )
+        panel["registry_loaded"] = ResidentRecord.objects.filter(
+            municipality_id=application.municipality_id
+        ).exists()
+    return panel
