@@ -1,7 +1,18 @@
-"""Enqueue and deliver outbox messages with retries and exponential backoff."""
+"""Enqueue and deliver outbox messages with retries and exponential backoff.
+
+Each message kind has a handler registered in one registry (`register`): a `send` function
+that raises on failure, and optional `on_success` / `on_failure` hooks that run in the same
+transaction as the message's state change (a webhook updates its delivery log there). The
+e-mail kind is registered below; other parts register theirs from their AppConfig.ready()
+(webhooks: `madoguchi.webhooks.sending`; マイナポータル status later).
+"""
+
+from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.core.mail import EmailMessage
 from django.db import transaction
@@ -15,23 +26,66 @@ MAX_ATTEMPTS = 8
 BASE_DELAY_SECONDS = 60
 
 
+class Discard(Exception):  # noqa: N818 - it is an outcome, not an error
+    """Raised by a sender when the message must not be sent at all (e.g. its webhook
+    subscription was disabled): the message is cancelled, not retried."""
+
+
+@dataclass(frozen=True)
+class Handler:
+    send: Callable[[OutboxMessage], None]
+    on_success: Callable[[OutboxMessage], None] | None = None
+    # (message, exception, final): final when no further attempt will be made.
+    on_failure: Callable[[OutboxMessage, Exception, bool], None] | None = None
+
+
+_HANDLERS: dict[str, Handler] = {}
+
+
+def register(
+    kind: str,
+    send: Callable[[OutboxMessage], None],
+    *,
+    on_success: Callable[[OutboxMessage], None] | None = None,
+    on_failure: Callable[[OutboxMessage, Exception, bool], None] | None = None,
+) -> None:
+    """Register (or replace) how messages of `kind` are delivered."""
+    if kind not in OutboxMessage.Kind.values:
+        raise ValueError(f"outbox kind {kind!r} is not one of OutboxMessage.Kind")
+    _HANDLERS[kind] = Handler(send=send, on_success=on_success, on_failure=on_failure)
+
+
+def handler_for(kind: str) -> Handler:
+    try:
+        return _HANDLERS[kind]
+    except KeyError:
+        raise LookupError(f"no outbox handler registered for kind {kind!r}") from None
+
+
 def backoff(attempts: int) -> datetime.timedelta:
     """1, 2, 4, ... minutes, capped at 6 hours."""
     return datetime.timedelta(seconds=min(BASE_DELAY_SECONDS * 2 ** max(attempts - 1, 0), 6 * 3600))
+
+
+def enqueue(kind: str, payload: dict, *, municipality=None, reference: str = "") -> OutboxMessage:
+    """Write a message to the outbox inside the caller's transaction; deliver after commit."""
+    message = OutboxMessage.objects.create(
+        municipality=municipality, kind=kind, payload=payload, reference=reference
+    )
+    transaction.on_commit(lambda: _schedule(message.pk))
+    return message
 
 
 def enqueue_email(
     *, to: list[str], subject: str, body: str, municipality=None, reference: str = ""
 ) -> OutboxMessage:
     """Write an e-mail to the outbox inside the caller's transaction; deliver after commit."""
-    message = OutboxMessage.objects.create(
+    return enqueue(
+        OutboxMessage.Kind.EMAIL,
+        {"to": to, "subject": subject, "body": body},
         municipality=municipality,
-        kind=OutboxMessage.Kind.EMAIL,
-        payload={"to": to, "subject": subject, "body": body},
         reference=reference,
     )
-    transaction.on_commit(lambda: _schedule(message.pk))
-    return message
 
 
 def _schedule(message_id: int) -> None:
@@ -43,12 +97,16 @@ def _schedule(message_id: int) -> None:
         logger.warning("outbox: could not schedule message %s; left for the sweep", message_id)
 
 
+def _send_email(message: OutboxMessage) -> None:
+    payload = message.payload
+    EmailMessage(subject=payload["subject"], body=payload["body"], to=payload["to"]).send()
+
+
+register(OutboxMessage.Kind.EMAIL, _send_email)
+
+
 def _send(message: OutboxMessage) -> None:
-    if message.kind == OutboxMessage.Kind.EMAIL:
-        payload = message.payload
-        EmailMessage(subject=payload["subject"], body=payload["body"], to=payload["to"]).send()
-    else:  # pragma: no cover - new kinds register here
-        raise ValueError(f"unknown outbox kind {message.kind}")
+    handler_for(message.kind).send(message)
 
 
 def deliver(message_id: int) -> bool:
@@ -62,11 +120,22 @@ def deliver(message_id: int) -> bool:
         if message is None:
             return False
         message.attempts += 1
+        handler = _HANDLERS.get(message.kind)
         try:
-            _send(message)
+            if handler is None:
+                raise LookupError(f"no outbox handler registered for kind {message.kind!r}")
+            handler.send(message)
+        except Discard as exc:
+            message.state = OutboxMessage.State.CANCELLED
+            message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            message.save()
+            if handler is not None and handler.on_failure is not None:
+                handler.on_failure(message, exc, True)
+            return False
         except Exception as exc:
             message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if message.attempts >= MAX_ATTEMPTS:
+            final = message.attempts >= MAX_ATTEMPTS
+            if final:
                 message.state = OutboxMessage.State.FAILED
             message.next_attempt_at = timezone.now() + backoff(message.attempts)
             message.save()
@@ -76,11 +145,15 @@ def deliver(message_id: int) -> bool:
                 message.attempts,
                 type(exc).__name__,
             )
+            if handler is not None and handler.on_failure is not None:
+                handler.on_failure(message, exc, final)
             return False
         message.state = OutboxMessage.State.SENT
         message.sent_at = timezone.now()
         message.last_error = ""
         message.save()
+        if handler.on_success is not None:
+            handler.on_success(message)
         return True
 
 

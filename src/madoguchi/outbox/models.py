@@ -15,11 +15,14 @@ from madoguchi.tenants.models import Municipality
 class OutboxMessage(models.Model):
     class Kind(models.TextChoices):
         EMAIL = "email", _("メール")
+        WEBHOOK = "webhook", _("Webhook")
+        MYNAPORTAL_STATUS = "mynaportal_status", _("マイナポータル申請処理状況登録")
 
     class State(models.TextChoices):
         PENDING = "pending", _("送信待ち")
         SENT = "sent", _("送信済み")
         FAILED = "failed", _("送信失敗（再試行終了）")
+        CANCELLED = "cancelled", _("取り消し（送信しない）")
 
     municipality = models.ForeignKey(
         Municipality, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
