@@ -130,3 +130,7 @@ class BusinessMemberAdmin(_MunicipalityAdminMixin, admin.ModelAdmin):
             if ids is not None:
                 kwargs["queryset"] = Business.objects.filter(municipality_id__in=ids)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+# マイナポータル: connection, item mapping and quarantine (registered from their own module).
+from .mynaportal import admin as _mynaportal_admin  # noqa: E402, F401

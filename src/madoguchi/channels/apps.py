@@ -3,4 +3,10 @@ from django.apps import AppConfig
 
 class ChannelsConfig(AppConfig):
     name = "madoguchi.channels"
-    verbose_name = "申請経路（窓口・紙・代理申請）"
+    verbose_name = "申請経路（窓口・紙・代理申請・マイナポータル）"
+
+    def ready(self) -> None:
+        # マイナポータル 申請処理状況登録: the event receiver and the outbox sender.
+        from .mynaportal import status_sync
+
+        status_sync.register_with_outbox()

@@ -1,0 +1,106 @@
+"""Admin of the マイナポータル channel: connection, item mapping, quarantine (管理者 only,
+scoped to the municipalities they administer)."""
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.channels.admin import _administered, _MunicipalityAdminMixin
+from madoguchi.channels.models import (
+    MynaportalConnection,
+    MynaportalMapping,
+    QuarantinedPackage,
+)
+from madoguchi.tenants.models import Municipality
+
+from . import intake
+
+
+class _ScopedAdmin(_MunicipalityAdminMixin, admin.ModelAdmin):
+    def _municipality_id(self, obj) -> int:
+        return obj.municipality_id
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        ids = _administered(request)
+        return qs if ids is None else qs.filter(municipality_id__in=ids)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "municipality":
+            ids = _administered(request)
+            if ids is not None:
+                kwargs["queryset"] = Municipality.objects.filter(pk__in=ids)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(MynaportalConnection)
+class MynaportalConnectionAdmin(_ScopedAdmin):
+    list_display = ["municipality", "base_url", "is_active", "last_pulled_at", "last_result"]
+    readonly_fields = ["last_pulled_at", "last_result"]
+
+
+@admin.register(MynaportalMapping)
+class MynaportalMappingAdmin(_ScopedAdmin):
+    list_display = ["procedure_code", "procedure", "municipality", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["procedure_code"]
+
+
+@admin.register(QuarantinedPackage)
+class QuarantinedPackageAdmin(_ScopedAdmin):
+    list_display = [
+        "source_reference",
+        "procedure_code",
+        "state",
+        "reason",
+        "attempts",
+        "created_at",
+    ]
+    list_filter = ["state"]
+    search_fields = ["source_reference", "procedure_code"]
+    readonly_fields = [
+        "municipality",
+        "source_reference",
+        "procedure_code",
+        "reason",
+        "sha256",
+        "state",
+        "attempts",
+        "application",
+        "created_at",
+        "updated_at",
+    ]
+    exclude = ["raw_package"]
+    actions = ["reprocess", "discard"]
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # nothing is silently dropped: 破棄 is a state, the package stays
+
+    @admin.action(description=_("選択した申請データを再処理する"))
+    def reprocess(self, request, queryset):
+        done = quarantined = failed = 0
+        for entry in queryset.exclude(state=QuarantinedPackage.State.RESOLVED):
+            try:
+                outcome = intake.reprocess(entry)
+            except Exception:
+                failed += 1
+                continue
+            if outcome.kind == intake.QUARANTINED:
+                quarantined += 1
+            else:
+                done += 1
+        self.message_user(
+            request,
+            _("取り込み %(d)s件、再び隔離 %(q)s件、失敗 %(f)s件")
+            % {"d": done, "q": quarantined, "f": failed},
+            messages.SUCCESS if not (quarantined or failed) else messages.WARNING,
+        )
+
+    @admin.action(description=_("選択した申請データを破棄済みにする（データは残ります）"))
+    def discard(self, request, queryset):
+        count = queryset.filter(state=QuarantinedPackage.State.QUARANTINED).update(
+            state=QuarantinedPackage.State.DISCARDED
+        )
+        self.message_user(request, _("%(n)s件を破棄済みにしました。") % {"n": count})

@@ -1,0 +1,157 @@
+"""申請処理状況登録: every status change of a マイナポータル case goes back to マイナポータル.
+
+A receiver of `applications.signals.event_recorded` writes one outbox message (kind
+`mynaportal_status`) in the same transaction as the change (staff, core system through the
+API, the applicant's resubmission or withdrawal, and the intake's 受付). The outbox worker
+calls `send_status(message)`; messages of one case are delivered in the order they were
+written: before sending, every older unsent message of the same case is delivered first
+(inline), and if one of them cannot be, this one is refused (raises) and retried later.
+"""
+
+import logging
+
+from django.db import transaction
+from django.dispatch import receiver
+from django.utils import timezone
+
+from madoguchi.applications.models import ApplicationEvent, Channel, Status
+from madoguchi.applications.signals import event_recorded
+from madoguchi.outbox.models import OutboxMessage
+
+from .client import MynaportalClient
+
+logger = logging.getLogger(__name__)
+
+KIND = "mynaportal_status"
+
+# Our 申請処理状況 → the status code registered on マイナポータル (this project's assumption;
+# the real code list comes with the API specification — see docs/mynaportal.md).
+STATUS_CODES = {
+    Status.RECEIVED: "01",
+    Status.IN_PROGRESS: "02",
+    Status.RETURNED: "03",
+    Status.COMPLETED: "04",
+    Status.REJECTED: "05",
+    Status.WITHDRAWN: "06",
+}
+STATUS_LABELS = {
+    Status.RECEIVED: "受付",
+    Status.IN_PROGRESS: "処理中",
+    Status.RETURNED: "要再申請",
+    Status.COMPLETED: "完了",
+    Status.REJECTED: "却下",
+    Status.WITHDRAWN: "取り下げ",
+}
+EVENT_KINDS = {
+    ApplicationEvent.Kind.SUBMITTED,
+    ApplicationEvent.Kind.STATUS_CHANGED,
+    ApplicationEvent.Kind.RESUBMITTED,
+    ApplicationEvent.Kind.WITHDRAWN,
+}
+
+
+class OutOfOrderError(Exception):
+    """An older status of the same case has not reached マイナポータル yet."""
+
+
+class NotConfiguredError(Exception):
+    pass
+
+
+def reference_for(application) -> str:
+    return f"mynaportal:{application.pk}"
+
+
+@receiver(event_recorded, dispatch_uid="mynaportal_status_sync")
+def on_event_recorded(sender, event, **kwargs):
+    if event.kind not in EVENT_KINDS or event.to_status not in STATUS_CODES:
+        return
+    if event.from_status == event.to_status:
+        return
+    application = event.application
+    if application.channel != Channel.MYNAPORTAL or not application.source_reference:
+        return
+    enqueue_status(application, event.to_status, comment=event.message, event_id=event.pk)
+
+
+def enqueue_status(application, status: str, *, comment: str = "", event_id=None):
+    message = OutboxMessage.objects.create(
+        municipality_id=application.municipality_id,
+        kind=KIND,
+        payload={
+            "source_reference": application.source_reference,
+            "status": str(status),
+            "status_code": STATUS_CODES[status],
+            "status_label": STATUS_LABELS[status],
+            "comment": comment or "",
+            "event_id": event_id,
+        },
+        reference=reference_for(application),
+    )
+    transaction.on_commit(lambda: _schedule(message.pk))
+    return message
+
+
+def _schedule(message_id: int) -> None:
+    from madoguchi.outbox import delivery
+
+    schedule = getattr(delivery, "_schedule", None)
+    if schedule is not None:
+        schedule(message_id)
+
+
+_clients: dict[tuple, MynaportalClient] = {}
+
+
+def _client(municipality_id) -> MynaportalClient:
+    from madoguchi.channels.models import MynaportalConnection
+
+    connection = MynaportalConnection.objects.filter(
+        municipality_id=municipality_id, is_active=True
+    ).first()
+    if connection is None:
+        raise NotConfiguredError("マイナポータル接続設定がありません。")
+    key = (connection.base_url, connection.login_id, connection.password)
+    client = _clients.get(key)
+    if client is None:
+        client = _clients[key] = MynaportalClient(*key)
+    return client
+
+
+def _deliver_older(message: OutboxMessage) -> None:
+    from madoguchi.outbox import delivery
+
+    older = list(
+        OutboxMessage.objects.filter(kind=KIND, reference=message.reference, pk__lt=message.pk)
+        .exclude(state=OutboxMessage.State.SENT)
+        .order_by("pk")
+        .values_list("pk", "state", "next_attempt_at")
+    )
+    now = timezone.now()
+    for pk, state, due in older:
+        # An older message still waiting for its backoff is not tried early (that would
+        # spend its attempts); this one waits too.
+        if state != OutboxMessage.State.PENDING or due > now or not delivery.deliver(pk):
+            raise OutOfOrderError(
+                f"同じ申請の先の処理状況（送信待ち #{pk}）がまだ送信できていません。"
+            )
+
+
+def send_status(message: OutboxMessage) -> None:
+    """Deliver one 申請処理状況登録 (outbox sender for kind `mynaportal_status`)."""
+    _deliver_older(message)
+    payload = message.payload
+    _client(message.municipality_id).register_status(
+        payload["source_reference"],
+        status_code=payload["status_code"],
+        status_label=payload.get("status_label", ""),
+        comment=payload.get("comment", ""),
+    )
+
+
+def register_with_outbox() -> bool:
+    """Register `send_status` with the outbox kind registry."""
+    from madoguchi.outbox import delivery
+
+    delivery.register(KIND, send_status)
+    return True
