@@ -51,3 +51,30 @@ app.conf.beat_schedule = {
     },
 }
 # --- end of retention block ------------------------------------------------------------------
+
+# --- ファイル連携 (file linkage): hourly start of the layouts scheduled for that hour ----------
+# madoguchi.linkage.tasks is found by autodiscover_tasks. Merges into beat_schedule like the
+# retention block above; never replace beat_schedule below this line.
+app.conf.beat_schedule = {
+    **(app.conf.beat_schedule or {}),
+    "linkage-run-scheduled": {
+        "task": "madoguchi.linkage.run_scheduled",
+        "schedule": crontab(minute=5),
+        "options": {"expires": 3000},
+    },
+}
+# --- end of linkage block --------------------------------------------------------------------
+
+# --- マイナポータル: pull new applications every 5 minutes --------------------------------------
+# The task lives in madoguchi.channels.mynaportal.tasks (imported here explicitly). Merges
+# into beat_schedule like the blocks above; never replace beat_schedule below this line.
+app.conf.imports = (*tuple(app.conf.imports or ()), "madoguchi.channels.mynaportal.tasks")
+app.conf.beat_schedule = {
+    **(app.conf.beat_schedule or {}),
+    "mynaportal-pull": {
+        "task": "mynaportal.pull_all",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
+}
+# --- end of マイナポータル block -----------------------------------------------------------------
