@@ -212,6 +212,12 @@ if not DEBUG and _env_bool("HTTPS", False):
     SECURE_SSL_REDIRECT = True
     SECURE_HSTS_SECONDS = 31536000
 
+# マイナンバーカード signatures (identity.jpki): the project's test CA is refused unless this is
+# set (tests and demos only); CRLs are loaded with `madoguchi load_trust crl`.
+JPKI_ALLOW_TEST_CA = _env_bool("JPKI_ALLOW_TEST_CA", False)
+JPKI_REQUIRE_CRL = _env_bool("JPKI_REQUIRE_CRL", False)
+JPKI_MAX_SIGNING_AGE_DAYS = int(os.environ.get("JPKI_MAX_SIGNING_AGE_DAYS", "90"))
+
 # Behind a load balancer that sets X-Forwarded-For, record the client address from it.
 USE_X_FORWARDED_FOR = _env_bool("USE_X_FORWARDED_FOR", False)
 
@@ -255,3 +261,41 @@ LOGGING = {
 # collectstatic step (production runs collectstatic at deploy time).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# ---------------------------------------------------------------------------------------------
+# REST API for core systems (/api/v1/, madoguchi.api): OAuth2 client-credentials tokens,
+# problem+json errors, per-client rate limits, OpenAPI 3 by drf-spectacular (ReDoc from the
+# sidecar's static files, no CDN).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["madoguchi.api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["madoguchi.api.authentication.IsApiClient"],
+    "DEFAULT_THROTTLE_CLASSES": ["madoguchi.api.throttling.ClientRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "madoguchi.api.problems.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "UNICODE_JSON": True,
+    "URL_FORMAT_OVERRIDE": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "madoguchi 基幹システム連携API",
+    "DESCRIPTION": (
+        "申請管理から基幹システムへの連携API（取得・連携済み・処理状況・メモ）。"
+        "認証は OAuth2 client credentials（POST /api/v1/token）。"
+        "エラーは application/problem+json（RFC 9457）。利用者向けの説明は docs/api/README.md。"
+    ),
+    "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SERVERS": [{"url": "/", "description": "この環境"}],
+}
+# Rows younger than this are left to the next list request (a not yet committed transaction
+# may hold an older cursor key): the cursor neither skips nor repeats. Seconds.
+API_LIST_SETTLE_SECONDS = float(os.environ.get("API_LIST_SETTLE_SECONDS", "2"))

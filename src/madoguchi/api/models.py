@@ -92,3 +92,22 @@ class Acknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client} / {self.application}"
+
+
+class ApiToken(models.Model):
+    """An access token issued at POST /api/v1/token (OAuth2 client credentials).
+
+    Only the SHA-256 digest of the token is stored (the token itself is 256 random bits, so
+    a fast digest is enough; the client secret, which a person may choose, is PBKDF2)."""
+
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="tokens")
+    token_digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("アクセストークン")
+        verbose_name_plural = _("アクセストークン")
+
+    def __str__(self) -> str:
+        return f"{self.client} ({self.expires_at:%Y-%m-%d %H:%M})"

@@ -111,7 +111,17 @@ def _clean(text: str) -> str:
     return (text or "").strip()[:MAX_TEXT]
 
 
-def _record(application, kind, *, user, **fields) -> ApplicationEvent:
+def _record(application, kind, *, user, client=None, **fields) -> ApplicationEvent:
+    """Record an event by a member of staff (`user`) or, with `client`, by a core system
+    through the API (madoguchi.applications.client_actions)."""
+    if client is not None:
+        return services.record_event(
+            application,
+            kind,
+            actor_type=ApplicationEvent.Actor.CLIENT,
+            actor_client=client,
+            **fields,
+        )
     return services.record_event(
         application, kind, actor_type=ApplicationEvent.Actor.STAFF, actor_user=user, **fields
     )
@@ -168,12 +178,17 @@ def _departments(application: Application) -> list:
     return list(application.procedure.departments.all())
 
 
-def _change_case(application: Application, to_status: str, *, user, message: str) -> None:
+def _change_case(
+    application: Application, to_status: str, *, user, message: str, client=None
+) -> None:
+    """The case-wide change. With `client` (a core system through the API) instead of `user`,
+    the same rules apply except the per-department permission check: a client's status
+    change is always case-wide."""
     from_status = application.status
     _check(workflow.check_transition, from_status, to_status, message=message)
     departments = _departments(application)
     finishing = to_status in (Status.COMPLETED, Status.REJECTED)
-    if finishing and len(departments) > 1:
+    if finishing and len(departments) > 1 and client is None:
         handled = {d.pk for d in permissions.handled_departments(user, application)}
         if not {d.pk for d in departments} <= handled:
             raise NotAllowedError(
@@ -190,6 +205,7 @@ def _change_case(application: Application, to_status: str, *, user, message: str
         application,
         ApplicationEvent.Kind.STATUS_CHANGED,
         user=user,
+        client=client,
         from_status=from_status,
         to_status=to_status,
         message=message,

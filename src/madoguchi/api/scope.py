@@ -1,0 +1,59 @@
+"""What one client may see and do (its grants), resolved once per request.
+
+Grants are additive: a grant without a procedure applies to every procedure of the client's
+municipality, a grant naming a procedure to that procedure only, and an action is allowed on
+a case when any grant that applies to its procedure allows it. A case outside the client's
+municipality, a draft, or a case of a procedure the client may not read looks to the client
+as if it did not exist (404); a readable case whose action is not granted is 403.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+
+from madoguchi.applications.models import Application, Status
+
+from .models import ApiClient
+
+ACTIONS = (
+    "can_read_cases",
+    "can_read_attachments",
+    "can_acknowledge",
+    "can_write_status",
+    "can_write_notes",
+    "can_read_individual_number",
+)
+
+
+@dataclass
+class Scope:
+    client: ApiClient
+    # action → (applies to every procedure, procedure ids it applies to)
+    actions: dict[str, tuple[bool, frozenset[int]]] = field(default_factory=dict)
+
+    @classmethod
+    def for_client(cls, client: ApiClient) -> "Scope":
+        grants = list(client.grants.all())
+        actions = {}
+        for action in ACTIONS:
+            allowed = [g for g in grants if getattr(g, action)]
+            everywhere = any(g.procedure_id is None for g in allowed)
+            procedures = frozenset(g.procedure_id for g in allowed if g.procedure_id)
+            actions[action] = (everywhere, procedures)
+        return cls(client=client, actions=actions)
+
+    def allows(self, action: str, procedure_id: int) -> bool:
+        everywhere, procedures = self.actions.get(action, (False, frozenset()))
+        return everywhere or procedure_id in procedures
+
+    def readable(self):
+        """Every case the client may read (submitted cases only, never drafts)."""
+        everywhere, procedures = self.actions["can_read_cases"]
+        queryset = Application.objects.filter(municipality_id=self.client.municipality_id).exclude(
+            status=Status.DRAFT
+        )
+        if everywhere:
+            return queryset
+        if not procedures:
+            return queryset.none()
+        return queryset.filter(Q(procedure_id__in=procedures))
