@@ -34,7 +34,9 @@ def todo() -> list[str]:
     return [
         e.msgid
         for e in po
-        if not e.obsolete and e.msgid and ("fuzzy" in e.flags or not (e.msgstr or e.msgstr_plural))
+        if not e.obsolete
+        and e.msgid
+        and ("fuzzy" in e.flags or not (e.msgstr or any(e.msgstr_plural.values())))
     ]
 
 
