@@ -1,11 +1,15 @@
-"""Benchmarks, run with `make bench` (or `.venv/bin/python bench/run.py [form|inbox|export]`,
+"""Benchmarks, run with `make bench` (or `.venv/bin/python bench/run.py [form|inbox|export|api]`,
 all of them when no name is given). Prints figures; nothing here asserts a time, and none of
 this runs in the test suite. Each benchmark runs in its own process (each sets up Django on
 its own database).
 
-inbox / export (bench/inbox_bench.py, bench/export_bench.py): 1,000,000 applications in a
+inbox / export / api (bench/inbox_bench.py, bench/export_bench.py, bench/api_bench.py):
+1,000,000 applications in a
 dedicated PostgreSQL database (BENCH_DATABASE_URL); skipped with a message when PostgreSQL
 cannot be reached.
+
+kpi (bench/kpi_bench.py): the KPI dashboard's queries on 1,000,000 applications and ~5,000,000
+events in its own PostgreSQL database (KPI_BENCH_DATABASE_URL, default madoguchi_kpi_bench).
 
 form_100_fields: render (GET) and validate (POST) one step holding 100 fields of mixed types
 through Django's test client, on a throw-away SQLite database. Target: median under 30 ms per
@@ -150,6 +154,9 @@ BENCHES = {
     "form": None,  # this file
     "inbox": BENCH_DIR / "inbox_bench.py",
     "export": BENCH_DIR / "export_bench.py",
+    "mynaportal": BENCH_DIR / "mynaportal_bench.py",
+    "api": BENCH_DIR / "api_bench.py",
+    "kpi": BENCH_DIR / "kpi_bench.py",
 }
 
 

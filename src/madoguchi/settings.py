@@ -124,6 +124,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "madoguchi.tenants.context_processors.municipality",
+                "madoguchi.tenants.context_processors.staff_roles",
             ],
         },
     },

@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import opendata
 
 app_name = "opendata"
 
-urlpatterns: list = []
+urlpatterns = [
+    path(
+        "<str:lg_code>/online-procedures.csv", opendata.online_procedures, name="online_procedures"
+    ),
+]

@@ -237,6 +237,10 @@ def handle_step_post(application: Application, position: StepPosition, request) 
     raw = result.raw or raw
     if not result.ok:
         save(raw)
+        # KPIs: count which field failed which rule (never the value typed).
+        from madoguchi.analytics.recording import record_validation_failures
+
+        record_validation_failures(application, form, result.errors)
         return StepOutcome(INVALID, raw, errors=list(result.errors))
     save(raw, answers=result.answers, completed=True)
     _form, steps = visible_steps(application)

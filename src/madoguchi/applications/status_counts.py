@@ -39,10 +39,10 @@ POSTGRESQL = [
     f"""CREATE OR REPLACE FUNCTION applications_status_count() RETURNS trigger AS $$
 BEGIN
   IF TG_OP IN ('UPDATE', 'DELETE') THEN
-    {_change('-', 'OLD')};
+    {_change("-", "OLD")};
   END IF;
   IF TG_OP IN ('INSERT', 'UPDATE') THEN
-    {_change('+', 'NEW')};
+    {_change("+", "NEW")};
   END IF;
   RETURN NULL;
 END $$ LANGUAGE plpgsql""",

@@ -194,9 +194,9 @@ def _validate_repeat(f: Field, loc: Loc, ctx: Ctx, scope, required: bool, states
         items.append(item)
     label = f.item_label
     if count < f.min:
-        ctx.error(loc, f"{label}は{f.min}{f.item_counter}以上入力してください。")
+        ctx.error(loc, f"{label}は{f.min}{f.item_counter}以上入力してください。", rule="min_items")
     elif f.max is not None and count > f.max:
-        ctx.error(loc, f"{label}は{f.max}{f.item_counter}まで入力できます。")
+        ctx.error(loc, f"{label}は{f.max}{f.item_counter}まで入力できます。", rule="max_items")
     if len(ctx.errors) > errors_before:
         return None
     return items
@@ -380,7 +380,7 @@ def _postal_lookup(form: FormSchema, step: Step, raw: dict, name: str) -> FieldE
     try:
         code = postal.normalize_postal_code(str(value))
     except JpValueError as exc:
-        return FieldError(loc.path, loc.input_id(), loc.label, exc.message)
+        return FieldError(loc.path, loc.input_id(), loc.label, exc.message, "format")
     address = postal.lookup_address(code)
     if not address:
         return FieldError(
@@ -389,6 +389,7 @@ def _postal_lookup(form: FormSchema, step: Step, raw: dict, name: str) -> FieldE
             loc.label,
             f"郵便番号「{postal.format_postal_code(code)}」に該当する住所が見つかりませんでした。"
             "住所を直接入力してください。",
+            "postal_unknown",
         )
     raw[loc.name] = postal.format_postal_code(code)
     raw[prefix + f.address_field] = address

@@ -20,6 +20,10 @@ class FieldError:
     input_id: str  # HTML id of the input to focus: "f-children__1__birth_date__year"
     label: str  # field label, with 「児童（2人目）の」 prefix inside repeats
     message: str
+    # Stable code of the rule that failed (required, max_length, format, range,
+    # date_impossible, check_digit, file_type, file_size, ...): what the KPIs count per field,
+    # never the value typed. Not part of equality, so errors compare by what the resident sees.
+    rule: str = field(default="invalid", compare=False)
 
 
 class UploadedFileLike(Protocol):
@@ -103,8 +107,10 @@ class Ctx:
             return [str(v) for v in value]
         return [str(value)]
 
-    def error(self, loc: Loc, message: str, part: str | None = None) -> None:
-        self.errors.append(FieldError(loc.path, loc.input_id(part), loc.label, message))
+    def error(
+        self, loc: Loc, message: str, part: str | None = None, *, rule: str = "invalid"
+    ) -> None:
+        self.errors.append(FieldError(loc.path, loc.input_id(part), loc.label, message, rule))
 
 
 _SPACE_RE = re.compile(r"[\s\u3000]+")

@@ -26,10 +26,10 @@ class SelectType(FieldType):
         value = ctx.get(loc.name).strip()
         if not value:
             if required:
-                ctx.error(loc, choose_message(loc))
+                ctx.error(loc, choose_message(loc), rule="required")
             return None
         if value not in f.option_labels:
-            ctx.error(loc, unknown_option_message(loc))
+            ctx.error(loc, unknown_option_message(loc), rule="choice")
             return None
         return value
 
@@ -47,21 +47,24 @@ class CheckboxesType(FieldType):
         chosen = {v.strip() for v in ctx.getlist(loc.name) if v.strip()}
         labels = f.option_labels
         if chosen - labels.keys():
-            ctx.error(loc, unknown_option_message(loc))
+            ctx.error(loc, unknown_option_message(loc), rule="choice")
             return None
         values = [o.value for o in f.options if o.value in chosen]  # option order
         if not values:
             if required:
-                ctx.error(loc, choose_message(loc))
+                ctx.error(loc, choose_message(loc), rule="required")
             return None
         if f.min_selected is not None and len(values) < f.min_selected:
-            ctx.error(loc, f"{loc.label}は{f.min_selected}つ以上選択してください。")
+            ctx.error(
+                loc, f"{loc.label}は{f.min_selected}つ以上選択してください。", rule="min_selected"
+            )
             return None
         if f.max_selected is not None and len(values) > f.max_selected:
             ctx.error(
                 loc,
                 f"{loc.label}は{f.max_selected}つまで選択できます"
                 f"（現在{len(values)}つ選択されています）。",
+                rule="max_selected",
             )
             return None
         return values
@@ -82,10 +85,10 @@ class YesNoType(FieldType):
         value = ctx.get(loc.name).strip()
         if not value:
             if required:
-                ctx.error(loc, choose_message(loc))
+                ctx.error(loc, choose_message(loc), rule="required")
             return None
         if value not in (YES, NO):
-            ctx.error(loc, f"{loc.label}は「はい」か「いいえ」を選んでください。")
+            ctx.error(loc, f"{loc.label}は「はい」か「いいえ」を選んでください。", rule="choice")
             return None
         return value == YES
 
@@ -108,7 +111,7 @@ class NoticeType(FieldType):
     def validate(self, f: Field, loc: Loc, ctx: Ctx, required: bool) -> Any:
         if ctx.get(loc.name).strip() in ("1", "on", "true", "yes"):
             return True
-        ctx.error(loc, notice_message(loc))
+        ctx.error(loc, notice_message(loc), rule="required")
         return None
 
     def to_raw(self, f: Field, value: Any, loc: Loc, out: dict) -> None:

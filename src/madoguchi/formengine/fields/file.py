@@ -119,7 +119,9 @@ class FileType(FieldType):
             kind, _head, size, sha256 = detect(upload)
             if size == 0:
                 ctx.error(
-                    loc, f"「{name}」は空のファイルです。内容のあるファイルを添付してください。"
+                    loc,
+                    f"「{name}」は空のファイルです。内容のあるファイルを添付してください。",
+                    rule="file_empty",
                 )
                 ok = False
                 continue
@@ -128,6 +130,7 @@ class FileType(FieldType):
                 ctx.error(
                     loc,
                     f"「{name}」は{mb}MBを超えています。{mb}MB以下のファイルを添付してください。",
+                    rule="file_size",
                 )
                 ok = False
                 continue
@@ -136,6 +139,7 @@ class FileType(FieldType):
                     loc,
                     f"{loc.label}に添付できるのは{kinds_text(f)}のファイルです"
                     f"（「{name}」は対応していない形式です）。",
+                    rule="file_type",
                 )
                 ok = False
                 continue
@@ -146,6 +150,7 @@ class FileType(FieldType):
                 loc,
                 f"{loc.label}は{f.max_files}件まで添付できます"
                 f"（現在{len(kept) + len(accepted)}件）。不要なファイルを外してください。",
+                rule="file_count",
             )
             return None
         stored = list(kept)
@@ -165,7 +170,7 @@ class FileType(FieldType):
             return None
         if not stored:
             if required:
-                ctx.error(loc, self.required_message(f, loc))
+                ctx.error(loc, self.required_message(f, loc), rule="required")
             return None
         return stored
 

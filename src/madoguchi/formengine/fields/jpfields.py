@@ -57,7 +57,7 @@ class DateType(FieldType):
         day = half_width(ctx.get(loc.input_name("day")))
         if not (year or month or day):
             if required:
-                ctx.error(loc, self.required_message(f, loc), self.first_part(f))
+                ctx.error(loc, self.required_message(f, loc), self.first_part(f), rule="required")
             return None
         try:
             if year and not month and not day and not _DIGITS_RE.fullmatch(year):
@@ -68,17 +68,24 @@ class DateType(FieldType):
                 if value is None:
                     return None
         except JpValueError as exc:
-            ctx.error(loc, exc.message, "year")
+            impossible = "存在しない" in exc.message
+            ctx.error(
+                loc, exc.message, "year", rule="date_impossible" if impossible else "date_format"
+            )
             return None
         lo = resolve_date_limit(f.min, ctx.today)
         hi = resolve_date_limit(f.max, ctx.today)
         if lo is not None and value < lo:
             when = "今日" if f.min == "today" else wareki.format_date(lo, "both")
-            ctx.error(loc, f"{loc.label}は{when}以降の日付を入力してください。", "year")
+            ctx.error(
+                loc, f"{loc.label}は{when}以降の日付を入力してください。", "year", rule="date_range"
+            )
             return None
         if hi is not None and value > hi:
             when = "今日" if f.max == "today" else wareki.format_date(hi, "both")
-            ctx.error(loc, f"{loc.label}は{when}以前の日付を入力してください。", "year")
+            ctx.error(
+                loc, f"{loc.label}は{when}以前の日付を入力してください。", "year", rule="date_range"
+            )
             return None
         return value.isoformat()
 
@@ -88,29 +95,41 @@ class DateType(FieldType):
         missing = [p for p, v in (("year", year), ("month", month), ("day", day)) if not v]
         if missing:
             names = "と".join(_PART_NAMES[p] for p in missing)
-            ctx.error(loc, f"{loc.label}の{names}を入力してください。", missing[0])
+            ctx.error(
+                loc, f"{loc.label}の{names}を入力してください。", missing[0], rule="incomplete"
+            )
             return None
         for part, value in (("year", year), ("month", month), ("day", day)):
             if not _DIGITS_RE.fullmatch(value):
-                ctx.error(loc, f"{loc.label}の{_PART_NAMES[part]}は数字で入力してください。", part)
+                ctx.error(
+                    loc,
+                    f"{loc.label}の{_PART_NAMES[part]}は数字で入力してください。",
+                    part,
+                    rule="format",
+                )
                 return None
         y, m, d = int(year), int(month), int(day)
         if not era:
             if len(year) == 4:
                 era = SEIREKI
             else:
-                ctx.error(loc, f"{loc.label}の元号を選択してください。", "era")
+                ctx.error(loc, f"{loc.label}の元号を選択してください。", "era", rule="required")
                 return None
         if era == SEIREKI:
             if y < 1868 or y > 2200:
-                ctx.error(loc, f"{loc.label}の年は西暦4桁で入力してください（例：1985）。", "year")
+                ctx.error(
+                    loc,
+                    f"{loc.label}の年は西暦4桁で入力してください（例：1985）。",
+                    "year",
+                    rule="range",
+                )
                 return None
             try:
                 return datetime.date(y, m, d)
             except ValueError:
                 raise JpValueError(f"{m}月{d}日は存在しない日付です。") from None
         if era not in ERA_CHOICES:
-            ctx.error(loc, f"{loc.label}の元号は選択肢から選んでください。", "era")
+            ctx.error(loc, f"{loc.label}の元号は選択肢から選んでください。", "era", rule="choice")
             return None
         return wareki.from_wareki(era, y, m, d)
 
@@ -140,6 +159,8 @@ class DateType(FieldType):
 class JpSimpleType(FieldType):
     """One input checked by a `madoguchi.jp` function that raises or returns a message."""
 
+    rule = "format"  # the rule code of a failed check
+
     def check(self, text: str) -> str:
         raise NotImplementedError
 
@@ -147,12 +168,12 @@ class JpSimpleType(FieldType):
         text = clean_line(ctx.get(loc.name))
         if not text:
             if required:
-                ctx.error(loc, self.required_message(f, loc))
+                ctx.error(loc, self.required_message(f, loc), rule="required")
             return None
         try:
             return self.check(text)
         except JpValueError as exc:
-            ctx.error(loc, exc.message)
+            ctx.error(loc, exc.message, rule=self.rule)
             return None
 
 
@@ -176,6 +197,8 @@ _NON_DIGITS = re.compile(r"\D")
 
 
 class IndividualNumberType(JpSimpleType):
+    rule = "check_digit"
+
     def check(self, text: str) -> str:
         problem = check_digits.individual_number_error(text)
         if problem:
@@ -187,6 +210,8 @@ class IndividualNumberType(JpSimpleType):
 
 
 class CorporateNumberType(JpSimpleType):
+    rule = "check_digit"
+
     def check(self, text: str) -> str:
         problem = check_digits.corporate_number_error(text)
         if problem:
@@ -213,23 +238,23 @@ class BankAccountType(FieldType):
         raw = {p: clean_line(ctx.get(loc.input_name(p))) for p in self.parts}
         if not any(raw.values()):
             if required:
-                ctx.error(loc, self.required_message(f, loc), "bank_code")
+                ctx.error(loc, self.required_message(f, loc), "bank_code", rule="required")
             return None
         errors_before = len(ctx.errors)
 
-        def err(part: str, message: str) -> None:
-            ctx.error(loc, message, part)
+        def err(part: str, message: str, rule: str = "format") -> None:
+            ctx.error(loc, message, part, rule=rule)
 
         def missing(part: str) -> None:
             verb = "選択" if part == "account_type" else "入力"
-            err(part, f"{loc.label}の{_BANK_PART_LABELS[part]}を{verb}してください。")
+            err(part, f"{loc.label}の{_BANK_PART_LABELS[part]}を{verb}してください。", "required")
 
         bank_code = half_width(raw["bank_code"])
         bank = None
         if not bank_code:
             missing("bank_code")
         elif problem := banks.bank_code_error(bank_code):
-            err("bank_code", problem)
+            err("bank_code", problem, "bank_code")
         else:
             bank = banks.lookup_bank(bank_code)
         branch_code = half_width(raw["branch_code"])
@@ -238,14 +263,14 @@ class BankAccountType(FieldType):
             missing("branch_code")
         elif bank is not None:
             if problem := banks.branch_code_error(bank.code, branch_code):
-                err("branch_code", problem)
+                err("branch_code", problem, "branch_code")
             else:
                 branch = banks.lookup_branch(bank.code, branch_code)
         account_type = raw["account_type"]
         if not account_type:
             missing("account_type")
         elif account_type not in ACCOUNT_TYPES:
-            err("account_type", f"{loc.label}の預金種目は選択肢から選んでください。")
+            err("account_type", f"{loc.label}の預金種目は選択肢から選んでください。", "choice")
         number = half_width(raw["account_number"]).replace("-", "")
         if not number:
             missing("account_number")
@@ -261,9 +286,13 @@ class BankAccountType(FieldType):
         elif problem := kana_message(
             f"{loc.label}の口座名義（カナ）", _HOLDER_EXTRA_RE.sub("", holder)
         ):
-            err("holder_kana", problem)
+            err("holder_kana", problem, "kana")
         elif len(holder) > 48:
-            err("holder_kana", f"{loc.label}の口座名義（カナ）は48文字以内で入力してください。")
+            err(
+                "holder_kana",
+                f"{loc.label}の口座名義（カナ）は48文字以内で入力してください。",
+                "max_length",
+            )
         if len(ctx.errors) > errors_before or bank is None or branch is None:
             return None
         return {

@@ -52,15 +52,17 @@ class IntegerType(FieldType):
         text = _number_text(ctx.get(loc.name), money=self.money)
         if not text:
             if required:
-                ctx.error(loc, self.required_message(f, loc))
+                ctx.error(loc, self.required_message(f, loc), rule="required")
             return None
         if not _INT_RE.fullmatch(text) or len(text.lstrip("+-")) > MAX_DIGITS:
-            ctx.error(loc, self.format_message(loc))
+            ctx.error(loc, self.format_message(loc), rule="format")
             return None
         number = int(text)
         lo = f.min if f.min is not None else (0 if self.money else None)
         if (lo is not None and number < lo) or (f.max is not None and number > f.max):
-            ctx.error(loc, range_message(loc.label, lo, f.max, self.unit(f), self.money))
+            ctx.error(
+                loc, range_message(loc.label, lo, f.max, self.unit(f), self.money), rule="range"
+            )
             return None
         return number
 
@@ -83,23 +85,27 @@ class DecimalType(FieldType):
         text = _number_text(ctx.get(loc.name))
         if not text:
             if required:
-                ctx.error(loc, self.required_message(f, loc))
+                ctx.error(loc, self.required_message(f, loc), rule="required")
             return None
         try:
             if not _DEC_RE.fullmatch(text) or len(text) > MAX_DIGITS + 2:
                 raise InvalidOperation
             number = Decimal(text)
         except InvalidOperation:
-            ctx.error(loc, f"{loc.label}は数値で入力してください（例：12.5）。")
+            ctx.error(loc, f"{loc.label}は数値で入力してください（例：12.5）。", rule="format")
             return None
         if -number.as_tuple().exponent > f.places:
             if f.places == 0:
-                ctx.error(loc, f"{loc.label}は整数で入力してください。")
+                ctx.error(loc, f"{loc.label}は整数で入力してください。", rule="format")
             else:
-                ctx.error(loc, f"{loc.label}は小数点以下{f.places}桁までで入力してください。")
+                ctx.error(
+                    loc,
+                    f"{loc.label}は小数点以下{f.places}桁までで入力してください。",
+                    rule="format",
+                )
             return None
         if (f.min is not None and number < f.min) or (f.max is not None and number > f.max):
-            ctx.error(loc, range_message(loc.label, f.min, f.max, f.unit))
+            ctx.error(loc, range_message(loc.label, f.min, f.max, f.unit), rule="range")
             return None
         text = format(number, "f")
         if text.startswith("+"):

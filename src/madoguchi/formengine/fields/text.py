@@ -41,13 +41,15 @@ class TextType(FieldType):
         value = self.clean(ctx.get(loc.name))
         if not value:
             if required:
-                ctx.error(loc, self.required_message(f, loc))
+                ctx.error(loc, self.required_message(f, loc), rule="required")
             return None
         if f.max_length is not None and len(value) > f.max_length:
-            ctx.error(loc, length_message(loc.label, f.max_length, len(value)))
+            ctx.error(loc, length_message(loc.label, f.max_length, len(value)), rule="max_length")
             return None
         if f.pattern is not None and not f.pattern.fullmatch(value):
-            ctx.error(loc, f.pattern_message or f"{loc.label}の形式が正しくありません。")
+            ctx.error(
+                loc, f.pattern_message or f"{loc.label}の形式が正しくありません。", rule="format"
+            )
             return None
         return value
 
@@ -61,14 +63,14 @@ class KatakanaType(FieldType):
         value = clean_line(to_katakana(clean_line(ctx.get(loc.name))))
         if not value:
             if required:
-                ctx.error(loc, self.required_message(f, loc))
+                ctx.error(loc, self.required_message(f, loc), rule="required")
             return None
         problem = kana_message(loc.label, value)
         if problem:
-            ctx.error(loc, problem)
+            ctx.error(loc, problem, rule="kana")
             return None
         if f.max_length is not None and len(value) > f.max_length:
-            ctx.error(loc, length_message(loc.label, f.max_length, len(value)))
+            ctx.error(loc, length_message(loc.label, f.max_length, len(value)), rule="max_length")
             return None
         return value
 
@@ -98,16 +100,21 @@ class EmailType(FieldType):
         confirm = normalize_email(ctx.get(loc.input_name("confirm"))) if f.confirm else value
         if not value:
             if required or confirm:
-                ctx.error(loc, self.required_message(f, loc))
+                ctx.error(loc, self.required_message(f, loc), rule="required")
             return None
         if len(value) > 254 or not _EMAIL_RE.fullmatch(value) or ".." in value:
-            ctx.error(loc, EMAIL_FORMAT_MESSAGE)
+            ctx.error(loc, EMAIL_FORMAT_MESSAGE, rule="format")
             return None
         local, _, domain = value.rpartition("@")
         value = f"{local}@{domain.lower()}"
         if f.confirm:
             if not confirm:
-                ctx.error(loc, f"確認のため、{loc.label}をもう一度入力してください。", "confirm")
+                ctx.error(
+                    loc,
+                    f"確認のため、{loc.label}をもう一度入力してください。",
+                    "confirm",
+                    rule="required",
+                )
                 return None
             local2, _, domain2 = confirm.rpartition("@")
             if f"{local2}@{domain2.lower()}" != value:
@@ -115,6 +122,7 @@ class EmailType(FieldType):
                     loc,
                     "確認用のメールアドレスが一致しません。同じメールアドレスを2回入力してください。",
                     "confirm",
+                    rule="confirm_mismatch",
                 )
                 return None
         return value
@@ -150,20 +158,22 @@ class NameType(FieldType):
             values[part] = text
         if not any(values.values()):
             if required:
-                ctx.error(loc, self.required_message(f, loc), parts[0])
+                ctx.error(loc, self.required_message(f, loc), parts[0], rule="required")
             return None
         ok = True
         for part in parts:
             text = values[part]
             part_label = f"{loc.label}の{NAME_PART_LABELS[part]}"
             if not text:
-                ctx.error(loc, f"{part_label}を入力してください。", part)
+                ctx.error(loc, f"{part_label}を入力してください。", part, rule="required")
                 ok = False
             elif len(text) > NAME_MAX:
-                ctx.error(loc, length_message(part_label, NAME_MAX, len(text)), part)
+                ctx.error(
+                    loc, length_message(part_label, NAME_MAX, len(text)), part, rule="max_length"
+                )
                 ok = False
             elif part.endswith("_kana") and (problem := kana_message(part_label, text)):
-                ctx.error(loc, problem, part)
+                ctx.error(loc, problem, part, rule="kana")
                 ok = False
         return values if ok else None
 
