@@ -68,6 +68,21 @@ def _wsgi_app():
 
 
 @pytest.fixture
+def keep_test_connection():
+    """Called directly, the WSGI app closes the database connection at the end of each request
+    (`close_old_connections`), which on PostgreSQL kills the test's transaction; Django's own
+    test client disconnects these receivers the same way."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
 def api_data(municipality, settings):
     from madoguchi.api.models import ApiGrant
 
@@ -91,5 +106,5 @@ def api_data(municipality, settings):
     database=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_api_conforms_to_the_committed_schema(case, api_data):
+def test_api_conforms_to_the_committed_schema(case, api_data, keep_test_connection):
     case.call_and_validate(headers=api_data, checks=CHECKS, app=_wsgi_app())
