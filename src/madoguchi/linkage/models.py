@@ -25,6 +25,21 @@ def default_statuses() -> list[str]:
     return list(DEFAULT_STATUSES)
 
 
+class JobProgress:
+    """Progress of a background job with `state`, `total` and `done` fields (batches and
+    result imports), as the progress pages show it."""
+
+    @property
+    def running(self) -> bool:
+        return self.state in {self.State.QUEUED, self.State.RUNNING}
+
+    @property
+    def percent(self) -> int:
+        if not self.total:
+            return 0 if self.running else 100
+        return min(100, self.done * 100 // self.total)
+
+
 class Layout(models.Model):
     class Format(models.TextChoices):
         CSV = "csv", _("CSV")
@@ -109,7 +124,7 @@ def batch_path(instance: Batch, filename: str) -> str:
     return f"linkage/{instance.municipality_id}/{instance.layout_id}/{filename}"
 
 
-class Batch(models.Model):
+class Batch(JobProgress, models.Model):
     class State(models.TextChoices):
         QUEUED = "queued", _("待機中")
         RUNNING = "running", _("作成中")
@@ -154,16 +169,6 @@ class Batch(models.Model):
     def __str__(self) -> str:
         return f"{self.layout} #{self.pk} ({self.get_state_display()})"
 
-    @property
-    def running(self) -> bool:
-        return self.state in {self.State.QUEUED, self.State.RUNNING}
-
-    @property
-    def percent(self) -> int:
-        if not self.total:
-            return 0 if self.running else 100
-        return min(100, self.done * 100 // self.total)
-
 
 class ExportMark(models.Model):
     """The case went out in this layout (exactly once: unique per layout)."""
@@ -193,7 +198,7 @@ def import_path(instance: ResultImport, filename: str) -> str:
     return f"linkage/{instance.municipality_id}/results/{instance.layout_id}/{filename}"
 
 
-class ResultImport(models.Model):
+class ResultImport(JobProgress, models.Model):
     class Encoding(models.TextChoices):
         AUTO = "auto", _("自動判定")
         UTF8 = "utf-8", _("UTF-8")
@@ -234,13 +239,3 @@ class ResultImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.layout} result #{self.pk}"
-
-    @property
-    def running(self) -> bool:
-        return self.state in {self.State.QUEUED, self.State.RUNNING}
-
-    @property
-    def percent(self) -> int:
-        if not self.total:
-            return 0 if self.running else 100
-        return min(100, self.done * 100 // self.total)
