@@ -78,3 +78,16 @@ app.conf.beat_schedule = {
     },
 }
 # --- end of マイナポータル block -----------------------------------------------------------------
+
+# --- 業務改革の指標: fold again the cases whose KPI figures could not be updated ------------------
+# madoguchi.analytics.tasks is found by autodiscover_tasks. Merges into beat_schedule like the
+# blocks above; never replace beat_schedule below this line.
+app.conf.beat_schedule = {
+    **(app.conf.beat_schedule or {}),
+    "analytics-refold-pending": {
+        "task": "analytics.refold_pending",
+        "schedule": 600.0,
+        "options": {"expires": 590},
+    },
+}
+# --- end of 業務改革の指標 block -------------------------------------------------------------------

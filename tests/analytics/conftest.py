@@ -1,14 +1,15 @@
 """Case histories with known timings, built through the real services (submit, staff status
-changes, resubmission, withdrawal, feedback); the clock is moved afterwards by setting the
-timestamps of the rows just written (test setup only — events are append-only in the code)."""
+changes, resubmission, withdrawal, feedback) on a clock set to each moment (time-machine),
+so the KPI aggregates are maintained exactly as in production, event by event."""
 
 import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from madoguchi.applications import services, staff_actions
-from madoguchi.applications.models import Application, ApplicationEvent, Channel, Status
+from madoguchi.applications.models import Application, Channel, Status
 from tests.applications.conftest import make_procedure
 from tests.applications.test_services import ANSWERS
 from tests.conftest import make_staff
@@ -27,65 +28,54 @@ def at(month: int, day: int, hour: int = 10, year: int = 2026) -> dt.datetime:
     return dt.datetime(year, month, day, hour, tzinfo=TOKYO)
 
 
-def _stamp_last_event(application, when) -> None:
-    last = application.events.order_by("-pk").first()
-    ApplicationEvent.objects.filter(pk=last.pk).update(created_at=when)
-
-
 def submitted(procedure, when, *, channel=Channel.PORTAL, entered_by=None) -> Application:
     if channel in (Channel.COUNTER, Channel.PAPER) and entered_by is None:
         entered_by = procedure._analytics_clerk
-    application, _token = services.start_draft(procedure, channel=channel, entered_by=entered_by)
-    services.save_step(
-        application, "applicant", raw={}, answers=ANSWERS, completed=True, step_index=0
-    )
-    services.submit(application, base_url=BASE)
-    application.refresh_from_db()
-    due = when + dt.timedelta(days=procedure.target_days) if procedure.target_days else None
-    Application.objects.filter(pk=application.pk).update(
-        created_at=when, submitted_at=when, due_at=due
-    )
-    ApplicationEvent.objects.filter(application=application).update(created_at=when)
+    with time_machine.travel(when, tick=False):
+        application, _token = services.start_draft(
+            procedure, channel=channel, entered_by=entered_by
+        )
+        services.save_step(
+            application, "applicant", raw={}, answers=ANSWERS, completed=True, step_index=0
+        )
+        services.submit(application, base_url=BASE)
     application.refresh_from_db()
     return application
 
 
 def change(application, to_status, user, when, message="") -> Application:
     application.refresh_from_db()
-    staff_actions.change_status(
-        application,
-        to_status,
-        user=user,
-        message=message,
-        expected_version=application.lock_version,
-    )
-    _stamp_last_event(application, when)
-    if to_status in (Status.COMPLETED, Status.REJECTED):
-        Application.objects.filter(pk=application.pk).update(finished_at=when)
+    with time_machine.travel(when, tick=False):
+        staff_actions.change_status(
+            application,
+            to_status,
+            user=user,
+            message=message,
+            expected_version=application.lock_version,
+        )
     application.refresh_from_db()
     return application
 
 
 def resubmit(application, when) -> Application:
     application.refresh_from_db()
-    services.resubmit(application, base_url=BASE)
-    _stamp_last_event(application, when)
+    with time_machine.travel(when, tick=False):
+        services.resubmit(application, base_url=BASE)
     application.refresh_from_db()
     return application
 
 
 def withdraw(application, when) -> Application:
     application.refresh_from_db()
-    services.withdraw(application, reason="都合により")
-    _stamp_last_event(application, when)
-    Application.objects.filter(pk=application.pk).update(finished_at=when)
+    with time_machine.travel(when, tick=False):
+        services.withdraw(application, reason="都合により")
     application.refresh_from_db()
     return application
 
 
 def feedback(application, when, rating, comment=""):
-    services.record_feedback(application, rating=rating, comment=comment)
-    _stamp_last_event(application, when)
+    with time_machine.travel(when, tick=False):
+        services.record_feedback(application, rating=rating, comment=comment)
     return application.events.order_by("-pk").first()
 
 
@@ -142,8 +132,8 @@ class History:
         self.c6 = submitted(self.a, at(3, 3))
         change(self.c6, Status.RETURNED, h, at(3, 4), "住所を確認してください。")
         # an abandoned portal draft (opened, no step completed)
-        self.abandoned, _ = services.start_draft(self.a)
-        Application.objects.filter(pk=self.abandoned.pk).update(created_at=at(1, 20))
+        with time_machine.travel(at(1, 20), tick=False):
+            self.abandoned, _ = services.start_draft(self.a)
         # 水道課 and another municipality: never in こども家庭課's figures
         self.water_case = submitted(self.b, at(1, 15))
         self.other_case = submitted(self.other, at(1, 15))

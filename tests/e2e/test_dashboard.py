@@ -2,8 +2,6 @@
 authentication, filters by period, department and procedure, sees the charts drawn with
 their data tables, downloads the CSV, marks a comment handled; axe finds no serious issue."""
 
-import datetime as dt
-
 import pytest
 from playwright.sync_api import expect
 
@@ -26,12 +24,13 @@ ANSWERS = {
 
 
 def _cases(municipality, clerk):
-    """Three 粗大ごみ cases this month (2 portal, 1 counter), one returned then completed,
+    """Three cases submitted through the real service (2 portal, 1 counter), one completed,
     with a comment from a resident."""
     procedure = (
         Procedure.objects.filter(municipality=municipality)
         .exclude(current_version=None)
-        .exclude(identity_level="jpki")
+        .filter(identity_level="none")
+        .order_by("slug")
         .first()
     )
     made = []
@@ -39,12 +38,9 @@ def _cases(municipality, clerk):
         application, _ = services.start_draft(
             procedure, channel=channel, entered_by=clerk if channel == Channel.COUNTER else None
         )
-        Application.objects.filter(pk=application.pk).update(
-            status=Status.RECEIVED,
-            receipt_number=f"2026-9{len(made):05d}",
-            submitted_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=3),
-            answers=ANSWERS,
-        )
+        Application.objects.filter(pk=application.pk).update(answers=ANSWERS)
+        application.refresh_from_db()
+        services.submit(application, base_url="http://testserver")
         made.append(application)
     staff = made[0]
     staff.refresh_from_db()

@@ -1,6 +1,47 @@
+import sys
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _rebuild_when_empty(sender, using="default", verbosity=1, stdout=None, **kwargs) -> None:
+    """After the migration that adds the KPI aggregates to an existing database, fill them
+    once from the event log (afterwards they are kept up to date as events are recorded)."""
+    from django.db import connections
+
+    from madoguchi.applications.models import ApplicationEvent
+
+    from . import casefacts
+    from .models import CaseFact
+
+    if connections[using].vendor not in ("sqlite", "postgresql"):
+        return
+    if CaseFact.objects.using(using).exists():
+        return
+    if not ApplicationEvent.objects.using(using).filter(kind__in=casefacts.RELEVANT_KINDS).exists():
+        return
+    from django.core.management.base import OutputWrapper
+
+    from .maintenance import rebuild_all
+    from .management.commands.rebuild_kpi_figures import progress_bar
+
+    out = OutputWrapper(stdout or sys.stdout)
+    show = progress_bar(out) if verbosity else None
+    if verbosity:
+        out.write("業務改革の指標の集計値を申請の経過から作成しています ...")
+    summary = rebuild_all(progress=show)
+    if verbosity:
+        out.write(f"\n集計値を作成しました: 申請 {summary['cases']:,} 件")
 
 
 class AnalyticsConfig(AppConfig):
     name = "madoguchi.analytics"
     verbose_name = "業務改革の指標"
+
+    def ready(self) -> None:
+        from madoguchi.applications.signals import event_recorded
+
+        from .maintenance import on_event_recorded
+
+        event_recorded.connect(on_event_recorded, dispatch_uid="analytics.fold_event")
+        post_migrate.connect(_rebuild_when_empty, sender=self)

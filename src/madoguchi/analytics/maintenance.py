@@ -1,0 +1,354 @@
+"""Keeps `CaseFact` and `DailyCount` exact as events are recorded, and rebuilds them.
+
+Incremental: a receiver of `applications.signals.event_recorded` (sent inside the
+transaction that records the event) folds the event into the case's fact and adds the
+difference it makes to the daily counts — in the same transaction, so a rolled-back action
+leaves no trace in the figures. A failure of the fold never fails the resident's or staff's
+action: it runs in a savepoint, and the case is noted in `PendingCaseFact` to be folded again.
+
+Rebuild: `rebuild_all` recomputes everything from the event log with the same fold
+(`casefacts.fold`); `refold_pending` folds the noted cases. Both are idempotent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from itertools import groupby
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from . import casefacts
+from .casefacts import CaseEvent, CaseState
+
+logger = logging.getLogger(__name__)
+
+EVENT_FIELDS = (
+    "id",
+    "application_id",
+    "kind",
+    "created_at",
+    "from_status",
+    "to_status",
+    "message",
+    "data",
+)
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def case_event(event_id, kind, created_at, from_status, to_status, message, data) -> CaseEvent:
+    data = data if isinstance(data, dict) else {}
+    step_index = data.get("index") if kind == "step_completed" else None
+    rating = data.get("rating") if kind == "feedback" else None
+    return CaseEvent(
+        id=event_id,
+        kind=kind,
+        at=created_at,
+        day=created_at.astimezone(_tz()).date(),
+        from_status=from_status or "",
+        to_status=to_status or "",
+        message=message or "",
+        step_index=step_index if isinstance(step_index, int) else None,
+        rating=rating if isinstance(rating, int) and not isinstance(rating, bool) else None,
+    )
+
+
+def initial_state(channel: str, proxy_business_id, entered_by_id) -> CaseState:
+    return CaseState(
+        channel=channel,
+        in_funnel=channel == "portal" and proxy_business_id is None and entered_by_id is None,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# storing
+
+
+def _state_of(fact) -> CaseState:
+    return CaseState(
+        channel=fact.channel,
+        in_funnel=fact.in_funnel,
+        last_event_id=fact.last_event_id,
+        opened_on=fact.opened_on,
+        furthest_step=fact.furthest_step,
+        status=fact.status,
+        submitted_at=fact.submitted_at,
+        submitted_on=fact.submitted_on,
+        finished_on=fact.finished_on,
+        decision_seconds=fact.decision_seconds,
+        returned_count=fact.returned_count,
+        waiting_seconds=fact.waiting_seconds,
+        waiting_since=fact.waiting_since,
+    )
+
+
+STATE_FIELDS = (
+    "last_event_id",
+    "opened_on",
+    "furthest_step",
+    "status",
+    "submitted_at",
+    "submitted_on",
+    "finished_on",
+    "decision_seconds",
+    "returned_count",
+    "waiting_seconds",
+    "waiting_since",
+)
+
+
+def _fact_values(state: CaseState) -> dict:
+    return {name: getattr(state, name) for name in STATE_FIELDS}
+
+
+def add_counts(
+    municipality_id: int, procedure_id: int, counts: Counter, labels: dict[str, str]
+) -> None:
+    """Add `counts` {(measure, day, key): n} to the stored daily counts (upsert, n may be
+    negative). Concurrent writers serialise on the row, so no count is lost."""
+    from .models import DailyCount
+
+    rows = [(m, d, k, n) for (m, d, k), n in counts.items() if n]
+    if not rows:
+        return
+    table = DailyCount._meta.db_table
+    sql = (
+        f"INSERT INTO {table} (municipality_id, procedure_id, day, measure, key, label, count) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s) "
+        f"ON CONFLICT (procedure_id, day, measure, key) "
+        f"DO UPDATE SET count = {table}.count + EXCLUDED.count"
+    )
+    params = [
+        (municipality_id, procedure_id, day, measure, key, labels.get(key, ""), n)
+        for measure, day, key, n in sorted(rows)  # a fixed order: no deadlock between writers
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def fold_event(event) -> None:
+    """Fold one just-recorded `ApplicationEvent` (in the caller's transaction)."""
+    from .models import CaseFact
+
+    if event.kind not in casefacts.RELEVANT_KINDS:
+        return
+    application = event.application
+    fact = CaseFact.objects.select_for_update().filter(application_id=application.pk).first()
+    before = (
+        _state_of(fact)
+        if fact is not None
+        else initial_state(
+            application.channel, application.proxy_business_id, application.entered_by_id
+        )
+    )
+    new_event = case_event(
+        event.pk,
+        event.kind,
+        event.created_at,
+        event.from_status,
+        event.to_status,
+        event.message,
+        event.data,
+    )
+    after, extra, labels = casefacts.apply(before, new_event)
+    if after == before:
+        return
+    counts = casefacts.difference(before if fact is not None else None, after)
+    counts.update(extra)
+    if fact is None:
+        CaseFact.objects.create(
+            application_id=application.pk,
+            municipality_id=application.municipality_id,
+            procedure_id=application.procedure_id,
+            channel=after.channel,
+            in_funnel=after.in_funnel,
+            **_fact_values(after),
+        )
+    else:
+        CaseFact.objects.filter(pk=application.pk).update(**_fact_values(after))
+    add_counts(application.municipality_id, application.procedure_id, counts, labels)
+
+
+def on_event_recorded(sender, event, **kwargs) -> None:
+    """Receiver: fold the event; on failure keep the action and note the case for later."""
+    if event.kind not in casefacts.RELEVANT_KINDS:
+        return
+    from .models import PendingCaseFact
+
+    try:
+        with transaction.atomic():
+            fold_event(event)
+    except Exception as exc:
+        # Only ids and the exception's type: never personal data in logs.
+        logger.exception("kpi: could not fold event %s of case %s", event.pk, event.application_id)
+        PendingCaseFact.objects.update_or_create(
+            application_id=event.application_id,
+            defaults={"error": f"{type(exc).__name__}"[:200]},
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# rebuilding
+
+
+CASE_FIELDS = (
+    "application__municipality_id",
+    "application__procedure_id",
+    "application__channel",
+    "application__proxy_business_id",
+    "application__entered_by_id",
+)
+
+
+def _cases(rows: Iterable[tuple]) -> Iterator[tuple[int, list[CaseEvent], tuple]]:
+    """Rows of EVENT_FIELDS (+ CASE_FIELDS) ordered by case → (case id, its events, the
+    case's fields)."""
+    for application_id, group in groupby(rows, key=lambda r: r[1]):
+        group = list(group)
+        yield (
+            application_id,
+            [case_event(r[0], r[2], r[3], r[4], r[5], r[6], r[7]) for r in group],
+            tuple(group[0][8:]),
+        )
+
+
+def _events_query(application_ids=None, after_id: int = 0):
+    from madoguchi.applications.models import ApplicationEvent
+
+    events = ApplicationEvent.objects.filter(kind__in=casefacts.RELEVANT_KINDS)
+    if application_ids is not None:
+        events = events.filter(application_id__in=application_ids)
+    if after_id:
+        events = events.filter(application_id__gt=after_id)
+    return events.order_by("application_id", "id").values_list(*EVENT_FIELDS)
+
+
+def rebuild_all(
+    *, batch: int = 5000, progress: Callable[[int, int], None] | None = None
+) -> dict[str, int]:
+    """Recompute every CaseFact and DailyCount from the event log. Runs in batches of cases
+    (one transaction each, so memory stays flat); counts are summed in memory and written
+    at the end in one transaction with the facts of the last batch. Returns a summary."""
+    from madoguchi.applications.models import Application
+
+    from .models import CaseFact, DailyCount, PendingCaseFact
+
+    total = Application.objects.count()  # an upper bound: drafts never opened have no fact
+    counts: dict[tuple[int, int], Counter] = {}
+    labels: dict[str, str] = {}
+    done = 0
+    with transaction.atomic():
+        CaseFact.objects.all().delete()
+        DailyCount.objects.all().delete()
+        PendingCaseFact.objects.all().delete()
+        facts: list = []
+        rows = _events_query().values_list(*EVENT_FIELDS, *CASE_FIELDS)
+        for application_id, events, info in _cases(rows.iterator(chunk_size=20000)):
+            municipality_id, procedure_id, channel, proxy_business_id, entered_by_id = info
+            state, case_counts, case_labels = casefacts.fold(
+                initial_state(channel, proxy_business_id, entered_by_id), events
+            )
+            counts.setdefault((municipality_id, procedure_id), Counter()).update(case_counts)
+            labels.update(case_labels)
+            facts.append(
+                CaseFact(
+                    application_id=application_id,
+                    municipality_id=municipality_id,
+                    procedure_id=procedure_id,
+                    channel=state.channel,
+                    in_funnel=state.in_funnel,
+                    **_fact_values(state),
+                )
+            )
+            if len(facts) >= batch:
+                CaseFact.objects.bulk_create(facts)
+                done += len(facts)
+                facts = []
+                if progress:
+                    progress(done, total)
+        CaseFact.objects.bulk_create(facts)
+        done += len(facts)
+        rows = [
+            DailyCount(
+                municipality_id=municipality_id,
+                procedure_id=procedure_id,
+                day=day,
+                measure=measure,
+                key=key,
+                label=labels.get(key, "") if measure == casefacts.REASON else "",
+                count=n,
+            )
+            for (municipality_id, procedure_id), case_counts in counts.items()
+            for (measure, day, key), n in case_counts.items()
+            if n
+        ]
+        DailyCount.objects.bulk_create(rows, batch_size=5000)
+    if progress:
+        progress(done, total)
+    return {"cases": done, "daily_counts": len(rows)}
+
+
+def refold(application_ids: Iterable[int]) -> int:
+    """Fold the events of these cases that their facts do not hold yet (after a failure).
+    Idempotent: events already folded are skipped by their id."""
+    from madoguchi.applications.models import Application
+
+    from .models import CaseFact, PendingCaseFact
+
+    done = 0
+    for application_id in application_ids:
+        with transaction.atomic():
+            application = Application.objects.filter(pk=application_id).first()
+            fact = CaseFact.objects.select_for_update().filter(pk=application_id).first()
+            if application is None:
+                PendingCaseFact.objects.filter(pk=application_id).delete()
+                continue
+            before = (
+                _state_of(fact)
+                if fact
+                else initial_state(
+                    application.channel, application.proxy_business_id, application.entered_by_id
+                )
+            )
+            rows = _events_query([application_id]).filter(id__gt=before.last_event_id)
+            after, total = before, Counter()
+            labels: dict[str, str] = {}
+            for _app, events, _info in _cases(rows):
+                for event in events:
+                    after, extra, more = casefacts.apply(after, event)
+                    total.update(extra)
+                    labels.update(more)
+            total.update(casefacts.difference(before if fact else None, after))
+            values = _fact_values(after)
+            if fact is None:
+                CaseFact.objects.create(
+                    application_id=application_id,
+                    municipality_id=application.municipality_id,
+                    procedure_id=application.procedure_id,
+                    channel=after.channel,
+                    in_funnel=after.in_funnel,
+                    **values,
+                )
+            else:
+                CaseFact.objects.filter(pk=application_id).update(**values)
+            add_counts(application.municipality_id, application.procedure_id, total, labels)
+            PendingCaseFact.objects.filter(pk=application_id).delete()
+            done += 1
+    return done
+
+
+def refold_pending() -> int:
+    from .models import PendingCaseFact
+
+    return refold(list(PendingCaseFact.objects.values_list("application_id", flat=True)))
+
+
+def local_day(value: dt.datetime) -> dt.date:
+    return value.astimezone(_tz()).date()

@@ -1,0 +1,125 @@
+"""The KPI aggregates kept event by event through the real services agree exactly with a
+rebuild from the event log; a failed fold never loses the action and is repaired; rolled
+back actions leave no count; the aggregates outlive retention."""
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+
+from madoguchi.analytics import casefacts, figures, maintenance
+from madoguchi.analytics.apps import _rebuild_when_empty
+from madoguchi.analytics.models import CaseFact, DailyCount, PendingCaseFact
+from madoguchi.applications import staff_actions
+from madoguchi.applications.models import Application, ApplicationEvent, Status
+from madoguchi.applications.retention import apply_retention
+
+from .conftest import at, change
+
+pytestmark = pytest.mark.django_db
+
+
+def snapshot() -> tuple[dict, dict]:
+    facts = {
+        f["application_id"]: f
+        for f in CaseFact.objects.values(
+            "application_id", "procedure_id", "channel", "in_funnel", *maintenance.STATE_FIELDS
+        )
+    }
+    counts = {
+        (c.procedure_id, c.day, c.measure, c.key): (c.count, c.label)
+        for c in DailyCount.objects.exclude(count=0)
+    }
+    return facts, counts
+
+
+def test_incremental_aggregates_equal_a_rebuild(history):
+    kept = snapshot()
+    assert kept[0] and kept[1]
+    summary = maintenance.rebuild_all()
+    assert snapshot() == kept
+    assert summary["cases"] == len(kept[0])
+
+
+def test_a_rolled_back_action_leaves_no_count(history):
+    before = snapshot()
+    case = Application.objects.get(pk=history.c5.pk)
+    with transaction.atomic():
+        staff_actions.change_status(
+            case, Status.COMPLETED, user=history.handler, expected_version=case.lock_version
+        )
+        transaction.set_rollback(True)
+    assert snapshot() == before
+
+
+def test_a_failed_fold_keeps_the_action_and_is_repaired(history, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ValueError("boom")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(casefacts, "apply", broken)
+        changed = change(history.c5, Status.COMPLETED, history.handler, at(3, 10))
+    assert changed.status == Status.COMPLETED  # the member of staff's decision is kept
+    pending = PendingCaseFact.objects.get()
+    assert pending.application_id == history.c5.pk and pending.error == "ValueError"
+    assert CaseFact.objects.get(pk=history.c5.pk).status == "in_progress"  # not folded yet
+
+    out = io.StringIO()
+    call_command("rebuild_kpi_figures", "--pending", stdout=out)
+    assert out.getvalue().strip() == "集計し直した申請: 1 件"
+    assert not PendingCaseFact.objects.exists()
+    repaired = snapshot()
+    assert repaired[0][history.c5.pk]["status"] == "completed"
+    maintenance.rebuild_all()
+    assert snapshot() == repaired
+    assert maintenance.refold([history.c5.pk]) == 1  # twice: nothing more is added
+    assert snapshot() == repaired
+
+
+def test_rebuild_command_prints_a_summary(history):
+    out = io.StringIO()
+    call_command("rebuild_kpi_figures", stdout=out)
+    cases = CaseFact.objects.count()
+    rows = DailyCount.objects.count()
+    assert f"集計値を作り直しました: 申請 {cases:,} 件、日ごとの集計 {rows:,} 行" in out.getvalue()
+
+
+def test_after_migrate_an_empty_table_is_filled_from_the_log(history):
+    kept = snapshot()
+    CaseFact.objects.all().delete()
+    DailyCount.objects.all().delete()
+    out = io.StringIO()
+    _rebuild_when_empty(sender=None, verbosity=1, stdout=out)
+    assert snapshot() == kept
+    assert "集計値を作成しました" in out.getvalue()
+    _rebuild_when_empty(sender=None, verbosity=1, stdout=io.StringIO())  # filled: no-op
+    assert snapshot() == kept
+
+
+def test_figures_outlive_retention(history):
+    """Retention deletes the expired cases and their events; the figures stay."""
+    history.a.retention_years = 1
+    history.a.save()
+    finished = [history.c7.pk, history.c1.pk, history.c2.pk, history.c3.pk, history.c4.pk]
+    before = snapshot()
+    report = apply_retention(dt.datetime(2028, 6, 1, tzinfo=dt.UTC))
+    assert report.procedures[history.a.pk].deleted == len(finished)
+    assert not Application.objects.filter(pk__in=finished).exists()
+    assert not ApplicationEvent.objects.filter(application_id__in=finished).exists()
+    assert snapshot() == before
+
+
+def test_dashboard_figures_come_from_the_aggregates(history):
+    """The figures read the aggregates: emptying them empties the figures (so no figure
+    silently falls back to scanning the event log)."""
+    scope = figures.build_scope(
+        history.admin, history.municipality, start=dt.date(2026, 1, 1), end=dt.date(2026, 6, 30)
+    )
+    assert figures.volume(scope)["total"]["total"] > 0
+    CaseFact.objects.all().delete()
+    DailyCount.objects.all().delete()
+    assert figures.volume(scope)["total"]["total"] == 0
+    assert figures.processing(scope, {})["total"]["total"]["count"] == 0
+    assert figures.outcomes(scope)["total"] == 0
