@@ -275,24 +275,32 @@ def rebuild_all(
                     progress(done, total)
         CaseFact.objects.bulk_create(facts)
         done += len(facts)
-        rows = [
-            DailyCount(
-                municipality_id=municipality_id,
-                procedure_id=procedure_id,
-                day=day,
-                measure=measure,
-                key=key,
-                label=labels.get(key, "") if measure == casefacts.REASON else "",
-                count=n,
-            )
-            for (municipality_id, procedure_id), case_counts in counts.items()
-            for (measure, day, key), n in case_counts.items()
-            if n
-        ]
-        DailyCount.objects.bulk_create(rows, batch_size=5000)
+        written = 0
+        pending: list = []
+        for (municipality_id, procedure_id), case_counts in counts.items():
+            for (measure, day, key), n in case_counts.items():
+                if not n:
+                    continue
+                pending.append(
+                    DailyCount(
+                        municipality_id=municipality_id,
+                        procedure_id=procedure_id,
+                        day=day,
+                        measure=measure,
+                        key=key,
+                        label=labels.get(key, "") if measure == casefacts.REASON else "",
+                        count=n,
+                    )
+                )
+                if len(pending) >= batch:  # written as they are made: memory stays flat
+                    DailyCount.objects.bulk_create(pending)
+                    written += len(pending)
+                    pending = []
+        DailyCount.objects.bulk_create(pending)
+        written += len(pending)
     if progress:
         progress(done, total)
-    return {"cases": done, "daily_counts": len(rows)}
+    return {"cases": done, "daily_counts": written}
 
 
 def refold(application_ids: Iterable[int]) -> int:
