@@ -71,24 +71,6 @@ def initial_state(channel: str, proxy_business_id, entered_by_id) -> CaseState:
 # storing
 
 
-def _state_of(fact) -> CaseState:
-    return CaseState(
-        channel=fact.channel,
-        in_funnel=fact.in_funnel,
-        last_event_id=fact.last_event_id,
-        opened_on=fact.opened_on,
-        furthest_step=fact.furthest_step,
-        status=fact.status,
-        submitted_at=fact.submitted_at,
-        submitted_on=fact.submitted_on,
-        finished_on=fact.finished_on,
-        decision_seconds=fact.decision_seconds,
-        returned_count=fact.returned_count,
-        waiting_seconds=fact.waiting_seconds,
-        waiting_since=fact.waiting_since,
-    )
-
-
 STATE_FIELDS = (
     "last_event_id",
     "opened_on",
@@ -106,6 +88,26 @@ STATE_FIELDS = (
 
 def _fact_values(state: CaseState) -> dict:
     return {name: getattr(state, name) for name in STATE_FIELDS}
+
+
+def _state_of(fact) -> CaseState:
+    return CaseState(channel=fact.channel, in_funnel=fact.in_funnel, **_fact_values(fact))
+
+
+def _store(application, state: CaseState, *, exists: bool) -> None:
+    from .models import CaseFact
+
+    if exists:
+        CaseFact.objects.filter(pk=application.pk).update(**_fact_values(state))
+        return
+    CaseFact.objects.create(
+        application_id=application.pk,
+        municipality_id=application.municipality_id,
+        procedure_id=application.procedure_id,
+        channel=state.channel,
+        in_funnel=state.in_funnel,
+        **_fact_values(state),
+    )
 
 
 def add_counts(
@@ -162,17 +164,7 @@ def fold_event(event) -> None:
         return
     counts = casefacts.difference(before if fact is not None else None, after)
     counts.update(extra)
-    if fact is None:
-        CaseFact.objects.create(
-            application_id=application.pk,
-            municipality_id=application.municipality_id,
-            procedure_id=application.procedure_id,
-            channel=after.channel,
-            in_funnel=after.in_funnel,
-            **_fact_values(after),
-        )
-    else:
-        CaseFact.objects.filter(pk=application.pk).update(**_fact_values(after))
+    _store(application, after, exists=fact is not None)
     add_counts(application.municipality_id, application.procedure_id, counts, labels)
 
 
@@ -334,18 +326,7 @@ def refold(application_ids: Iterable[int]) -> int:
                     total.update(extra)
                     labels.update(more)
             total.update(casefacts.difference(before if fact else None, after))
-            values = _fact_values(after)
-            if fact is None:
-                CaseFact.objects.create(
-                    application_id=application_id,
-                    municipality_id=application.municipality_id,
-                    procedure_id=application.procedure_id,
-                    channel=after.channel,
-                    in_funnel=after.in_funnel,
-                    **values,
-                )
-            else:
-                CaseFact.objects.filter(pk=application_id).update(**values)
+            _store(application, after, exists=fact is not None)
             add_counts(application.municipality_id, application.procedure_id, total, labels)
             PendingCaseFact.objects.filter(pk=application_id).delete()
             done += 1
