@@ -41,6 +41,11 @@ def _embedded_secret_key() -> str:
 
 DEBUG = _env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY") or _embedded_secret_key()
+# Earlier keys, kept while rotating SECRET_KEY (sessions, signed links, encrypted fields).
+SECRET_KEY_FALLBACKS = _env_list("SECRET_KEY_FALLBACKS", "")
+# Fernet keys for secrets stored encrypted (core.encrypted); first encrypts, all decrypt.
+# When empty, a key is derived from SECRET_KEY (and its fallbacks).
+FIELD_ENCRYPTION_KEYS = _env_list("FIELD_ENCRYPTION_KEYS", "")
 ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", "")
 

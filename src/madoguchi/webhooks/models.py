@@ -1,10 +1,10 @@
 """Webhook subscriptions of API clients, the hosts a 管理者 allows as targets, and the
 delivery log.
 
-The subscription's signing secret is stored as given (not hashed): it is needed to sign
-every delivery. It is shown to the 管理者 once, when created or rotated, and never again;
-the database (and its backups) must therefore be protected like the API client secrets'
-hashes and the resident data they sit beside.
+The subscription's signing secret cannot be hashed: it is needed to sign every delivery.
+It is stored encrypted with a key from the environment (`core.encrypted`), so a database
+dump or backup holds no usable secret, and it is shown to the 管理者 once, when created or
+rotated, and never again.
 """
 
 import secrets
@@ -13,6 +13,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.api.models import ApiClient
+from madoguchi.core.encrypted import EncryptedTextField
 from madoguchi.outbox.models import OutboxMessage
 from madoguchi.tenants.models import Municipality
 
@@ -62,7 +63,7 @@ class WebhookSubscription(models.Model):
         ApiClient, on_delete=models.CASCADE, related_name="webhook_subscriptions"
     )
     url = models.URLField(_("送信先URL"), max_length=500)
-    secret = models.CharField(max_length=100, default=new_secret)
+    secret = EncryptedTextField(default=new_secret)
     events = models.JSONField(_("通知するイベント"), default=list)
     is_active = models.BooleanField(_("有効"), default=True)
     consecutive_failures = models.PositiveIntegerField(_("連続した失敗の回数"), default=0)
