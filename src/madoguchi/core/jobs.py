@@ -98,3 +98,23 @@ def dispatch(task: Any, *args: Any) -> None:
             return start_thread(task, args)
 
     transaction.on_commit(callback)
+
+
+class JobProgress:
+    """Progress of a background job model with a `State` (QUEUED, RUNNING, DONE, ...) and
+    counts of the work to do and done, as the progress pages show it. The count fields are
+    named by `total_field` and `done_field` (export jobs count rows, linkage batches cases)."""
+
+    total_field = "total"
+    done_field = "done"
+
+    @property
+    def running(self) -> bool:
+        return self.state in {self.State.QUEUED, self.State.RUNNING}
+
+    @property
+    def percent(self) -> int:
+        total = getattr(self, self.total_field)
+        if not total:
+            return 100 if self.state == self.State.DONE else 0
+        return min(100, getattr(self, self.done_field) * 100 // total)

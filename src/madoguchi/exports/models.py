@@ -5,10 +5,14 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.core.jobs import JobProgress
 from madoguchi.tenants.models import Municipality, MunicipalityScopedQuerySet
 
 
-class ExportJob(models.Model):
+class ExportJob(JobProgress, models.Model):
+    total_field = "total_rows"
+    done_field = "done_rows"
+
     class Format(models.TextChoices):
         CSV = "csv", "CSV"
         XLSX = "xlsx", "Excel (XLSX)"
@@ -56,9 +60,3 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_format_display()} #{self.pk} ({self.get_state_display()})"
-
-    @property
-    def percent(self) -> int:
-        if not self.total_rows:
-            return 100 if self.state == self.State.DONE else 0
-        return min(100, self.done_rows * 100 // self.total_rows)

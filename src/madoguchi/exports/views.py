@@ -205,7 +205,7 @@ def _report_view(job: ExportJob) -> tuple[list[dict], int]:
 def job_detail(request, job_id: int):
     job = _visible_job(request, job_id)
     entries, omitted = _report_view(job)
-    running = job.state in {ExportJob.State.QUEUED, ExportJob.State.RUNNING}
+    running = job.running
     return render(
         request,
         "exports/job_detail.html",

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.core.jobs import JobProgress
 from madoguchi.tenants.models import Municipality, MunicipalityScopedQuerySet
 
 DEFAULT_STATUSES = ["received", "in_progress"]
@@ -23,21 +24,6 @@ DEFAULT_STATUSES = ["received", "in_progress"]
 
 def default_statuses() -> list[str]:
     return list(DEFAULT_STATUSES)
-
-
-class JobProgress:
-    """Progress of a background job with `state`, `total` and `done` fields (batches and
-    result imports), as the progress pages show it."""
-
-    @property
-    def running(self) -> bool:
-        return self.state in {self.State.QUEUED, self.State.RUNNING}
-
-    @property
-    def percent(self) -> int:
-        if not self.total:
-            return 0 if self.running else 100
-        return min(100, self.done * 100 // self.total)
 
 
 class Layout(models.Model):
