@@ -29,11 +29,12 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchdb  # noqa: E402
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/madoguchi_bench"
 TOTAL = int(os.environ.get("BENCH_APPLICATIONS", "1000000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "30"))
@@ -91,44 +92,9 @@ FORM = {
 }
 
 
-def database_url() -> str:
-    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("BENCH_DATABASE_URL must name a PostgreSQL database")
-    return url
-
-
-def ensure_database(url: str) -> None:
-    """Create the benchmark database when it does not exist."""
-    import psycopg
-    from psycopg import sql
-
-    conninfo = url.replace("postgres://", "postgresql://", 1)
-    name = conninfo.rsplit("/", 1)[1].split("?", 1)[0]
-    admin = conninfo.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            print(f"created database {name}")
-
-
 def setup_django() -> None:
-    url = database_url()
-    ensure_database(url)
-    workdir = Path(os.environ.get("BENCH_VAR_DIR") or tempfile.mkdtemp(prefix="madoguchi-bench-"))
-    os.environ["MADOGUCHI_VAR_DIR"] = str(workdir)
-    os.environ.setdefault("MEDIA_ROOT", str(workdir / "media"))
-    (workdir / "static").mkdir(parents=True, exist_ok=True)
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings")
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    """Django on BENCH_DATABASE_URL (also used by the export, API and マイナポータル benches)."""
+    benchdb.setup_django(benchdb.database_url("BENCH_DATABASE_URL", DEFAULT_URL))
 
 
 # --- data --------------------------------------------------------------------------------
@@ -138,35 +104,20 @@ def ensure_catalog():
     """Municipality, departments, procedures and staff (get_or_create: idempotent)."""
     from django.contrib.auth import get_user_model
 
-    from madoguchi.catalog.models import FormVersion, Procedure
-    from madoguchi.tenants.models import Department, Municipality, StaffMembership
+    from madoguchi.tenants.models import Municipality, StaffMembership
 
     municipality, _ = Municipality.objects.get_or_create(
         lg_code=LG_CODE, defaults={"name": "千代田区", "prefecture": "東京都"}
     )
-    departments = []
-    for i in range(DEPARTMENTS):
-        department, _ = Department.objects.get_or_create(
-            municipality=municipality, code=f"dept{i:02d}", defaults={"name": f"担当課{i:02d}"}
-        )
-        departments.append(department)
-    procedures = []
-    for i in range(PROCEDURES):
-        procedure, created = Procedure.objects.get_or_create(
-            municipality=municipality,
-            slug=f"bench-{i:02d}",
-            defaults={
-                "name": f"ベンチマーク手続{i:02d}",
-                "reading": "べんちまーくてつづき",
-                "category": "other",
-                "target_days": 14,
-            },
-        )
-        if created:
-            procedure.departments.add(departments[i % DEPARTMENTS])
-            FormVersion.new_draft(procedure, schema=FORM).publish()
-            procedure.refresh_from_db()
-        procedures.append(procedure)
+    departments, procedures = benchdb.ensure_departments_and_procedures(
+        municipality,
+        departments=DEPARTMENTS,
+        procedures=PROCEDURES,
+        slug="bench-{i:02d}",
+        name="ベンチマーク手続{i:02d}",
+        reading="べんちまーくてつづき",
+        form=FORM,
+    )
     users = {}
     User = get_user_model()
     for username, department, role in [
@@ -222,7 +173,7 @@ def generate(municipality, procedures, users) -> None:
     t0 = time.perf_counter()
     stamps = sorted(start + dt.timedelta(seconds=rng.random() * span) for _ in range(TOTAL))
     columns = [f.column for f in Application._meta.concrete_fields if f.column != "id"]
-    defaults = {column: _default(column) for column in columns}
+    defaults = {column: benchdb.column_default(Application, column) for column in columns}
     sequence: dict[int, int] = {}
     with connection.cursor() as cursor:
         raw = cursor.connection  # psycopg 3 connection
@@ -310,21 +261,6 @@ def generate(municipality, procedures, users) -> None:
         cursor.execute("VACUUM ANALYZE applications_application")
     connection.set_autocommit(autocommit)
     print(f"data: {TOTAL:,} rows in {time.perf_counter() - t0:.0f} s")
-
-
-def _default(column: str):
-    """Value for a column this script does not know (added by a later migration)."""
-    from madoguchi.applications.models import Application
-
-    for f in Application._meta.concrete_fields:
-        if f.column == column:
-            if f.null:
-                return None
-            if f.has_default():
-                value = f.get_default()
-                return json.dumps(value) if isinstance(value, dict | list) else value
-            return ""
-    return None
 
 
 def prepare():

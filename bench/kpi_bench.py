@@ -28,11 +28,12 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchdb  # noqa: E402
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/madoguchi_kpi_bench"
 TOTAL = int(os.environ.get("BENCH_APPLICATIONS", "1000000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "10"))
@@ -59,48 +60,16 @@ REASONS = [
 ]
 
 
-def database_url() -> str:
-    url = os.environ.get("KPI_BENCH_DATABASE_URL", DEFAULT_URL)
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("KPI_BENCH_DATABASE_URL must name a PostgreSQL database")
-    return url
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    conninfo = url.replace("postgres://", "postgresql://", 1)
-    name = conninfo.rsplit("/", 1)[1].split("?", 1)[0]
-    admin = conninfo.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            print(f"created database {name}")
-
-
 def setup_django() -> None:
-    url = database_url()
-    ensure_database(url)
-    workdir = Path(tempfile.mkdtemp(prefix="madoguchi-kpi-bench-"))
-    os.environ["MADOGUCHI_VAR_DIR"] = str(workdir)
-    (workdir / "static").mkdir(parents=True, exist_ok=True)
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings")
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    benchdb.setup_django(
+        benchdb.database_url("KPI_BENCH_DATABASE_URL", DEFAULT_URL), prefix="madoguchi-kpi-bench-"
+    )
 
 
 def ensure_catalog():
     from django.contrib.auth import get_user_model
 
-    from madoguchi.catalog.models import FormVersion, Procedure
-    from madoguchi.tenants.models import Department, Municipality, StaffMembership
+    from madoguchi.tenants.models import Municipality, StaffMembership
 
     User = get_user_model()
     world = []
@@ -108,29 +77,15 @@ def ensure_catalog():
         municipality, _ = Municipality.objects.get_or_create(
             lg_code=lg_code, defaults={"name": name, "prefecture": "東京都"}
         )
-        departments = [
-            Department.objects.get_or_create(
-                municipality=municipality, code=f"dept{i:02d}", defaults={"name": f"担当課{i:02d}"}
-            )[0]
-            for i in range(DEPARTMENTS)
-        ]
-        procedures = []
-        for i in range(PROCEDURES):
-            procedure, created = Procedure.objects.get_or_create(
-                municipality=municipality,
-                slug=f"kpi-{i:02d}",
-                defaults={
-                    "name": f"手続{i:02d}",
-                    "reading": f"てつづき{i:02d}",
-                    "category": "other",
-                    "target_days": 14,
-                },
-            )
-            if created:
-                procedure.departments.add(departments[i % DEPARTMENTS])
-                FormVersion.new_draft(procedure, schema=FORM).publish()
-                procedure.refresh_from_db()
-            procedures.append(procedure)
+        departments, procedures = benchdb.ensure_departments_and_procedures(
+            municipality,
+            departments=DEPARTMENTS,
+            procedures=PROCEDURES,
+            slug="kpi-{i:02d}",
+            name="手続{i:02d}",
+            reading="てつづき{i:02d}",
+            form=FORM,
+        )
         users = {}
         for role, department in (("admin", None), ("handler", departments[0])):
             user, created = User.objects.get_or_create(username=f"kpi-{role}-{lg_code}")
@@ -179,8 +134,8 @@ def generate(world) -> None:
         cursor.execute("SELECT COALESCE(MAX(id), 0) FROM applications_application")
         ids = Ids(cursor.fetchone()[0])
     weights = [1 / (r + 1) ** 0.9 for r in range(PROCEDURES)]
-    app_defaults = {c: _default(Application, c) for c in app_columns}
-    event_defaults = {c: _default(ApplicationEvent, c) for c in event_columns}
+    app_defaults = {c: benchdb.column_default(Application, c) for c in app_columns}
+    event_defaults = {c: benchdb.column_default(ApplicationEvent, c) for c in event_columns}
     empty = "{}"
     print(f"data: generating {TOTAL:,} applications and their events ...", flush=True)
     t0 = time.perf_counter()
@@ -482,18 +437,6 @@ def ensure_kpi_indexes() -> None:
     migration = importlib.import_module("madoguchi.analytics.migrations.0002_kpi_indexes")
     with connection.schema_editor() as editor:
         migration.create(None, editor)
-
-
-def _default(model, column: str):
-    for f in model._meta.concrete_fields:
-        if f.column == column:
-            if f.null:
-                return None
-            if f.has_default():
-                value = f.get_default()
-                return json.dumps(value) if isinstance(value, dict | list) else value
-            return ""
-    return None
 
 
 def timed(label: str, fn) -> None:
