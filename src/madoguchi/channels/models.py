@@ -1,10 +1,31 @@
 """マイナポータル channel: connection, per-procedure item mapping, quarantined packages."""
 
+import os
+import re
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.catalog.models import Procedure
 from madoguchi.tenants.models import Municipality, MunicipalityScopedQuerySet
+
+PASSWORD_ENV_PREFIX = "MADOGUCHI_MYNAPORTAL_PASSWORD_"
+_PASSWORD_ENV_RE = re.compile(r"^MADOGUCHI_MYNAPORTAL_[A-Z0-9_]+$")
+
+
+def validate_password_env(value: str) -> None:
+    if value and not _PASSWORD_ENV_RE.match(value):
+        raise ValidationError(
+            _(
+                "環境変数名は MADOGUCHI_MYNAPORTAL_ で始め、英大文字・数字・「_」だけで書いてください。"
+            ),
+            code="invalid",
+        )
+
+
+class MissingSecretError(Exception):
+    """The connection's password is not set in the environment (message in Japanese)."""
 
 
 class MynaportalConnection(models.Model):
@@ -15,9 +36,21 @@ class MynaportalConnection(models.Model):
     )
     base_url = models.URLField(_("接続先URL"), max_length=300)
     login_id = models.CharField(_("ログインID"), max_length=100)
-    # Production: prefer the environment (MYNAPORTAL_PASSWORD_<lg_code>); kept here so the
-    # embedded default and the simulator need no extra setup.
-    password = models.CharField(_("パスワード"), max_length=200, blank=True)
+    # The login password is never stored in the database (a dump or a backup would carry
+    # it): it is read from the environment variable this names, or from
+    # MADOGUCHI_MYNAPORTAL_PASSWORD_<lg_code> when blank. The prefix is required so a
+    # 管理者 cannot have another server secret (SECRET_KEY, DATABASE_URL) sent to a URL of
+    # their choosing.
+    password_env = models.CharField(
+        _("パスワードの環境変数名"),
+        max_length=100,
+        blank=True,
+        validators=[validate_password_env],
+        help_text=_(
+            "パスワードはデータベースに保存せず、サーバーの環境変数から読み込みます。"
+            "空欄のときは MADOGUCHI_MYNAPORTAL_PASSWORD_<地方公共団体コード> を使います。"
+        ),
+    )
     lookback_days = models.PositiveSmallIntegerField(
         _("取得対象期間（日）"),
         default=30,
@@ -35,6 +68,27 @@ class MynaportalConnection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.municipality} → {self.base_url}"
+
+    @property
+    def password_variable(self) -> str:
+        return self.password_env or f"{PASSWORD_ENV_PREFIX}{self.municipality.lg_code}"
+
+    @property
+    def has_password(self) -> bool:
+        return bool(os.environ.get(self.password_variable))
+
+    def password(self) -> str:
+        """The login password from the environment; MissingSecretError when unset."""
+        value = os.environ.get(self.password_variable, "")
+        if not value:
+            raise MissingSecretError(
+                _(
+                    "マイナポータルへのログインパスワードが設定されていません。"
+                    "サーバーの環境変数 %(name)s に設定してください。"
+                )
+                % {"name": self.password_variable}
+            )
+        return value
 
 
 class MynaportalMapping(models.Model):

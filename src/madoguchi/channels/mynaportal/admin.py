@@ -34,8 +34,38 @@ class _ScopedAdmin(_MunicipalityAdminMixin, admin.ModelAdmin):
 
 @admin.register(MynaportalConnection)
 class MynaportalConnectionAdmin(_ScopedAdmin):
-    list_display = ["municipality", "base_url", "is_active", "last_pulled_at", "last_result"]
-    readonly_fields = ["last_pulled_at", "last_result"]
+    list_display = [
+        "municipality",
+        "base_url",
+        "secret_status",
+        "is_active",
+        "last_pulled_at",
+        "last_result",
+    ]
+    fields = [
+        "municipality",
+        "base_url",
+        "login_id",
+        "password_env",
+        "secret_status",
+        "lookback_days",
+        "is_active",
+        "last_pulled_at",
+        "last_result",
+    ]
+    readonly_fields = ["secret_status", "last_pulled_at", "last_result"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("municipality")
+
+    @admin.display(description=_("パスワード"))
+    def secret_status(self, obj) -> str:
+        # Only whether it is set, and where: the value itself is never shown.
+        if obj is None or obj.municipality_id is None:
+            return _("保存後に表示します")
+        if obj.has_password:
+            return _("設定済み（環境変数 %(name)s）") % {"name": obj.password_variable}
+        return _("未設定（環境変数 %(name)s を設定してください）") % {"name": obj.password_variable}
 
 
 @admin.register(MynaportalMapping)
