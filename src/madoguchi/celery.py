@@ -76,6 +76,12 @@ app.conf.beat_schedule = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
+    # Attachment files left by a process killed mid-import (madoguchi.channels.attachment_sweep).
+    "attachments-sweep-orphans": {
+        "task": "mynaportal.sweep_orphan_attachments",
+        "schedule": crontab(hour=4, minute=15),
+        "options": {"expires": 3600},
+    },
 }
 # --- end of マイナポータル block -----------------------------------------------------------------
 
