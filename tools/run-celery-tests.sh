@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Outbox delivery through a real Celery worker: Redis as the broker, PostgreSQL shared by the
-# worker and the check (tools/check_celery_outbox.py). Creates a dedicated database and a
+# worker and the check (tools/check_celery_outbox.py); then the マイナポータル kill tests
+# (tests/mynaportal/test_worker_kill.py, test_orphans.py) on a test database of that server. Creates a dedicated database and a
 # dedicated queue for this run, starts `celery -A madoguchi worker --pool=solo`, runs the
 # check, then stops the worker and drops the database.
 #
@@ -75,4 +76,15 @@ if [ "$rc" -ne 0 ]; then
   echo "---- worker log (last 40 lines)"
   tail -n 40 "$WORK/worker.log" || true
 fi
+
+# マイナポータル: a worker SIGKILLed mid-delivery and restarted (the test starts its own
+# worker and simulator), and an import process SIGKILLed mid-write followed by the orphan
+# sweep and the next pull. pytest-django creates (and drops) test_<name> on the same server;
+# this process runs its own tasks inline like any test run, so the variables above that
+# point Celery at Redis are removed for it.
+env -u REDIS_URL -u CELERY_QUEUE -u EMAIL_BACKEND -u MADOGUCHI_CHECK_MAIL_DIR \
+  DATABASE_URL="${PG_URL%/*}/madoguchi_mynaportal_check_$$" CELERY_CHECK_REDIS_URL="$REDIS" \
+  MADOGUCHI_VAR_DIR="$WORK/pytest-var" \
+  "$BIN/pytest" -q -p no:cacheprovider \
+  tests/mynaportal/test_worker_kill.py tests/mynaportal/test_orphans.py || rc=$?
 exit "$rc"

@@ -6,6 +6,7 @@ import datetime
 
 import pytest
 from django.core.management import call_command
+from django.db.models import F
 from django.utils import timezone
 
 from madoguchi.applications import staff_actions
@@ -45,12 +46,11 @@ def submit(sim, card, **extra):
 
 
 @pytest.fixture
-def connection(loaded_municipality, simulator):
+def connection(loaded_municipality, simulator, monkeypatch):
+    # The password comes from the environment, never from the database.
+    monkeypatch.setenv("MADOGUCHI_MYNAPORTAL_PASSWORD_131016", "simulator")
     return MynaportalConnection.objects.create(
-        municipality=loaded_municipality,
-        base_url=simulator.url,
-        login_id="madoguchi",
-        password="simulator",
+        municipality=loaded_municipality, base_url=simulator.url, login_id="madoguchi"
     )
 
 
@@ -113,7 +113,17 @@ def _deliver_all_due() -> None:
     delivery.deliver_due()
 
 
-def test_statuses_survive_an_outage_and_arrive_in_order(
+def _one_simulated_minute() -> None:
+    """The clock moves one minute and the beat sweep (`outbox.deliver_due`, every minute in
+    production) runs. Time is simulated: every pending message's due time is moved one
+    minute earlier, which is what a clock one minute later looks like to the sweep."""
+    OutboxMessage.objects.filter(state=OutboxMessage.State.PENDING).update(
+        next_attempt_at=F("next_attempt_at") - datetime.timedelta(minutes=1)
+    )
+    delivery.deliver_due()
+
+
+def test_statuses_survive_a_ten_minute_outage_and_arrive_in_order(
     loaded_municipality, mapping, connection, simulator, card, db_trust, tmp_path
 ):
     receipt = submit(simulator, card)
@@ -134,14 +144,22 @@ def test_statuses_survive_an_outage_and_arrive_in_order(
     messages = OutboxMessage.objects.filter(kind=status_sync.KIND).order_by("pk")
     assert [m.payload["status_code"] for m in messages] == ["01", "02", "03", "02"]
 
-    _deliver_all_due()
-    assert not OutboxMessage.objects.filter(kind=status_sync.KIND, state="sent").exists()
-    assert all(m.attempts >= 1 and m.last_error for m in messages.all())
-    assert all(m.next_attempt_at > timezone.now() for m in messages.all())  # backed off
+    # Ten minutes with マイナポータル unreachable: the sweep runs every minute and every
+    # message is tried when due (backoff 1, 2, 4, 8 minutes), none is given up.
+    delivery.deliver_due()
+    for _minute in range(10):
+        _one_simulated_minute()
+    assert set(messages.values_list("state", flat=True)) == {"pending"}
+    first = OutboxMessage.objects.filter(kind=status_sync.KIND).order_by("pk").first()
+    assert first.attempts == 4 and "接続できません" in first.last_error  # at 0, 1, 3, 7 min
+    assert all(m.attempts < delivery.MAX_ATTEMPTS for m in messages.all())
 
     restarted = Simulator(simulator.data_dir, port=simulator.port).start()
     try:
-        _deliver_all_due()
+        waited = 0
+        while set(messages.values_list("state", flat=True)) != {"sent"} and waited < 10:
+            _one_simulated_minute()
+            waited += 1
         statuses = [
             s
             for s in restarted.get_json("/api/v1/statuses")["statuses"]
@@ -149,9 +167,15 @@ def test_statuses_survive_an_outage_and_arrive_in_order(
         ]
     finally:
         restarted.stop()
-    assert [s["status_code"] for s in statuses] == ["01", "02", "03", "02"]
-    assert statuses[2]["comment"] == "書類の写しが読めません。再度添付してください。"
     assert set(messages.values_list("state", flat=True)) == {"sent"}
+    assert waited <= 8  # the longest backoff reached is 8 minutes
+    assert [s["status_code"] for s in statuses] == ["01", "02", "03", "02"]
+    assert [s["comment"] for s in statuses] == [
+        "",
+        "審査を始めました",
+        "書類の写しが読めません。再度添付してください。",
+        "電話で確認しました",
+    ]
 
 
 def test_newer_status_waits_for_an_older_one(

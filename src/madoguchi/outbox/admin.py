@@ -1,11 +1,41 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from . import delivery
 from .models import OutboxMessage
 
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "kind", "state", "attempts", "next_attempt_at", "reference", "created_at"]
+    list_display = [
+        "id",
+        "kind",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "reference",
+        "last_error",
+        "created_at",
+    ]
     list_filter = ["kind", "state"]
     readonly_fields = [f.name for f in OutboxMessage._meta.fields if f.name != "payload"]
     exclude = ["payload"]  # holds personal data (addresses, names): not shown in lists
+    actions = ["retry"]
+
+    @admin.action(description=_("選択した送信失敗・送信待ちのメッセージを今すぐ再送する"))
+    def retry(self, request, queryset):
+        # A failed message gets a fresh series of attempts; sent and cancelled ones are left.
+        ids = list(
+            queryset.filter(
+                state__in=[OutboxMessage.State.FAILED, OutboxMessage.State.PENDING]
+            ).values_list("pk", flat=True)
+        )
+        OutboxMessage.objects.filter(pk__in=ids).update(
+            state=OutboxMessage.State.PENDING, attempts=0, next_attempt_at=timezone.now()
+        )
+        transaction.on_commit(lambda: delivery.hand_off(sorted(ids)))
+        self.message_user(
+            request, _("%(n)s件を再送の対象にしました。") % {"n": len(ids)}, messages.SUCCESS
+        )

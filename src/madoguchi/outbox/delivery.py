@@ -97,6 +97,21 @@ def _schedule(message_id: int) -> None:
         logger.warning("outbox: could not schedule message %s; left for the sweep", message_id)
 
 
+def hand_off(message_ids: list[int]) -> None:
+    """After the commit that wrote many messages at once (the マイナポータル bulk intake):
+    one task delivers them in the order given, so the import itself never waits on a peer.
+    If the broker is down they stay pending and the periodic sweep delivers them."""
+    ids = [int(pk) for pk in message_ids]
+    if not ids:
+        return
+    from .tasks import deliver_messages
+
+    try:
+        deliver_messages.delay(ids)
+    except Exception:
+        logger.warning("outbox: could not schedule %s messages; left for the sweep", len(ids))
+
+
 def _send_email(message: OutboxMessage) -> None:
     payload = message.payload
     EmailMessage(subject=payload["subject"], body=payload["body"], to=payload["to"]).send()

@@ -8,6 +8,12 @@ def deliver_message(message_id: int) -> bool:
     return delivery.deliver(message_id)
 
 
+@shared_task(name="outbox.deliver_messages")
+def deliver_messages(message_ids: list[int]) -> int:
+    """Deliver several messages in order (see `delivery.hand_off`); returns how many sent."""
+    return sum(1 for pk in message_ids if delivery.deliver(pk))
+
+
 @shared_task(name="outbox.deliver_due")
 def deliver_due() -> tuple[int, int]:
     return delivery.deliver_due()

@@ -28,6 +28,7 @@ import json
 import secrets
 import sqlite3
 import threading
+import time
 from email.parser import BytesParser
 from email.policy import HTTP as HTTP_POLICY
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -143,6 +144,7 @@ class Handler(BaseHTTPRequestHandler):
     store: Store
     login_id: str
     password: str
+    status_delay: float = 0.0
     server_version = "mynaportal-simulator/1"
 
     def log_message(self, format, *args):  # quiet by default
@@ -295,6 +297,10 @@ class Handler(BaseHTTPRequestHandler):
                 datetime.datetime.now(JST).isoformat(),
             ),
         )
+        if self.status_delay:
+            # Tests: the status is recorded but the answer is late, so a client killed
+            # meanwhile never learns it was accepted (an at-least-once sender re-sends).
+            time.sleep(self.status_delay)
         return self._json(201, {"id": new_id, "receipt_number": receipt})
 
     def _resident_json(self):
@@ -416,11 +422,24 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def make_server(
-    host: str, port: int, data_dir, *, login_id="madoguchi", password="simulator"
+    host: str,
+    port: int,
+    data_dir,
+    *,
+    login_id="madoguchi",
+    password="simulator",
+    status_delay: float = 0.0,
 ) -> ThreadingHTTPServer:
     store = Store(Path(data_dir))
     handler = type(
-        "BoundHandler", (Handler,), {"store": store, "login_id": login_id, "password": password}
+        "BoundHandler",
+        (Handler,),
+        {
+            "store": store,
+            "login_id": login_id,
+            "password": password,
+            "status_delay": status_delay,
+        },
     )
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True

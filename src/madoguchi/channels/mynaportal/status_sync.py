@@ -9,6 +9,8 @@ written: before sending, every older unsent message of the same case is delivere
 """
 
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import transaction
 from django.dispatch import receiver
@@ -74,8 +76,25 @@ def on_event_recorded(sender, event, **kwargs):
     enqueue_status(application, event.to_status, comment=event.message, event_id=event.pk)
 
 
+# While set (the bulk intake), messages are collected here instead of being saved one by one;
+# the collector saves them with one INSERT in the same transaction and hands them to the
+# outbox worker after commit.
+_collected: ContextVar[list | None] = ContextVar("mynaportal_status_collected", default=None)
+
+
+@contextmanager
+def collecting():
+    """Collect the messages `enqueue_status` makes inside the block (unsaved) in the list
+    this yields; the caller must save them in the same transaction."""
+    token = _collected.set([])
+    try:
+        yield _collected.get()
+    finally:
+        _collected.reset(token)
+
+
 def enqueue_status(application, status: str, *, comment: str = "", event_id=None):
-    message = OutboxMessage.objects.create(
+    message = OutboxMessage(
         municipality_id=application.municipality_id,
         kind=KIND,
         payload={
@@ -88,6 +107,11 @@ def enqueue_status(application, status: str, *, comment: str = "", event_id=None
         },
         reference=reference_for(application),
     )
+    collected = _collected.get()
+    if collected is not None:
+        collected.append(message)
+        return message
+    message.save()
     transaction.on_commit(lambda: _schedule(message.pk))
     return message
 
@@ -104,14 +128,20 @@ _clients: dict[tuple, MynaportalClient] = {}
 
 
 def _client(municipality_id) -> MynaportalClient:
-    from madoguchi.channels.models import MynaportalConnection
+    from madoguchi.channels.models import MissingSecretError, MynaportalConnection
 
-    connection = MynaportalConnection.objects.filter(
-        municipality_id=municipality_id, is_active=True
-    ).first()
+    connection = (
+        MynaportalConnection.objects.filter(municipality_id=municipality_id, is_active=True)
+        .select_related("municipality")
+        .first()
+    )
     if connection is None:
         raise NotConfiguredError("マイナポータル接続設定がありません。")
-    key = (connection.base_url, connection.login_id, connection.password)
+    try:
+        password = connection.password()
+    except MissingSecretError as exc:  # retried with backoff; the admin shows the reason
+        raise NotConfiguredError(str(exc)) from None
+    key = (connection.base_url, connection.login_id, password)
     client = _clients.get(key)
     if client is None:
         client = _clients[key] = MynaportalClient(*key)
@@ -138,15 +168,34 @@ def _deliver_older(message: OutboxMessage) -> None:
 
 
 def send_status(message: OutboxMessage) -> None:
-    """Deliver one 申請処理状況登録 (outbox sender for kind `mynaportal_status`)."""
+    """Deliver one 申請処理状況登録 (outbox sender for kind `mynaportal_status`).
+
+    Delivery is at least once: a worker killed after マイナポータル accepted a status but
+    before the message was marked sent (its transaction rolls back) sends it again. So
+    before registering, the statuses already registered for the case are read, and if the
+    newest one is this very status (same code and comment) it is not registered again. Two
+    consecutive messages of a case never carry the same code and comment otherwise (a
+    status change to the same status makes no message), so this only ever skips a re-send.
+    """
     _deliver_older(message)
     payload = message.payload
-    _client(message.municipality_id).register_status(
+    client = _client(message.municipality_id)
+    registered = client.list_statuses(payload["source_reference"])
+    if registered and _same(registered[-1], payload):
+        logger.info("mynaportal: message %s was already registered; not sent again", message.pk)
+        return
+    client.register_status(
         payload["source_reference"],
         status_code=payload["status_code"],
         status_label=payload.get("status_label", ""),
         comment=payload.get("comment", ""),
     )
+
+
+def _same(registered: dict, payload: dict) -> bool:
+    return str(registered.get("status_code", "")) == payload["status_code"] and str(
+        registered.get("comment") or ""
+    ) == (payload.get("comment") or "")
 
 
 def register_with_outbox() -> bool:

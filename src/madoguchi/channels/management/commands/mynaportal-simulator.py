@@ -15,6 +15,12 @@ class Command(BaseCommand):
         parser.add_argument("--login-id", default="madoguchi")
         parser.add_argument("--password", default="simulator")
         parser.add_argument("--verbose-log", action="store_true")
+        parser.add_argument(
+            "--status-delay",
+            type=float,
+            default=0.0,
+            help="申請処理状況登録を記録してから応答するまで待つ秒数（試験用）。",
+        )
 
     def handle(self, *args, **options):
         server = make_server(
@@ -23,6 +29,7 @@ class Command(BaseCommand):
             options["data_dir"],
             login_id=options["login_id"],
             password=options["password"],
+            status_delay=options["status_delay"],
         )
         server.verbose = options["verbose_log"]
         host, port = server.server_address[:2]
