@@ -32,7 +32,7 @@ COMMENT = "健康保険の資格確認書の写しが読み取れません。も
 
 
 @pytest.fixture
-def chiyoda_mynaportal(chiyoda_live, settings, simulator, db_trust, card):  # noqa: F811
+def chiyoda_mynaportal(chiyoda_live, settings, simulator, db_trust, card, monkeypatch):  # noqa: F811
     """千代田区 connected to the simulator, 児童手当 現況届 mapped, the test CA trusted, and the
     card's serial number linked to a 宛名番号."""
     from madoguchi.catalog.models import Procedure
@@ -43,11 +43,10 @@ def chiyoda_mynaportal(chiyoda_live, settings, simulator, db_trust, card):  # no
     settings.JPKI_ALLOW_TEST_CA = True
     settings.OTP_TOTP_THROTTLE_FACTOR = 0
     municipality = Municipality.objects.get(lg_code="131016")
+    # The login password is read from the environment (never stored in the database).
+    monkeypatch.setenv("MADOGUCHI_MYNAPORTAL_PASSWORD_131016", "simulator")
     MynaportalConnection.objects.create(
-        municipality=municipality,
-        base_url=simulator.url,
-        login_id="madoguchi",
-        password="simulator",
+        municipality=municipality, base_url=simulator.url, login_id="madoguchi"
     )
     MynaportalMapping.objects.create(
         municipality=municipality,

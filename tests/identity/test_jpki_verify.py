@@ -306,3 +306,26 @@ def test_short_rsa_key_refused(pki, trust):
     result = verify_package(card.sign(DATA), {}, trust=trust, at=now())
     assert not result.valid and result.code == jpki.WEAK_ALGORITHM
     assert "2048" in result.reason
+
+
+def test_a_trust_store_sent_to_another_process_decides_the_same(pki, trust, settings):
+    """The intake checks signatures in worker processes: the store travels pickled (as DER)
+    with its options and gives the same results there."""
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(trust))
+    assert copy.digest == trust.digest
+    for card, code in [(pki.card, jpki.OK), (pki.revoked, jpki.REVOKED)]:
+        signed = card.sign(DATA, FILES)
+        assert verify_package(signed, FILES, trust=copy, at=now()).code == code
+    # Options are carried, not re-read from the settings of the receiving process.
+    settings.JPKI_ALLOW_TEST_CA = False
+    settings.JPKI_MAX_SIGNING_AGE_DAYS = 0  # no limit
+    refused = jpki.TrustStore([pki.ca.certificate])
+    settings.JPKI_ALLOW_TEST_CA = True
+    settings.JPKI_MAX_SIGNING_AGE_DAYS = 90
+    copy = pickle.loads(pickle.dumps(refused))
+    assert copy.max_signing_age is None and copy.allow_test_ca is False
+    result = verify_package(pki.card.sign(DATA), {}, trust=copy, at=now())
+    assert result.code == jpki.TEST_CA_REFUSED
+    assert copy.digest != trust.digest

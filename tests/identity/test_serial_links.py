@@ -355,3 +355,22 @@ def test_import_serial_links_command(municipality, tmp_path):
     assert "3行目：シリアル番号「ZZ」は16進数" in out.getvalue()
     with pytest.raises(CommandError, match="団体がありません"):
         call_command("import_serial_links", str(path), municipality="999999", diff=True)
+
+
+@pytest.mark.django_db
+def test_lookup_many_answers_as_lookup_does_in_one_query(municipality, django_assert_num_queries):
+    import_full(municipality, csv("0D1,100,2021-04-01,,", "07,200,2021-04-01,,"))
+    import_diff(municipality, csv("E1,100,2024-06-10,,追加"))
+    queries = [
+        ("0D1", D(2024, 6, 9)),
+        ("d1", D(2024, 6, 10)),
+        ("E1", D(2024, 6, 10)),
+        ("7", datetime.datetime(2024, 6, 10, 1, tzinfo=datetime.UTC)),
+        ("FFFF", D(2024, 6, 10)),
+        ("not hex", D(2024, 6, 10)),
+    ]
+    expected = [lookup_atena(municipality, s, at=at) for s, at in queries]
+    assert expected == ["100", None, "100", "200", None, None]
+    source = serial_links.get_source(municipality)
+    with django_assert_num_queries(1):
+        assert source.lookup_many(queries) == expected

@@ -63,9 +63,10 @@ def free_port() -> int:
 class Simulator:
     """`madoguchi mynaportal-simulator` as its own process."""
 
-    def __init__(self, data_dir: Path, port: int | None = None):
+    def __init__(self, data_dir: Path, port: int | None = None, *, status_delay: float = 0.0):
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
+        self.status_delay = status_delay
         self.process = None
 
     @property
@@ -84,6 +85,8 @@ class Simulator:
                 str(self.port),
                 "--data-dir",
                 str(self.data_dir),
+                "--status-delay",
+                str(self.status_delay),
             ],
             env=env,
             stdout=subprocess.DEVNULL,

@@ -440,6 +440,19 @@ class TrustStore:
         self.allow_test_ca = bool(allow_test_ca)
         self.require_crl = bool(require_crl)
         self.max_signing_age = max_signing_age
+        anchors, intermediates, crls = list(anchors), list(intermediates), list(crls)
+        test_anchors = list(test_anchors)
+        # The inputs as DER, so the store can be sent to verification worker processes
+        # (cryptography's objects cannot be pickled) and identified by a digest.
+        self._spec = (
+            tuple(c.public_bytes(serialization.Encoding.DER) for c in anchors),
+            tuple(c.public_bytes(serialization.Encoding.DER) for c in intermediates),
+            tuple(c.public_bytes(serialization.Encoding.DER) for c in crls),
+            tuple(c.public_bytes(serialization.Encoding.DER) for c in test_anchors),
+            self.allow_test_ca,
+            self.require_crl,
+            max_signing_age,
+        )
         self.anchors: dict[bytes, list[x509.Certificate]] = {}
         self.refused_test_anchors: dict[bytes, list[x509.Certificate]] = {}
         self.intermediates: dict[bytes, list[x509.Certificate]] = {}
@@ -448,7 +461,6 @@ class TrustStore:
         self._issued_by_cache: dict[tuple[str, str], bool] = {}
         self.anchor_fingerprints: set[str] = set()
         self.test_fingerprints: set[str] = set()
-        test_anchors = list(test_anchors)
         for cert in [*anchors, *test_anchors]:
             is_test = is_test_certificate(cert) or any(cert is t for t in test_anchors)
             if is_test:
@@ -462,6 +474,14 @@ class TrustStore:
             self.intermediates.setdefault(cert.subject.public_bytes(), []).append(cert)
         for crl in crls:
             self._crls_by_issuer.setdefault(crl.issuer.public_bytes(), []).append(crl)
+
+    def __reduce__(self):
+        return (_trust_store_from_spec, (self._spec,))
+
+    @property
+    def digest(self) -> str:
+        """Identifies the content (anchors, CRLs, options): equal stores, equal digests."""
+        return hashlib.sha256(repr(self._spec).encode()).hexdigest()
 
     @classmethod
     def load(cls, **options) -> TrustStore:
@@ -522,6 +542,23 @@ class TrustStore:
             entry = _CRLEntry(best, revoked, _crl_this_update(best), best.next_update_utc)
         self._crl_cache[fp] = entry
         return entry
+
+
+def _trust_store_from_spec(spec) -> TrustStore:
+    anchors, intermediates, crls, tests, allow_test_ca, require_crl, max_age = spec
+    store = TrustStore(
+        [x509.load_der_x509_certificate(d) for d in anchors],
+        intermediates=[x509.load_der_x509_certificate(d) for d in intermediates],
+        crls=[x509.load_der_x509_crl(d) for d in crls],
+        test_anchors=[x509.load_der_x509_certificate(d) for d in tests],
+        allow_test_ca=allow_test_ca,
+        require_crl=require_crl,
+        max_signing_age=max_age or timedelta(days=1),
+    )
+    # None means "no limit"; passing it to the constructor would read the settings instead.
+    store.max_signing_age = max_age
+    store._spec = spec
+    return store
 
 
 def _setting(name: str, default):

@@ -148,6 +148,18 @@ class SerialLinkSource(ABC):
     def lookup(self, certificate_serial: str, at) -> str | None:
         """The 宛名番号 linked to the serial on the date of `at` (date or datetime), or None."""
 
+    def lookup_many(self, queries: list[tuple[str, object]]) -> list[str | None]:
+        """`lookup` for many (serial, at) at once, in order; a source that can answer a
+        batch in one request (the database) overrides it. Same answers as `lookup`."""
+        memo: dict[tuple[str, object], str | None] = {}
+        answers = []
+        for serial, at in queries:
+            key = (serial, _as_date(at))
+            if key not in memo:
+                memo[key] = self.lookup(serial, at)
+            answers.append(memo[key])
+        return answers
+
     def check_config(self) -> list[str]:
         """What is misconfigured (Japanese sentences); empty when ready."""
         return []
@@ -172,6 +184,36 @@ class DatabaseSerialLinkSource(SerialLinkSource):
             .first()
         )
         return link.atena_number if link else None
+
+    def lookup_many(self, queries: list[tuple[str, object]]) -> list[str | None]:
+        # One query for the whole batch (the bulk intake); then the same choice as `lookup`
+        # (the first link by primary key valid on the day).
+        wanted: list[tuple[str | None, datetime.date]] = []
+        for serial, at in queries:
+            try:
+                wanted.append((normalize_serial(serial), _as_date(at)))
+            except ValueError:
+                wanted.append((None, _as_date(at)))
+        serials = {serial for serial, _day in wanted if serial}
+        links: dict[str, list] = {}
+        if serials:
+            rows = (
+                SerialLink.objects.current()
+                .filter(municipality=self.municipality, certificate_serial__in=serials)
+                .order_by("pk")
+                .values_list("certificate_serial", "valid_from", "valid_until", "atena_number")
+            )
+            for serial, valid_from, valid_until, atena in rows:
+                links.setdefault(serial, []).append((valid_from, valid_until, atena))
+        answers: list[str | None] = []
+        for serial, day in wanted:
+            found = None
+            for valid_from, valid_until, atena in links.get(serial or "", []):
+                if valid_from <= day and (valid_until is None or valid_until >= day):
+                    found = atena
+                    break
+            answers.append(found)
+        return answers
 
     def check_config(self) -> list[str]:
         if not SerialLink.objects.current().filter(municipality=self.municipality).exists():
@@ -224,6 +266,24 @@ def get_source(municipality: Municipality) -> SerialLinkSource:
 def lookup_atena(municipality: Municipality, certificate_serial: str, *, at) -> str | None:
     """The 宛名番号 for a certificate serial on the date of `at`, or None."""
     return get_source(municipality).lookup(certificate_serial, at)
+
+
+def atena_numbers_for(municipality: Municipality, identities: list[dict]) -> list[str | None]:
+    """What `assign_atena_if_known` would find for each identity (None: nothing to assign),
+    for a batch of new cases at once (the マイナポータル bulk intake)."""
+    queries, positions = [], []
+    for index, identity in enumerate(identities):
+        serial = identity.get("certificate_serial")
+        if serial and identity.get("signature_valid") is not False:
+            queries.append((serial, _signed_at(identity)))
+            positions.append(index)
+    answers: list[str | None] = [None] * len(identities)
+    if queries:
+        for index, atena in zip(
+            positions, get_source(municipality).lookup_many(queries), strict=True
+        ):
+            answers[index] = atena or None
+    return answers
 
 
 # ── imports ─────────────────────────────────────────────────────────────────────────────

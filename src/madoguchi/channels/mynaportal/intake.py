@@ -2,13 +2,23 @@
 
 Guarantees (issue 4 §4):
 - the same 受付番号 imported twice makes one case (lookup first, and the database's unique
-  constraint on (municipality, channel, source_reference) if two pulls race);
-- one package = one transaction: the case, its answers, attachments, revision and events
-  commit together; attachment files written during a transaction that rolls back are
-  deleted, so a failed import leaves no half case and no orphan file, and the next pull
-  picks the package up again (it is not in the database yet);
+  constraint on (municipality, channel, source_reference) if two pulls race: the batch is
+  then written again package by package and the loser finds the winner's case);
+- every package is all-or-nothing: a batch is written in one transaction (`writing`), and if
+  that fails each package is written in its own transaction; attachment files written by a
+  transaction that rolls back are deleted, so a failed import leaves no half case and no
+  orphan file, and the next pull picks the package up again (it is not in the database
+  yet). A process killed mid-write cannot delete its files: `sweep_orphan_attachments`
+  (daily by Celery beat, or cron) removes stored files that no row refers to;
 - a package that cannot be accepted (malformed, bad signature or certificate, unknown
-  procedure, other municipality) is kept whole in `QuarantinedPackage` with its reason.
+  procedure, other municipality) is kept whole in `QuarantinedPackage` with its reason,
+  without affecting the other packages of its batch;
+- the 受付 status messages are written in the same transaction as their cases and handed to
+  the outbox worker after commit (never delivered inline during the import).
+
+`import_batch` is what `pull` uses: the signatures of a batch are checked in worker
+processes (`checking`), the per-batch lookups (mapping, form, departments, trust store,
+existing cases, 番号紐付) are made once per batch, and the rows are bulk-inserted.
 """
 
 import datetime
@@ -16,31 +26,30 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from madoguchi.applications import services
-from madoguchi.applications.models import (
-    AnswerRevision,
-    Application,
-    ApplicationEvent,
-    Channel,
-    DepartmentProgress,
-    Status,
-    next_receipt_number,
-)
+from madoguchi.applications.models import Application, Channel
 from madoguchi.channels.models import MynaportalMapping, QuarantinedPackage
+from madoguchi.outbox import delivery
 
-from .package import ApplicationData, PackageError, open_package, parse_data
+from . import checking, status_sync, writing
+from .package import ApplicationData
 
 logger = logging.getLogger(__name__)
 
 IMPORTED = "imported"
 DUPLICATE = "duplicate"
 QUARANTINED = "quarantined"
+FAILED = "failed"  # our side failed (database, storage): nothing kept, the next pull retries
+
+# Packages written per transaction by `pull`: large enough to amortise the round trips,
+# small enough that the 受付番号 counter (locked until commit) is held only briefly and a
+# batch of big packages stays within memory (see also BATCH_BYTES).
+BATCH_SIZE = 100
+BATCH_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -48,6 +57,9 @@ class Outcome:
     kind: str
     application: Application | None = None
     quarantine: QuarantinedPackage | None = None
+    error: BaseException | None = None
+    # Outbox messages (申請処理状況登録 受付) written with a newly imported case.
+    message_ids: list[int] = field(default_factory=list)
 
     @property
     def reason(self) -> str:
@@ -61,6 +73,7 @@ class Prepared:
     attachments: dict[str, bytes]
     identity: dict
     certificate_serial: str
+    departments: list = field(default_factory=list)
     answers: dict = field(default_factory=dict)
     unmapped: dict = field(default_factory=dict)
 
@@ -86,6 +99,20 @@ def existing_case(municipality, source_reference: str) -> Application | None:
     ).first()
 
 
+def _existing_cases(municipality, references) -> dict[str, Application]:
+    references = [r for r in references if r]
+    if not references:
+        return {}
+    return {
+        a.source_reference: a
+        for a in Application.objects.filter(
+            municipality=municipality,
+            channel=Channel.MYNAPORTAL,
+            source_reference__in=references,
+        )
+    }
+
+
 def import_package(
     municipality,
     raw: bytes,
@@ -96,84 +123,258 @@ def import_package(
 ) -> Outcome:
     """Import one package; returns what happened. Raises only for failures of our own side
     (database, storage): then nothing is kept and the next pull tries again."""
-    found = existing_case(municipality, source_reference)
-    if found is not None:
-        _resolve_quarantine(municipality, source_reference, found)
-        return Outcome(DUPLICATE, application=found)
-    try:
-        prepared = prepare(municipality, raw, source_reference=source_reference, at=at, trust=trust)
-    except Rejected as exc:
-        return Outcome(
-            QUARANTINED,
-            quarantine=quarantine(
-                municipality,
-                raw,
-                reason=exc.reason,
-                source_reference=source_reference,
-                procedure_code=exc.procedure_code,
-            ),
-        )
-    found = existing_case(municipality, prepared.data.receipt_number)
-    if found is not None:
-        _resolve_quarantine(municipality, prepared.data.receipt_number, found)
-        return Outcome(DUPLICATE, application=found)
-    try:
-        application = create_case(municipality, prepared)
-    except IntegrityError:
-        # Another pull created the same case between our lookup and our insert.
-        found = existing_case(municipality, prepared.data.receipt_number)
-        if found is None:
-            raise
-        return Outcome(DUPLICATE, application=found)
-    _resolve_quarantine(municipality, prepared.data.receipt_number, application)
-    return Outcome(IMPORTED, application=application)
+    outcome = import_batch(
+        municipality, [(source_reference, raw)], at=at, trust=trust, hand_off=True
+    )[0]
+    if outcome.kind == FAILED:
+        raise outcome.error
+    return outcome
 
 
-def prepare(municipality, raw: bytes, *, source_reference="", at=None, trust=None):
-    """Parse, verify and map; raises Rejected(reason) for anything not acceptable."""
-    try:
-        package = open_package(raw)
-    except PackageError as exc:
-        raise Rejected(exc.reason) from exc
-    from madoguchi.identity import jpki
+def import_batch(
+    municipality,
+    items: list[tuple[str, bytes]],
+    *,
+    at: datetime.datetime | None = None,
+    trust=None,
+    hand_off: bool = True,
+    message_ids: list[int] | None = None,
+) -> list[Outcome]:
+    """Import [(source_reference, raw)] (source_reference may be ""); one Outcome per item,
+    in order. Never raises for a package: our own failures are FAILED outcomes (a failure
+    to reach the database at all still raises).
 
+    The status messages written for the new cases are handed to the outbox worker after
+    commit when `hand_off`; otherwise their ids are appended to `message_ids` for the caller
+    to hand off once (a pull hands off after its last batch)."""
+    started = _begin(municipality, items, at=at, trust=trust)
+    return _finish(started, hand_off=hand_off, message_ids=message_ids)
+
+
+def import_batches(
+    municipality,
+    batches,
+    *,
+    at: datetime.datetime | None = None,
+    trust=None,
+    message_ids: list[int],
+):
+    """`import_batch` over an iterable of batches, pipelined: while a batch is written, the
+    next one is already being checked by the worker processes (and, in a pull, fetched).
+    Yields (batch, outcomes) in order; a batch whose import raised yields FAILED outcomes
+    and the next batch is still imported. Status message ids go to `message_ids`."""
+    trust = trust if trust is not None else _trust_store()
+    pending = None
+    for items in batches:
+        try:
+            started = _begin(municipality, items, at=at, trust=trust)
+        except Exception as exc:
+            logger.exception("mynaportal: import of a batch failed; left for the next pull")
+            started = _Failed(items, exc)
+        if pending is not None:
+            yield pending.items, _finish_safely(pending, message_ids)
+        pending = started
+    if pending is not None:
+        yield pending.items, _finish_safely(pending, message_ids)
+
+
+@dataclass
+class _Started:
+    municipality: object
+    items: list
+    outcomes: list
+    todo: list[int]
+    results: object  # checking.start(...): call for the check results of `todo`
+
+
+@dataclass
+class _Failed:
+    items: list
+    error: Exception
+
+
+def _begin(municipality, items, *, at, trust) -> _Started:
+    """Find the packages already imported; start checking the others."""
+    outcomes: list = [None] * len(items)
+    existing = _existing_cases(municipality, [ref for ref, _raw in items])
+    todo = []
+    for index, (ref, _raw) in enumerate(items):
+        if ref in existing:
+            outcomes[index] = Outcome(DUPLICATE, application=existing[ref])
+        else:
+            todo.append(index)
+    results = None
+    if todo:
+        trust = trust if trust is not None else _trust_store()
+        now = timezone.now()
+        results = checking.start([items[i] for i in todo], trust=trust, at=at or now, now=now)
+    return _Started(municipality, items, outcomes, todo, results)
+
+
+def _finish_safely(started, message_ids: list[int]) -> list[Outcome]:
+    if isinstance(started, _Failed):
+        return [Outcome(FAILED, error=started.error) for _item in started.items]
     try:
-        result = jpki.verify_package(
-            package.signed_xml,
-            package.attachments,
-            trust=trust if trust is not None else _trust_store(),
-            at=at or timezone.now(),
-        )
-    except Exception as exc:  # a verifier surprise is a reason too, never a lost package
-        logger.warning("mynaportal: verification raised %s", type(exc).__name__)
-        raise Rejected(
-            _("電子署名を検証できませんでした（%(error)s）。") % {"error": type(exc).__name__}
-        ) from exc
-    if not result.valid or result.data_xml is None:
-        raise Rejected(result.reason or _("電子署名が正しくありません。"))
+        return _finish(started, hand_off=False, message_ids=message_ids)
+    except Exception as exc:
+        logger.exception("mynaportal: import of a batch failed; left for the next pull")
+        # What was decided before the failure stands (a committed case is imported); the
+        # rest is left for the next pull.
+        return [
+            o if isinstance(o, Outcome) and o.kind != FAILED else Outcome(FAILED, error=exc)
+            for o in started.outcomes
+        ]
+
+
+def _finish(started: _Started, *, hand_off: bool, message_ids: list[int] | None):
+    """Map, quarantine the rejected, write the rest; hand off or collect the messages."""
+    municipality, items, outcomes = started.municipality, started.items, started.outcomes
+    if started.todo:
+        lookups = _Lookups(municipality)
+        ready: dict[int, Prepared] = {}
+        for index, result in zip(started.todo, started.results(), strict=True):
+            try:
+                ready[index] = _prepare(municipality, result, lookups)
+            except Rejected as exc:
+                ref, raw = items[index]
+                outcomes[index] = Outcome(
+                    QUARANTINED,
+                    quarantine=quarantine(
+                        municipality,
+                        raw,
+                        reason=exc.reason,
+                        source_reference=ref,
+                        procedure_code=exc.procedure_code,
+                    ),
+                )
+        _write(municipality, ready, outcomes)
+    new_ids = [pk for o in outcomes if o.kind == IMPORTED for pk in o.message_ids]
+    if hand_off:
+        transaction.on_commit(lambda: delivery.hand_off(new_ids))
+    elif message_ids is not None:
+        message_ids.extend(new_ids)
+    _resolve_quarantines(municipality, outcomes)
+    return outcomes
+
+
+def _write(municipality, ready: dict[int, "Prepared"], outcomes: list) -> None:
+    """Write the prepared packages: the whole batch in one transaction; if that fails, each
+    package in its own (a race with another pull, or one package our side cannot store)."""
+    # A 受付番号 already imported (by an earlier pull, or twice in this batch) is a duplicate.
+    inner = _existing_cases(municipality, [p.data.receipt_number for p in ready.values()])
+    batch: dict[int, Prepared] = {}
+    seen: dict[str, int] = {}
+    for index, prepared in ready.items():
+        receipt = prepared.data.receipt_number
+        if receipt in inner:
+            outcomes[index] = Outcome(DUPLICATE, application=inner[receipt])
+        elif receipt in seen:
+            outcomes[index] = (seen[receipt], None)  # resolved after the write
+        else:
+            seen[receipt] = index
+            batch[index] = prepared
+    if batch:
+        try:
+            _write_atomically(municipality, batch, outcomes)
+        except Exception:
+            logger.warning("mynaportal: batch write failed; writing package by package")
+            for index, prepared in batch.items():
+                try:
+                    _write_atomically(municipality, {index: prepared}, outcomes)
+                except IntegrityError as exc:
+                    # Another pull created the same case between our lookup and our insert.
+                    found = existing_case(municipality, prepared.data.receipt_number)
+                    outcomes[index] = (
+                        Outcome(DUPLICATE, application=found)
+                        if found is not None
+                        else Outcome(FAILED, error=exc)
+                    )
+                except Exception as exc:
+                    logger.exception("mynaportal: import of a package failed")
+                    outcomes[index] = Outcome(FAILED, error=exc)
+    for index, outcome in enumerate(outcomes):
+        if isinstance(outcome, tuple):  # the same 受付番号 twice in one batch
+            first = outcomes[outcome[0]]
+            outcomes[index] = (
+                Outcome(DUPLICATE, application=first.application)
+                if first.application is not None
+                else Outcome(first.kind, error=first.error)
+            )
+
+
+def _write_atomically(municipality, batch: dict[int, "Prepared"], outcomes: list) -> None:
+    written: list[str] = []
     try:
-        data = parse_data(result.data_xml, package.attachments)
-    except PackageError as exc:
-        raise Rejected(exc.reason) from exc
-    if source_reference and data.receipt_number != source_reference:
-        raise Rejected(
-            _("申請データの受付番号（%(inner)s）が取得した受付番号と一致しません。")
-            % {"inner": data.receipt_number},
-            data.procedure_code,
+        with transaction.atomic():
+            applications, messages = writing.write_cases(
+                municipality, list(batch.values()), written
+            )
+    except BaseException:
+        _delete_files(written)
+        raise
+    by_case: dict[str, list[int]] = {}
+    for message in messages:
+        by_case.setdefault(message.reference, []).append(message.pk)
+    for index, application in zip(batch, applications, strict=True):
+        outcomes[index] = Outcome(
+            IMPORTED,
+            application=application,
+            message_ids=by_case.get(status_sync.reference_for(application), []),
         )
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except Exception:  # the orphan sweep removes it later
+            logger.exception("mynaportal: could not delete %s after a failed import", name)
+
+
+class _Lookups:
+    """What every package of a batch asks the database about: fetched once per batch."""
+
+    def __init__(self, municipality):
+        self.municipality = municipality
+        self._mappings: dict[str, MynaportalMapping | None] = {}
+        self._keys: dict[int, set[str]] = {}
+        self._departments: dict[int, list] = {}
+
+    def mapping(self, procedure_code: str) -> MynaportalMapping | None:
+        if procedure_code not in self._mappings:
+            self._mappings[procedure_code] = (
+                MynaportalMapping.objects.filter(
+                    municipality=self.municipality, procedure_code=procedure_code, is_active=True
+                )
+                .select_related("procedure", "procedure__current_version")
+                .first()
+            )
+        return self._mappings[procedure_code]
+
+    def form_keys(self, mapping: MynaportalMapping) -> set[str]:
+        version = mapping.procedure.current_version
+        if version.pk not in self._keys:
+            self._keys[version.pk] = {f.key for f in version.form.all_fields()}
+        return self._keys[version.pk]
+
+    def departments(self, procedure) -> list:
+        if procedure.pk not in self._departments:
+            self._departments[procedure.pk] = list(procedure.departments.all())
+        return self._departments[procedure.pk]
+
+
+def _prepare(municipality, result, lookups: _Lookups) -> "Prepared":
+    """A checked package → Prepared (mapped onto the form); raises Rejected(reason)."""
+    if isinstance(result, checking.Rejected):
+        raise Rejected(result.reason, result.procedure_code)
+    data = result.data
     if data.lg_code != municipality.lg_code:
         raise Rejected(
             _("申請データの地方公共団体コード（%(code)s）がこの団体のものではありません。")
             % {"code": data.lg_code},
             data.procedure_code,
         )
-    mapping = (
-        MynaportalMapping.objects.filter(
-            municipality=municipality, procedure_code=data.procedure_code, is_active=True
-        )
-        .select_related("procedure", "procedure__current_version")
-        .first()
-    )
+    mapping = lookups.mapping(data.procedure_code)
     if mapping is None:
         raise Rejected(
             _(
@@ -188,17 +389,15 @@ def prepare(municipality, raw: bytes, *, source_reference="", at=None, trust=Non
             _("手続「%(name)s」に公開中の様式がありません。") % {"name": mapping.procedure.name},
             data.procedure_code,
         )
-    identity = {**result.identity(timezone.now()), "atena_source": ""}
-    # serial_links reads the signing date as "signed_at".
-    identity["signed_at"] = identity.get("signing_time")
     prepared = Prepared(
         data=data,
         mapping=mapping,
-        attachments=package.attachments,
-        identity=identity,
-        certificate_serial=identity["certificate_serial"],
+        attachments=result.attachments,
+        identity=result.identity,
+        certificate_serial=result.identity["certificate_serial"],
+        departments=lookups.departments(mapping.procedure),
     )
-    _map_items(prepared)
+    _map_items(prepared, lookups.form_keys(mapping))
     return prepared
 
 
@@ -214,10 +413,8 @@ def _set_path(answers: dict, path: str, value) -> None:
     target[parts[-1]] = value
 
 
-def _map_items(prepared: Prepared) -> None:
+def _map_items(prepared: Prepared, known_keys: set[str]) -> None:
     mapping = prepared.mapping
-    form = mapping.procedure.current_version.form
-    known_keys = {f.key for f in form.all_fields()}
     table = mapping.items if isinstance(mapping.items, dict) else {}
     for item_id, value in prepared.data.items.items():
         key = table.get(item_id)
@@ -227,100 +424,6 @@ def _map_items(prepared: Prepared) -> None:
             _set_path(prepared.answers, key, value)
         else:
             prepared.unmapped[item_id] = value
-
-
-def create_case(municipality, prepared: Prepared) -> Application:
-    """One transaction; attachment files written by a transaction that fails are removed."""
-    written: list[str] = []
-    try:
-        with transaction.atomic():
-            return _create_case(municipality, prepared, written)
-    except BaseException:
-        for name in written:
-            try:
-                default_storage.delete(name)
-            except Exception:  # pragma: no cover - logged, the sweep of orphans is manual
-                logger.exception("mynaportal: could not delete %s after a failed import", name)
-        raise
-
-
-class _Upload(ContentFile):
-    pass
-
-
-def _create_case(municipality, prepared: Prepared, written: list[str]) -> Application:
-    from madoguchi.identity.serial_links import assign_atena_if_known
-
-    data, mapping = prepared.data, prepared.mapping
-    procedure = mapping.procedure
-    now = timezone.now()
-    application = Application(
-        municipality=municipality,
-        procedure=procedure,
-        form_version=procedure.current_version,
-        channel=Channel.MYNAPORTAL,
-        status=Status.RECEIVED,
-        source_reference=data.receipt_number,
-        identity=prepared.identity,
-        answers={},
-        submitted_at=now,
-    )
-    if procedure.target_days:
-        application.due_at = now + datetime.timedelta(days=procedure.target_days)
-    application.receipt_number = next_receipt_number(municipality)
-    application.issue_status_token()
-    application.save()
-
-    answers = dict(prepared.answers)
-    for info in data.attachments:
-        upload = _Upload(prepared.attachments[info.name], name=info.name)
-        answer = services.store_attachment(
-            application,
-            info.item or "mynaportal_attachment",
-            upload,
-            content_type=info.content_type,
-            content=prepared.attachments[info.name],
-        )
-        written.append(application.attachments.get(uid=answer["attachment"]).file.name)
-        key = (mapping.items or {}).get(info.item) or (info.item if info.item else "")
-        if key:
-            existing = answers.get(key)
-            answers[key] = [*existing, answer] if isinstance(existing, list) else [answer]
-    application.answers = answers
-    services._set_applicant(application, answers)  # name, reading, e-mail, search keys
-    if not application.applicant_name:
-        application.applicant_name = prepared.identity.get("basic_four", {}).get("name", "")[:200]
-        application.search_name = services.search_name(application.applicant_name)
-    application.save()
-    AnswerRevision.objects.create(
-        municipality_id=municipality.pk,
-        application=application,
-        number=1,
-        answers=answers,
-        submitted_at=now,
-    )
-    DepartmentProgress.objects.bulk_create(
-        DepartmentProgress(municipality_id=municipality.pk, application=application, department=d)
-        for d in procedure.departments.all()
-    )
-    services.record_event(
-        application,
-        ApplicationEvent.Kind.SUBMITTED,
-        actor_type=ApplicationEvent.Actor.SYSTEM,
-        from_status=Status.DRAFT,
-        to_status=Status.RECEIVED,
-        data={
-            "receipt_number": application.receipt_number,
-            "channel": Channel.MYNAPORTAL,
-            "source_reference": data.receipt_number,
-            "procedure_code": data.procedure_code,
-            "mynaportal_submitted_at": data.submitted_at.isoformat(),
-            # Items the mapping does not place in the form are kept here, never dropped.
-            "unmapped_items": prepared.unmapped,
-        },
-    )
-    assign_atena_if_known(application)
-    return application
 
 
 def quarantine(
@@ -365,6 +468,25 @@ def _resolve_quarantine(municipality, source_reference: str, application) -> Non
     ).update(
         state=QuarantinedPackage.State.RESOLVED, application=application, updated_at=timezone.now()
     )
+
+
+def _resolve_quarantines(municipality, outcomes: list[Outcome]) -> None:
+    """Mark the quarantine entries of packages that are now cases as resolved (one query to
+    find them: in a pull there are usually none)."""
+    cases = {
+        o.application.source_reference: o.application
+        for o in outcomes
+        if o.kind in (IMPORTED, DUPLICATE) and o.application is not None
+    }
+    if not cases:
+        return
+    open_refs = QuarantinedPackage.objects.filter(
+        municipality=municipality,
+        source_reference__in=list(cases),
+        state=QuarantinedPackage.State.QUARANTINED,
+    ).values_list("source_reference", flat=True)
+    for ref in list(open_refs):
+        _resolve_quarantine(municipality, ref, cases[ref])
 
 
 def reprocess(entry: QuarantinedPackage, *, trust=None) -> Outcome:

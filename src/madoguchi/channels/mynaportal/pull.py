@@ -2,18 +2,26 @@
 
 Each pull asks for the applications received in the last `lookback_days` and fetches only
 the 受付番号 that are neither a case nor an open quarantine entry yet: a missed or failed
-pull is simply caught up by the next one (no cursor to get wrong).
+pull is simply caught up by the next one (no cursor to get wrong). The packages are fetched
+and imported in batches (`intake.import_batch`); the 受付 status messages of the new cases
+are handed to the outbox worker once, after the last batch.
 """
 
 import datetime
 import logging
 from dataclasses import dataclass, field
 
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from madoguchi.applications.models import Application, Channel
-from madoguchi.channels.models import MynaportalConnection, QuarantinedPackage
+from madoguchi.channels.models import (
+    MissingSecretError,
+    MynaportalConnection,
+    QuarantinedPackage,
+)
+from madoguchi.outbox import delivery
 
 from . import intake
 from .client import MynaportalClient, MynaportalError
@@ -42,13 +50,20 @@ class PullResult:
 
 
 def client_for(connection: MynaportalConnection) -> MynaportalClient:
-    return MynaportalClient(connection.base_url, connection.login_id, connection.password)
+    """Raises MissingSecretError when the password is not in the environment."""
+    return MynaportalClient(connection.base_url, connection.login_id, connection.password())
 
 
 def pull(connection: MynaportalConnection, *, client: MynaportalClient | None = None) -> PullResult:
     municipality = connection.municipality
-    client = client or client_for(connection)
     result = PullResult()
+    try:
+        client = client or client_for(connection)
+    except MissingSecretError as exc:
+        result.failed += 1
+        result.errors.append(str(exc))
+        _record(connection, result)
+        return result
     now = timezone.now()
     try:
         summaries = client.list_applications(
@@ -72,42 +87,59 @@ def pull(connection: MynaportalConnection, *, client: MynaportalClient | None = 
             municipality=municipality, source_reference__in=references
         ).values_list("source_reference", flat=True)
     )
-    trust = None
-    for summary in summaries:
-        if summary.receipt_number in done:
-            result.duplicates += 1
-            continue
+    pending = [s.receipt_number for s in summaries if s.receipt_number not in done]
+    result.duplicates += len(summaries) - len(pending)
+    message_ids: list[int] = []
+    if pending:
+        batches = _fetch_batches(client, pending, result)
+        for _batch, outcomes in intake.import_batches(
+            municipality, batches, message_ids=message_ids
+        ):
+            _count(outcomes, result)
+    # The 受付 statuses of every new case, to the outbox worker in one hand-off (after
+    # commit: a caller may have wrapped the pull in a transaction).
+    transaction.on_commit(lambda: delivery.hand_off(message_ids))
+    _record(connection, result)
+    return result
+
+
+def _fetch_batches(client: MynaportalClient, references: list[str], result: PullResult):
+    """Fetch the packages, yielding batches of (受付番号, package) for the intake."""
+    batch: list[tuple[str, bytes]] = []
+    size = 0
+    for reference in references:
         try:
-            data = client.get_application(summary.receipt_number)
+            data = client.get_application(reference)
         except MynaportalError as exc:
             result.failed += 1
             result.errors.append(str(exc))
             continue
-        if trust is None:
-            trust = intake._trust_store()
-        try:
-            outcome = intake.import_package(
-                municipality,
-                data["package"],
-                source_reference=summary.receipt_number,
-                trust=trust,
-            )
-        except Exception as exc:  # our side failed: nothing kept, the next pull retries
-            logger.exception("mynaportal: import of a package failed; left for the next pull")
-            result.failed += 1
-            result.errors.append(
-                _("取り込みに失敗しました（%(error)s）。次回の取得で再試行します。")
-                % {"error": type(exc).__name__}
-            )
-            continue
+        batch.append((reference, data["package"]))
+        size += len(data["package"])
+        if len(batch) >= intake.BATCH_SIZE or size >= intake.BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _count(outcomes, result: PullResult) -> None:
+    for outcome in outcomes:
         if outcome.kind == intake.IMPORTED:
             result.imported += 1
         elif outcome.kind == intake.DUPLICATE:
             result.duplicates += 1
-        else:
+        elif outcome.kind == intake.QUARANTINED:
             result.quarantined += 1
-    _record(connection, result)
-    return result
+        else:
+            result.failed += 1
+            result.errors.append(_failure(outcome.error))
+
+
+def _failure(exc) -> str:
+    return _("取り込みに失敗しました（%(error)s）。次回の取得で再試行します。") % {
+        "error": type(exc).__name__
+    }
 
 
 def _record(connection: MynaportalConnection, result: PullResult) -> None:

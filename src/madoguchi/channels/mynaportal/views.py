@@ -11,6 +11,7 @@ from madoguchi.tenants import permissions
 from madoguchi.tenants.decorators import handler_required
 from madoguchi.tenants.models import StaffMembership
 
+from . import checking
 from .pull import pull
 
 
@@ -51,8 +52,17 @@ def pull_now(request):
     ).select_related("municipality")
     if not connections:
         messages.warning(request, _("マイナポータル接続設定がありません。"))
-    for connection in connections:
-        result = pull(connection)
-        level = messages.SUCCESS if not (result.failed or result.quarantined) else messages.WARNING
-        messages.add_message(request, level, f"{connection.municipality.name}: {result.summary()}")
+    try:
+        for connection in connections:
+            result = pull(connection)
+            level = (
+                messages.SUCCESS if not (result.failed or result.quarantined) else messages.WARNING
+            )
+            messages.add_message(
+                request, level, f"{connection.municipality.name}: {result.summary()}"
+            )
+    finally:
+        # A web server process does not keep verification workers between button presses
+        # (a Celery worker, which pulls every 5 minutes, does).
+        checking.shutdown()
     return redirect("mynaportal:index")

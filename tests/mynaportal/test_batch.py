@@ -1,0 +1,159 @@
+"""The bulk intake used by `pull`: a batch checked in worker processes and written in one
+transaction; each package still all-or-nothing, bad ones quarantined with their reason."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from madoguchi.applications.models import (
+    Application,
+    ApplicationEvent,
+    Attachment,
+    Channel,
+    next_receipt_number,
+)
+from madoguchi.channels.models import QuarantinedPackage
+from madoguchi.channels.mynaportal import checking, intake, status_sync
+from madoguchi.outbox.models import OutboxMessage
+
+from .helpers import make_package
+from .test_intake import media_files
+
+TAMPERED = "署名が正しくありません。申請データが改ざんされているか、署名が壊れています。"
+UNKNOWN_PROCEDURE = (
+    "手続コード「no_such_procedure」に対応する手続が設定されていません。"
+    "マイナポータル項目対応を登録してから再処理してください。"
+)
+
+
+@pytest.fixture
+def worker_processes(monkeypatch):
+    monkeypatch.setenv("MYNAPORTAL_VERIFY_PROCESSES", "2")
+    yield
+    checking.shutdown()
+
+
+def _receipt(i: int) -> str:
+    return f"20260401{i:08d}"
+
+
+@pytest.mark.django_db
+def test_a_batch_imports_the_good_and_quarantines_the_bad_without_affecting_them(
+    loaded_municipality, mapping, card, trust, worker_processes
+):
+    good = [(_receipt(i), make_package(card, receipt=_receipt(i))) for i in range(1, 9)]
+    tampered = (_receipt(20), make_package(card, receipt=_receipt(20), tamper="data"))
+    unknown = (
+        _receipt(21),
+        make_package(card, receipt=_receipt(21), procedure_code="no_such_procedure"),
+    )
+    twice = good[0]  # the same 受付番号 twice in one batch
+    items = [*good[:4], tampered, *good[4:], unknown, twice]
+    assert len(items) >= checking.MIN_PARALLEL  # checked by the worker processes
+
+    outcomes = intake.import_batch(loaded_municipality, items, trust=trust)
+
+    kinds = [o.kind for o in outcomes]
+    assert kinds == [*["imported"] * 4, "quarantined", *["imported"] * 4, "quarantined"] + [
+        "duplicate"
+    ]
+    assert outcomes[-1].application.pk == outcomes[0].application.pk
+    assert outcomes[4].reason == TAMPERED
+    assert outcomes[9].reason == UNKNOWN_PROCEDURE
+    cases = Application.objects.filter(channel=Channel.MYNAPORTAL)
+    assert sorted(cases.values_list("source_reference", flat=True)) == [r for r, _ in good]
+    assert QuarantinedPackage.objects.count() == 2
+    # Every case whole: answers, its attachment (row and file), revision, 申請 event and
+    # its 受付 status message, written with it.
+    assert Attachment.objects.count() == 8 and len(media_files()) == 8
+    for case in cases:
+        assert case.receipt_number and case.applicant_name == "山田　花子"
+        assert case.answers["insurance_document"][0]["name"] == "kenko.pdf"
+        assert case.revisions.count() == 1
+        assert case.events.filter(kind=ApplicationEvent.Kind.SUBMITTED).count() == 1
+        message = OutboxMessage.objects.get(reference=status_sync.reference_for(case))
+        assert message.payload["status_code"] == "01"
+    assert sum(len(o.message_ids) for o in outcomes if o.kind == "imported") == 8
+
+
+@pytest.mark.django_db
+def test_receipt_numbers_of_a_batch_are_consecutive_and_the_counter_goes_on(
+    loaded_municipality, mapping, card, trust
+):
+    items = [(_receipt(i), make_package(card, receipt=_receipt(i))) for i in range(1, 4)]
+    outcomes = intake.import_batch(loaded_municipality, items, trust=trust)
+    numbers = [o.application.receipt_number for o in outcomes]
+    year, first = numbers[0].split("-")
+    assert numbers == [f"{year}-{int(first) + k:06d}" for k in range(3)]
+    assert next_receipt_number(loaded_municipality) == f"{year}-{int(first) + 3:06d}"
+
+
+@pytest.mark.django_db
+def test_a_failure_of_our_side_keeps_nothing_of_that_package_only(
+    loaded_municipality, mapping, card, trust
+):
+    """The batch write fails; each package is then written alone and only the one that
+    fails is left out (FAILED, nothing kept, next pull retries it)."""
+    from madoguchi.applications.signals import event_recorded
+
+    items = [(_receipt(i), make_package(card, receipt=_receipt(i))) for i in range(1, 4)]
+
+    def fail_for_the_second(sender, event, **kwargs):
+        if event.application.source_reference == _receipt(2):
+            raise OSError("disk full")
+
+    event_recorded.connect(fail_for_the_second, dispatch_uid="test-disk-full")
+    try:
+        outcomes = intake.import_batch(loaded_municipality, items, trust=trust)
+    finally:
+        event_recorded.disconnect(dispatch_uid="test-disk-full")
+    assert [o.kind for o in outcomes] == ["imported", "failed", "imported"]
+    assert isinstance(outcomes[1].error, OSError)
+    assert sorted(
+        Application.objects.filter(channel=Channel.MYNAPORTAL).values_list(
+            "source_reference", flat=True
+        )
+    ) == [_receipt(1), _receipt(3)]
+    assert len(media_files()) == 2 and Attachment.objects.count() == 2
+    assert not QuarantinedPackage.objects.exists()  # our failure, not the package's
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="two writers at once need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_two_pulls_racing_make_one_case_per_receipt_number(
+    loaded_municipality, mapping, card, trust, monkeypatch
+):
+    """Both pulls find nothing imported yet, then both write: the database's unique
+    constraint stops the second, which then finds the first one's cases."""
+    from django.db import connections
+
+    items = [(_receipt(i), make_package(card, receipt=_receipt(i))) for i in range(1, 6)]
+    both_looked = threading.Barrier(2, timeout=30)
+    begin = intake._begin
+
+    def begin_then_wait(*args, **kwargs):
+        started = begin(*args, **kwargs)
+        both_looked.wait()  # neither writes before both have looked for existing cases
+        return started
+
+    monkeypatch.setattr(intake, "_begin", begin_then_wait)
+    results = {}
+
+    def pull(name):
+        try:
+            results[name] = intake.import_batch(loaded_municipality, items, trust=trust)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=pull, args=(n,)) for n in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    kinds = sorted(o.kind for outcomes in results.values() for o in outcomes)
+    assert kinds == ["duplicate"] * 5 + ["imported"] * 5
+    cases = Application.objects.filter(channel=Channel.MYNAPORTAL)
+    assert cases.count() == 5
+    assert len(media_files()) == 5 and Attachment.objects.count() == 5
+    assert OutboxMessage.objects.filter(kind=status_sync.KIND).count() == 5
