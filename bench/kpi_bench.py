@@ -388,10 +388,10 @@ def measure_incremental(world) -> None:
     service (one event folded each), timed with and without the fold receiver."""
     from django.db import transaction
 
-    from madoguchi.analytics.maintenance import on_event_recorded
+    from madoguchi.analytics.maintenance import on_events_recorded
     from madoguchi.applications import staff_actions
     from madoguchi.applications.models import Application, Status
-    from madoguchi.applications.signals import event_recorded
+    from madoguchi.applications.signals import events_recorded
 
     municipality, _share, _procedures, users = world[0]
     cases = list(
@@ -417,11 +417,11 @@ def measure_incremental(world) -> None:
 
     run(cases[:20])  # warm-up
     with_fold = run(cases[:200])
-    event_recorded.disconnect(dispatch_uid="analytics.fold_event")
+    events_recorded.disconnect(dispatch_uid="analytics.fold_events")
     try:
         without = run(cases[200:])
     finally:
-        event_recorded.connect(on_event_recorded, dispatch_uid="analytics.fold_event")
+        events_recorded.connect(on_events_recorded, dispatch_uid="analytics.fold_events")
     print(
         f"  staff status change: {with_fold:.1f} ms with the KPI fold, {without:.1f} ms without"
         f" (+{with_fold - without:.1f} ms per event)"

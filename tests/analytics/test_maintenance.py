@@ -123,3 +123,25 @@ def test_dashboard_figures_come_from_the_aggregates(history):
     assert figures.volume(scope)["total"]["total"] == 0
     assert figures.processing(scope, {})["total"]["total"]["count"] == 0
     assert figures.outcomes(scope)["total"] == 0
+
+
+def test_a_batch_of_events_folds_like_one_event_at_a_time(history):
+    """A bulk writer announces many events of many cases at once: the batch fold gives
+    exactly what folding them one by one gave."""
+    kept = snapshot()
+    CaseFact.objects.all().delete()
+    DailyCount.objects.all().delete()
+    events = list(ApplicationEvent.objects.select_related("application").order_by("pk"))
+    assert len({e.application_id for e in events}) > 5
+    maintenance.fold_events(events)
+    assert snapshot() == kept
+
+
+def test_folding_a_batch_takes_a_few_statements(history, django_assert_max_num_queries):
+    events = list(ApplicationEvent.objects.select_related("application").order_by("pk"))
+    CaseFact.objects.all().delete()
+    DailyCount.objects.all().delete()
+    # read the facts, create the new ones, one upsert of the counts (executemany)
+    with django_assert_max_num_queries(3):
+        maintenance.fold_events(events)
+    assert CaseFact.objects.count() == len({e.application_id for e in events})

@@ -14,16 +14,17 @@ def main() -> None:
     import django
 
     django.setup()
-    from madoguchi.applications.signals import event_recorded
+    from madoguchi.applications.signals import events_recorded
     from madoguchi.channels.mynaportal.pull import pull_all
 
     marker = Path(sys.argv[1])
 
-    def hang(sender, event, **kwargs):
+    def hang(sender, events, **kwargs):
+        event = events[0]
         marker.write_text(str(event.application.source_reference))
         time.sleep(600)
 
-    event_recorded.connect(hang, weak=False)
+    events_recorded.connect(hang, weak=False)
     pull_all()
 
 

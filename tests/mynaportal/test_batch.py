@@ -95,19 +95,19 @@ def test_a_failure_of_our_side_keeps_nothing_of_that_package_only(
 ):
     """The batch write fails; each package is then written alone and only the one that
     fails is left out (FAILED, nothing kept, next pull retries it)."""
-    from madoguchi.applications.signals import event_recorded
+    from madoguchi.applications.signals import events_recorded
 
     items = [(_receipt(i), make_package(card, receipt=_receipt(i))) for i in range(1, 4)]
 
-    def fail_for_the_second(sender, event, **kwargs):
-        if event.application.source_reference == _receipt(2):
+    def fail_for_the_second(sender, events, **kwargs):
+        if any(e.application.source_reference == _receipt(2) for e in events):
             raise OSError("disk full")
 
-    event_recorded.connect(fail_for_the_second, dispatch_uid="test-disk-full")
+    events_recorded.connect(fail_for_the_second, dispatch_uid="test-disk-full")
     try:
         outcomes = intake.import_batch(loaded_municipality, items, trust=trust)
     finally:
-        event_recorded.disconnect(dispatch_uid="test-disk-full")
+        events_recorded.disconnect(dispatch_uid="test-disk-full")
     assert [o.kind for o in outcomes] == ["imported", "failed", "imported"]
     assert isinstance(outcomes[1].error, OSError)
     assert sorted(

@@ -76,24 +76,25 @@ def test_known_serial_gets_atena_number(loaded_municipality, mapping, card, trus
 def test_crash_mid_import_leaves_nothing_and_next_pull_imports(
     loaded_municipality, mapping, card, trust
 ):
-    from madoguchi.applications.signals import event_recorded
+    from madoguchi.applications.signals import events_recorded
 
     raw = make_package(card)
 
-    def crash(sender, event, **kwargs):
+    def crash(sender, events, **kwargs):
+        event = events[0]
         # Called while the case is being written: its rows and its file exist by now.
         assert Attachment.objects.filter(application=event.application).exists()
         assert media_files()
         raise RuntimeError("power cut")
 
-    event_recorded.connect(crash, dispatch_uid="test-power-cut")
+    events_recorded.connect(crash, dispatch_uid="test-power-cut")
     try:
         with pytest.raises(RuntimeError, match="power cut"):
             intake.import_package(
                 loaded_municipality, raw, source_reference="2026040100000001", trust=trust
             )
     finally:
-        event_recorded.disconnect(dispatch_uid="test-power-cut")
+        events_recorded.disconnect(dispatch_uid="test-power-cut")
     assert not Application.objects.filter(channel=Channel.MYNAPORTAL).exists()
     assert not Attachment.objects.exists()
     assert media_files() == []

@@ -336,3 +336,44 @@ def test_ping_is_sent_even_when_stopped_and_does_not_count(receiver, municipalit
     assert subscription.consecutive_failures == 0
     row = WebhookDelivery.objects.get()
     assert (row.event_kind, row.last_status_code) == ("ping", 500)
+
+
+def test_a_batch_of_events_looks_subscriptions_up_once(
+    municipality, procedure, django_assert_num_queries
+):
+    """A bulk writer (the マイナポータル intake) announces a hundred events at once: without
+    subscribers that costs one query for the whole batch."""
+    from madoguchi.webhooks import events
+
+    batch = [
+        ApplicationEvent.objects.select_related("application").get(
+            application=submitted_application(procedure)[0], kind="submitted"
+        )
+        for _ in range(3)
+    ]
+    with django_assert_num_queries(1):
+        events.on_events_recorded(sender=ApplicationEvent, events=batch)
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_a_batch_of_events_reaches_only_the_granted_subscribers(receiver, municipality, procedure):
+    from madoguchi.webhooks import events
+
+    other_procedure = make_procedure(municipality, slug="suido", department_code="suido")
+    mine = submitted_application(procedure)[0]
+    theirs = submitted_application(other_procedure)[0]
+    subscribe(make_client(municipality, "for-procedure", procedure=procedure), receiver.url("/a"))
+    subscribe(make_client(municipality, "for-all"), receiver.url("/b"))
+    batch = list(
+        ApplicationEvent.objects.select_related("application")
+        .filter(kind="submitted", application__in=[mine, theirs])
+        .order_by("pk")
+    )
+    events.on_events_recorded(sender=ApplicationEvent, events=batch)
+    deliveries = sorted(
+        (d.subscription.url.rsplit("/", 1)[1], d.receipt_number)
+        for d in WebhookDelivery.objects.select_related("subscription")
+    )
+    assert deliveries == sorted(
+        [("a", mine.receipt_number), ("b", mine.receipt_number), ("b", theirs.receipt_number)]
+    )

@@ -39,9 +39,9 @@ class AnalyticsConfig(AppConfig):
     verbose_name = "業務改革の指標"
 
     def ready(self) -> None:
-        from madoguchi.applications.signals import event_recorded
+        from madoguchi.applications.signals import events_recorded
 
-        from .maintenance import on_event_recorded
+        from .maintenance import on_events_recorded
 
-        event_recorded.connect(on_event_recorded, dispatch_uid="analytics.fold_event")
+        events_recorded.connect(on_events_recorded, dispatch_uid="analytics.fold_events")
         post_migrate.connect(_rebuild_when_empty, sender=self)

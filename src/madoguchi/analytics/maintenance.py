@@ -1,10 +1,12 @@
 """Keeps `CaseFact` and `DailyCount` exact as events are recorded, and rebuilds them.
 
-Incremental: a receiver of `applications.signals.event_recorded` (sent inside the
-transaction that records the event) folds the event into the case's fact and adds the
-difference it makes to the daily counts — in the same transaction, so a rolled-back action
-leaves no trace in the figures. A failure of the fold never fails the resident's or staff's
-action: it runs in a savepoint, and the case is noted in `PendingCaseFact` to be folded again.
+Incremental: a receiver of `applications.signals.events_recorded` (sent inside the
+transaction that records the events: one, or a bulk writer's batch) folds the events into
+their cases' facts and adds the difference they make to the daily counts — in the same
+transaction, so a rolled-back action leaves no trace in the figures, and with a few
+statements per batch, not per event. A failure of the fold never fails the resident's or
+staff's action: it runs in a savepoint, and the cases are noted in `PendingCaseFact` to be
+folded again.
 
 Rebuild: `rebuild_all` recomputes everything from the event log with the same fold
 (`casefacts.fold`); `refold_pending` folds the noted cases. Both are idempotent.
@@ -94,13 +96,10 @@ def _state_of(fact) -> CaseState:
     return CaseState(channel=fact.channel, in_funnel=fact.in_funnel, **_fact_values(fact))
 
 
-def _store(application, state: CaseState, *, exists: bool) -> None:
+def _new_fact(application, state: CaseState):
     from .models import CaseFact
 
-    if exists:
-        CaseFact.objects.filter(pk=application.pk).update(**_fact_values(state))
-        return
-    CaseFact.objects.create(
+    return CaseFact(
         application_id=application.pk,
         municipality_id=application.municipality_id,
         procedure_id=application.procedure_id,
@@ -110,47 +109,42 @@ def _store(application, state: CaseState, *, exists: bool) -> None:
     )
 
 
-def add_counts(
-    municipality_id: int, procedure_id: int, counts: Counter, labels: dict[str, str]
-) -> None:
-    """Add `counts` {(measure, day, key): n} to the stored daily counts (upsert, n may be
-    negative). Concurrent writers serialise on the row, so no count is lost."""
+def _store(application, state: CaseState, *, exists: bool) -> None:
+    from .models import CaseFact
+
+    if exists:
+        CaseFact.objects.filter(pk=application.pk).update(**_fact_values(state))
+    else:
+        _new_fact(application, state).save(force_insert=True)
+
+
+def add_counts(rows: list[tuple[int, int, Counter]], labels: dict[str, str]) -> None:
+    """Add counts to the stored daily counts: rows of (municipality id, procedure id,
+    {(measure, day, key): n}), n may be negative. One upsert statement for them all;
+    concurrent writers serialise on each row, so no count is lost."""
     from .models import DailyCount
 
-    rows = [(m, d, k, n) for (m, d, k), n in counts.items() if n]
-    if not rows:
+    params = sorted(  # a fixed order: no deadlock between concurrent writers
+        (procedure_id, day, measure, key, municipality_id, labels.get(key, ""), n)
+        for municipality_id, procedure_id, counts in rows
+        for (measure, day, key), n in counts.items()
+        if n
+    )
+    if not params:
         return
     table = DailyCount._meta.db_table
     sql = (
-        f"INSERT INTO {table} (municipality_id, procedure_id, day, measure, key, label, count) "
+        f"INSERT INTO {table} (procedure_id, day, measure, key, municipality_id, label, count) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s) "
         f"ON CONFLICT (procedure_id, day, measure, key) "
         f"DO UPDATE SET count = {table}.count + EXCLUDED.count"
     )
-    params = [
-        (municipality_id, procedure_id, day, measure, key, labels.get(key, ""), n)
-        for measure, day, key, n in sorted(rows)  # a fixed order: no deadlock between writers
-    ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 
 
-def fold_event(event) -> None:
-    """Fold one just-recorded `ApplicationEvent` (in the caller's transaction)."""
-    from .models import CaseFact
-
-    if event.kind not in casefacts.RELEVANT_KINDS:
-        return
-    application = event.application
-    fact = CaseFact.objects.select_for_update().filter(application_id=application.pk).first()
-    before = (
-        _state_of(fact)
-        if fact is not None
-        else initial_state(
-            application.channel, application.proxy_business_id, application.entered_by_id
-        )
-    )
-    new_event = case_event(
+def _case_event_of(event) -> CaseEvent:
+    return case_event(
         event.pk,
         event.kind,
         event.created_at,
@@ -159,31 +153,65 @@ def fold_event(event) -> None:
         event.message,
         event.data,
     )
-    after, extra, labels = casefacts.apply(before, new_event)
-    if after == before:
+
+
+def fold_events(events) -> None:
+    """Fold just-recorded `ApplicationEvent`s (in the caller's transaction): one read of the
+    cases' facts, one write of new facts, one upsert of the counts for the whole batch."""
+    from .models import CaseFact
+
+    by_case: dict[int, list] = {}
+    for event in events:
+        if event.kind in casefacts.RELEVANT_KINDS:
+            by_case.setdefault(event.application_id, []).append(event)
+    if not by_case:
         return
-    counts = casefacts.difference(before if fact is not None else None, after)
-    counts.update(extra)
-    _store(application, after, exists=fact is not None)
-    add_counts(application.municipality_id, application.procedure_id, counts, labels)
+    facts = {f.pk: f for f in CaseFact.objects.select_for_update().filter(pk__in=list(by_case))}
+    rows, labels, created = [], {}, []
+    for application_id, case_events in by_case.items():
+        application = case_events[0].application
+        fact = facts.get(application_id)
+        before = (
+            _state_of(fact)
+            if fact is not None
+            else initial_state(
+                application.channel, application.proxy_business_id, application.entered_by_id
+            )
+        )
+        after, counts = before, Counter()
+        for event in case_events:
+            after, extra, more = casefacts.apply(after, _case_event_of(event))
+            counts.update(extra)
+            labels.update(more)
+        if after == before:
+            continue
+        counts.update(casefacts.difference(before if fact is not None else None, after))
+        if fact is None:
+            created.append(_new_fact(application, after))
+        else:
+            CaseFact.objects.filter(pk=application_id).update(**_fact_values(after))
+        rows.append((application.municipality_id, application.procedure_id, counts))
+    CaseFact.objects.bulk_create(created)
+    add_counts(rows, labels)
 
 
-def on_event_recorded(sender, event, **kwargs) -> None:
-    """Receiver: fold the event; on failure keep the action and note the case for later."""
-    if event.kind not in casefacts.RELEVANT_KINDS:
+def on_events_recorded(sender, events, **kwargs) -> None:
+    """Receiver: fold the events; on failure keep the action and note the cases for later."""
+    if not any(e.kind in casefacts.RELEVANT_KINDS for e in events):
         return
     from .models import PendingCaseFact
 
     try:
         with transaction.atomic():
-            fold_event(event)
+            fold_events(events)
     except Exception as exc:
         # Only ids and the exception's type: never personal data in logs.
-        logger.exception("kpi: could not fold event %s of case %s", event.pk, event.application_id)
-        PendingCaseFact.objects.update_or_create(
-            application_id=event.application_id,
-            defaults={"error": f"{type(exc).__name__}"[:200]},
-        )
+        ids = sorted({e.application_id for e in events})
+        logger.exception("kpi: could not fold the events of cases %s", ids[:20])
+        for application_id in ids:
+            PendingCaseFact.objects.update_or_create(
+                application_id=application_id, defaults={"error": type(exc).__name__[:200]}
+            )
 
 
 # ---------------------------------------------------------------------------------------
@@ -327,7 +355,7 @@ def refold(application_ids: Iterable[int]) -> int:
                     labels.update(more)
             total.update(casefacts.difference(before if fact else None, after))
             _store(application, after, exists=fact is not None)
-            add_counts(application.municipality_id, application.procedure_id, total, labels)
+            add_counts([(application.municipality_id, application.procedure_id, total)], labels)
             PendingCaseFact.objects.filter(pk=application_id).delete()
             done += 1
     return done

@@ -29,7 +29,7 @@ from .models import (
     Status,
     next_receipt_number,
 )
-from .signals import event_recorded
+from .signals import announce
 from .tokens import token_digest
 
 APPLICANT_VISIBLE_EVENTS = (
@@ -64,7 +64,7 @@ def record_event(application: Application, kind: str, *, actor_type: str, **fiel
         actor_type=actor_type,
         **fields,
     )
-    event_recorded.send(sender=ApplicationEvent, event=event)
+    announce([event])
     return event
 
 

@@ -6,9 +6,11 @@ class WebhooksConfig(AppConfig):
     verbose_name = "Webhook"
 
     def ready(self):
-        from madoguchi.applications.signals import event_recorded
+        from madoguchi.applications.signals import events_recorded
 
         from . import events, sending
 
         sending.register()
-        event_recorded.connect(events.on_event_recorded, dispatch_uid="webhooks.on_event_recorded")
+        events_recorded.connect(
+            events.on_events_recorded, dispatch_uid="webhooks.on_events_recorded"
+        )

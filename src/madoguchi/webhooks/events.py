@@ -1,9 +1,10 @@
 """From application events to webhook deliveries, in the transaction that recorded the event.
 
-`on_event_recorded` receives `applications.signals.event_recorded` (sent inside the
-transaction of `services.record_event`): for every active subscription of an active client of
+`on_events_recorded` receives `applications.signals.events_recorded` (sent inside the
+transaction that recorded the events): for every active subscription of an active client of
 the municipality whose grants let it read the application's procedure and which subscribed to
 the event's kind, it writes a WebhookDelivery row and an outbox message of kind `webhook`.
+The subscriptions are looked up once per batch of events (none, usually: one query).
 A rolled-back change therefore sends nothing. The payload carries no personal data: the
 client fetches the case through the API.
 """
@@ -13,7 +14,6 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 
 from madoguchi.outbox.delivery import enqueue
@@ -33,23 +33,42 @@ def api_detail_url(receipt_number: str) -> str:
     return f"{settings.PUBLIC_BASE_URL}/api/v1/applications/{receipt_number}"
 
 
-def subscriptions_for(application, kind: str) -> list[WebhookSubscription]:
-    """Active subscriptions that should hear about `kind` on `application`."""
-    grant_covers = Q(client__grants__can_read_cases=True) & (
-        Q(client__grants__procedure__isnull=True)
-        | Q(client__grants__procedure_id=application.procedure_id)
-    )
-    candidates = (
-        WebhookSubscription.objects.filter(
-            is_active=True,
-            client__is_active=True,
-            client__municipality_id=application.municipality_id,
+class Audience:
+    """The active subscriptions of the municipalities of a batch of events, with the
+    procedures each client's grants let it read (None: every procedure)."""
+
+    def __init__(self, municipality_ids):
+        self.entries: list[tuple[WebhookSubscription, set | None]] = []
+        subscriptions = (
+            WebhookSubscription.objects.filter(
+                is_active=True,
+                client__is_active=True,
+                client__municipality_id__in=set(municipality_ids),
+            )
+            .select_related("client__municipality")
+            .prefetch_related("client__grants")
+            .order_by("pk")
         )
-        .filter(grant_covers)
-        .distinct()
-        .order_by("pk")
-    )
-    return [s for s in candidates if kind in (s.events or [])]
+        for subscription in subscriptions:
+            readable: set | None = set()
+            for grant in subscription.client.grants.all():
+                if not grant.can_read_cases:
+                    continue
+                if grant.procedure_id is None:
+                    readable = None
+                    break
+                readable.add(grant.procedure_id)
+            if readable is None or readable:
+                self.entries.append((subscription, readable))
+
+    def for_event(self, application, kind: str) -> list[WebhookSubscription]:
+        return [
+            subscription
+            for subscription, readable in self.entries
+            if subscription.client.municipality_id == application.municipality_id
+            and (readable is None or application.procedure_id in readable)
+            and kind in (subscription.events or [])
+        ]
 
 
 def _enqueue(subscription, kind: str, body: dict, *, receipt_number: str = "") -> WebhookDelivery:
@@ -86,18 +105,22 @@ def application_payload(event, application) -> dict:
     }
 
 
-def on_event_recorded(sender, event, **kwargs) -> None:
-    if event.kind not in EVENT_KINDS:
+def on_events_recorded(sender, events, **kwargs) -> None:
+    wanted = [e for e in events if e.kind in EVENT_KINDS]
+    if not wanted:
         return
-    application = event.application
-    subscriptions = subscriptions_for(application, event.kind)
-    for subscription in subscriptions:
-        _enqueue(
-            subscription,
-            event.kind,
-            application_payload(event, application),
-            receipt_number=application.receipt_number or "",
-        )
+    audience = Audience(e.application.municipality_id for e in wanted)
+    if not audience.entries:
+        return
+    for event in wanted:
+        application = event.application
+        for subscription in audience.for_event(application, event.kind):
+            _enqueue(
+                subscription,
+                event.kind,
+                application_payload(event, application),
+                receipt_number=application.receipt_number or "",
+            )
 
 
 def enqueue_ping(subscription: WebhookSubscription) -> WebhookDelivery:

@@ -1,6 +1,6 @@
 """申請処理状況登録: every status change of a マイナポータル case goes back to マイナポータル.
 
-A receiver of `applications.signals.event_recorded` writes one outbox message (kind
+A receiver of `applications.signals.events_recorded` writes one outbox message (kind
 `mynaportal_status`) in the same transaction as the change (staff, core system through the
 API, the applicant's resubmission or withdrawal, and the intake's 受付). The outbox worker
 calls `send_status(message)`; messages of one case are delivered in the order they were
@@ -17,7 +17,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from madoguchi.applications.models import ApplicationEvent, Channel, Status
-from madoguchi.applications.signals import event_recorded
+from madoguchi.applications.signals import events_recorded
 from madoguchi.outbox.models import OutboxMessage
 
 from .client import MynaportalClient
@@ -64,16 +64,17 @@ def reference_for(application) -> str:
     return f"mynaportal:{application.pk}"
 
 
-@receiver(event_recorded, dispatch_uid="mynaportal_status_sync")
-def on_event_recorded(sender, event, **kwargs):
-    if event.kind not in EVENT_KINDS or event.to_status not in STATUS_CODES:
-        return
-    if event.from_status == event.to_status:
-        return
-    application = event.application
-    if application.channel != Channel.MYNAPORTAL or not application.source_reference:
-        return
-    enqueue_status(application, event.to_status, comment=event.message, event_id=event.pk)
+@receiver(events_recorded, dispatch_uid="mynaportal_status_sync")
+def on_events_recorded(sender, events, **kwargs):
+    for event in events:
+        if event.kind not in EVENT_KINDS or event.to_status not in STATUS_CODES:
+            continue
+        if event.from_status == event.to_status:
+            continue
+        application = event.application
+        if application.channel != Channel.MYNAPORTAL or not application.source_reference:
+            continue
+        enqueue_status(application, event.to_status, comment=event.message, event_id=event.pk)
 
 
 # While set (the bulk intake), messages are collected here instead of being saved one by one;

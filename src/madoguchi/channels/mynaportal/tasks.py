@@ -15,4 +15,3 @@ def sweep_orphan_attachments_task() -> str:
     from madoguchi.channels import attachment_sweep
 
     return attachment_sweep.sweep().summary()
-

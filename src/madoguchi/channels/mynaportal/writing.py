@@ -9,8 +9,9 @@ the files it stored are appended to `written` as soon as each is stored, so the 
 delete them if the transaction does not commit (and the orphan sweep finds them if the
 process is killed before it can: `madoguchi sweep_orphan_attachments`).
 
-The receivers of `event_recorded` still run for every event (webhooks, 申請処理状況登録);
-the マイナポータル status messages they make are collected and inserted together.
+The receivers of `events_recorded` get the batch's events in one call (webhooks, the KPI
+fold, 申請処理状況登録); the マイナポータル status messages are collected and inserted
+together.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from madoguchi.applications.models import (
     ReceiptCounter,
     Status,
 )
-from madoguchi.applications.signals import event_recorded
+from madoguchi.applications.signals import announce
 from madoguchi.identity import serial_links
 from madoguchi.outbox.models import OutboxMessage
 
@@ -117,8 +118,7 @@ def write_cases(
     ApplicationEvent.objects.bulk_create(events)
 
     with status_sync.collecting() as messages:
-        for event in events:
-            event_recorded.send(sender=ApplicationEvent, event=event)
+        announce(events)  # once for the batch: receivers do one query per batch
     OutboxMessage.objects.bulk_create(messages)
     return applications, messages
 
