@@ -178,7 +178,7 @@ def deliver_due(limit: int = 500) -> tuple[int, int]:
         OutboxMessage.objects.filter(
             state=OutboxMessage.State.PENDING, next_attempt_at__lte=timezone.now()
         )
-        .order_by("next_attempt_at")
+        .order_by("next_attempt_at", "pk")  # ties: in the order they were written
         .values_list("pk", flat=True)[:limit]
     )
     sent = sum(1 for pk in due if deliver(pk))
