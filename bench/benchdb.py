@@ -7,6 +7,7 @@ whose data you want to keep.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -105,3 +106,21 @@ def ensure_departments_and_procedures(
             procedure.refresh_from_db()
         made.append(procedure)
     return made_departments, made
+
+
+@contextlib.contextmanager
+def without_row_triggers(cursor):
+    """Bulk load as one would: COPY without per-row triggers and FK checks
+    (session_replication_role = replica; generated rows are consistent by construction).
+    The per-procedure status counts the triggers keep are recomputed afterwards — kept
+    per row during a 1,000,000-row COPY, one transaction updating the same few count rows
+    makes ever longer version chains and the load takes many minutes instead of seconds."""
+    from madoguchi.applications.status_counts import REBUILD
+
+    cursor.execute("SET session_replication_role = replica")
+    try:
+        yield
+    finally:
+        cursor.execute("SET session_replication_role = DEFAULT")
+    for statement in REBUILD:
+        cursor.execute(statement)

@@ -175,7 +175,7 @@ def generate(municipality, procedures, users) -> None:
     columns = [f.column for f in Application._meta.concrete_fields if f.column != "id"]
     defaults = {column: benchdb.column_default(Application, column) for column in columns}
     sequence: dict[int, int] = {}
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, benchdb.without_row_triggers(cursor):
         raw = cursor.connection  # psycopg 3 connection
         copy_sql = f"COPY applications_application ({', '.join(columns)}) FROM STDIN"
         with raw.cursor() as pg, pg.copy(copy_sql) as copy:
