@@ -109,15 +109,6 @@ def _new_fact(application, state: CaseState):
     )
 
 
-def _store(application, state: CaseState, *, exists: bool) -> None:
-    from .models import CaseFact
-
-    if exists:
-        CaseFact.objects.filter(pk=application.pk).update(**_fact_values(state))
-    else:
-        _new_fact(application, state).save(force_insert=True)
-
-
 def add_counts(rows: list[tuple[int, int, Counter]], labels: dict[str, str]) -> None:
     """Add counts to the stored daily counts: rows of (municipality id, procedure id,
     {(measure, day, key): n}), n may be negative. One upsert statement for them all;
@@ -239,14 +230,10 @@ def _cases(rows: Iterable[tuple]) -> Iterator[tuple[int, list[CaseEvent], tuple]
         )
 
 
-def _events_query(application_ids=None, after_id: int = 0):
+def _events_query():
     from madoguchi.applications.models import ApplicationEvent
 
     events = ApplicationEvent.objects.filter(kind__in=casefacts.RELEVANT_KINDS)
-    if application_ids is not None:
-        events = events.filter(application_id__in=application_ids)
-    if after_id:
-        events = events.filter(application_id__gt=after_id)
     return events.order_by("application_id", "id").values_list(*EVENT_FIELDS)
 
 
@@ -324,38 +311,31 @@ def rebuild_all(
 
 
 def refold(application_ids: Iterable[int]) -> int:
-    """Fold the events of these cases that their facts do not hold yet (after a failure).
-    Idempotent: events already folded are skipped by their id."""
-    from madoguchi.applications.models import Application
+    """Fold the events of these cases that their facts do not hold yet (after a failure),
+    with the same code as the incremental path. Idempotent: events already folded are
+    skipped by their id."""
+    from madoguchi.applications.models import ApplicationEvent
 
     from .models import CaseFact, PendingCaseFact
 
     done = 0
     for application_id in application_ids:
         with transaction.atomic():
-            application = Application.objects.filter(pk=application_id).first()
-            fact = CaseFact.objects.select_for_update().filter(pk=application_id).first()
-            if application is None:
-                PendingCaseFact.objects.filter(pk=application_id).delete()
-                continue
-            before = (
-                _state_of(fact)
-                if fact
-                else initial_state(
-                    application.channel, application.proxy_business_id, application.entered_by_id
-                )
+            folded = (
+                CaseFact.objects.filter(pk=application_id)
+                .values_list("last_event_id", flat=True)
+                .first()
             )
-            rows = _events_query([application_id]).filter(id__gt=before.last_event_id)
-            after, total = before, Counter()
-            labels: dict[str, str] = {}
-            for _app, events, _info in _cases(rows):
-                for event in events:
-                    after, extra, more = casefacts.apply(after, event)
-                    total.update(extra)
-                    labels.update(more)
-            total.update(casefacts.difference(before if fact else None, after))
-            _store(application, after, exists=fact is not None)
-            add_counts([(application.municipality_id, application.procedure_id, total)], labels)
+            events = list(
+                ApplicationEvent.objects.filter(
+                    application_id=application_id,
+                    kind__in=casefacts.RELEVANT_KINDS,
+                    id__gt=folded or 0,
+                )
+                .select_related("application")
+                .order_by("id")
+            )
+            fold_events(events)
             PendingCaseFact.objects.filter(pk=application_id).delete()
             done += 1
     return done
