@@ -146,9 +146,8 @@ def generate(world) -> None:
     with connection.cursor() as cursor:
         raw = cursor.connection
         # Bulk load as one would: without the secondary indexes (rebuilt afterwards) and
-        # without per-row triggers and FK checks (session_replication_role = replica; the
-        # generated rows are consistent by construction, and the per-procedure status counts
-        # the triggers keep are recomputed below).
+        # without per-row triggers and FK checks (benchdb.without_row_triggers, which
+        # recomputes the per-procedure status counts the triggers keep).
         cursor.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s)"
             " AND indexname NOT IN (SELECT conname FROM pg_constraint)",
@@ -157,188 +156,199 @@ def generate(world) -> None:
         dropped = cursor.fetchall()
         for name, _definition in dropped:
             cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
-        cursor.execute("SET session_replication_role = replica")
-        app_copy_sql = f"COPY applications_application ({', '.join(app_columns)}) FROM STDIN"
-        event_copy_sql = (
-            f"COPY applications_applicationevent ({', '.join(event_columns)}) FROM STDIN"
-        )
-        for first in range(0, TOTAL, chunk):
-            event_rows = []
-            with raw.cursor() as pg, pg.copy(app_copy_sql) as copy:
-                for _n in range(first, min(first + chunk, TOTAL)):
-                    municipality, _share, procedures, users = rng.choices(
-                        world, [w[1] for w in world]
-                    )[0]
-                    procedure = rng.choices(procedures, weights)[0]
-                    created = start + dt.timedelta(seconds=rng.random() * span)
-                    app_id = ids.take()
-                    events = [("started", "applicant", "", "", "", {}, created)]
-                    draft = rng.random() < 0.05
-                    channel = (
-                        "portal"
-                        if draft
-                        else rng.choices(
-                            ["portal", "mynaportal", "counter", "paper"], [0.6, 0.2, 0.15, 0.05]
+        with benchdb.without_row_triggers(cursor):
+            app_copy_sql = f"COPY applications_application ({', '.join(app_columns)}) FROM STDIN"
+            event_copy_sql = (
+                f"COPY applications_applicationevent ({', '.join(event_columns)}) FROM STDIN"
+            )
+            for first in range(0, TOTAL, chunk):
+                event_rows = []
+                with raw.cursor() as pg, pg.copy(app_copy_sql) as copy:
+                    for _n in range(first, min(first + chunk, TOTAL)):
+                        municipality, _share, procedures, users = rng.choices(
+                            world, [w[1] for w in world]
                         )[0]
-                    )
-                    furthest = rng.randint(0, 1) if draft else 2
-                    for step in range(min(furthest, 1)):  # one event: keep ~5 per case
-                        events.append(
-                            (
-                                "step_completed",
-                                "applicant",
-                                "",
-                                "",
-                                "",
-                                {"step": f"s{step}", "index": step},
-                                created + dt.timedelta(minutes=2 * (step + 1)),
-                            )
-                        )
-                    status, submitted, finished, receipt = "draft", None, None, None
-                    if not draft:
-                        submitted = created + dt.timedelta(minutes=10)
-                        key = (municipality.pk, submitted.year)
-                        sequence[key] = sequence.get(key, 0) + 1
-                        receipt = f"{submitted.year}-{sequence[key]:07d}"
-                        events.append(
-                            ("submitted", "applicant", "draft", "received", "", {}, submitted)
-                        )
-                        age = (now - submitted).days
-                        open_share = 0.9 if age < 30 else (0.3 if age < 180 else 0.02)
-                        t = submitted + dt.timedelta(hours=rng.randint(2, 72))
-                        status = "received"
-                        if rng.random() > 0.15 or age > 60:
-                            events.append(
-                                ("status_changed", "staff", "received", "in_progress", "", {}, t)
-                            )
-                            status = "in_progress"
-                        if rng.random() < 0.1 and t < now:
-                            t += dt.timedelta(days=rng.randint(1, 5))
-                            events.append(
-                                (
-                                    "status_changed",
-                                    "staff",
-                                    status,
-                                    "returned",
-                                    rng.choice(REASONS),
-                                    {},
-                                    t,
-                                )
-                            )
-                            status = "returned"
-                            if rng.random() < 0.85:
-                                t += dt.timedelta(days=rng.randint(1, 10))
-                                events.append(
-                                    ("resubmitted", "applicant", "returned", "received", "", {}, t)
-                                )
-                                status = "received"
-                        if rng.random() > open_share and status != "returned":
-                            final = rng.choices(
-                                ["completed", "rejected", "withdrawn"], [0.85, 0.05, 0.1]
+                        procedure = rng.choices(procedures, weights)[0]
+                        created = start + dt.timedelta(seconds=rng.random() * span)
+                        app_id = ids.take()
+                        events = [("started", "applicant", "", "", "", {}, created)]
+                        draft = rng.random() < 0.05
+                        channel = (
+                            "portal"
+                            if draft
+                            else rng.choices(
+                                ["portal", "mynaportal", "counter", "paper"], [0.6, 0.2, 0.15, 0.05]
                             )[0]
-                            t += dt.timedelta(days=rng.randint(1, 30))
-                            finished = min(t, now)
-                            kind = "withdrawn" if final == "withdrawn" else "status_changed"
-                            actor = "applicant" if final == "withdrawn" else "staff"
-                            events.append((kind, actor, status, final, "", {}, finished))
-                            status = final
-                        if channel == "portal" and rng.random() < 0.2:
+                        )
+                        furthest = rng.randint(0, 1) if draft else 2
+                        for step in range(min(furthest, 1)):  # one event: keep ~5 per case
                             events.append(
                                 (
-                                    "feedback",
+                                    "step_completed",
                                     "applicant",
                                     "",
                                     "",
                                     "",
-                                    {
-                                        "rating": rng.randint(1, 5),
-                                        "comment": "使いやすかった" if rng.random() < 0.1 else "",
-                                    },
-                                    submitted + dt.timedelta(minutes=1),
+                                    {"step": f"s{step}", "index": step},
+                                    created + dt.timedelta(minutes=2 * (step + 1)),
                                 )
                             )
-                    values = {
-                        "id": app_id,
-                        "municipality_id": municipality.pk,
-                        "procedure_id": procedure.pk,
-                        "form_version_id": procedure.current_version_id,
-                        "channel": channel,
-                        "status": status,
-                        "receipt_number": receipt,
-                        "draft_values": "{}",
-                        "answers": "{}",
-                        "current_step": "",
-                        "furthest_step_index": furthest,
-                        "applicant_name": "",
-                        "applicant_name_kana": "",
-                        "applicant_email": "",
-                        "verified_email": "",
-                        "email_verified_at": None,
-                        "is_proxy": False,
-                        "proxy_name": "",
-                        "proxy_business_id": None,
-                        "proxy_user_id": None,
-                        "entered_by_id": users["admin"].pk
-                        if channel in ("counter", "paper")
-                        else None,
-                        "assigned_to_id": None,
-                        "lock_version": 0,
-                        "search_name": "",
-                        "search_kana": "",
-                        "resubmitted_at": None,
-                        "due_at": submitted + dt.timedelta(days=14) if submitted else None,
-                        "status_token_digest": f"{app_id:064x}" if submitted else "",
-                        "resume_token_digest": "" if submitted else f"r{app_id:063x}",
-                        "created_at": created,
-                        "updated_at": finished or submitted or created,
-                        "submitted_at": submitted,
-                        "finished_at": finished,
-                    }
-                    copy.write_row(
-                        [values[c] if c in values else app_defaults[c] for c in app_columns]
-                    )
-                    for kind, actor, from_s, to_s, message, data, when in events:
-                        event_rows.append(
-                            {
-                                "municipality_id": municipality.pk,
-                                "application_id": app_id,
-                                "kind": kind,
-                                "actor_type": actor,
-                                "actor_user_id": None,
-                                "actor_client_id": None,
-                                "from_status": from_s,
-                                "to_status": to_s,
-                                "message": message,
-                                "data": json.dumps(data, ensure_ascii=False) if data else empty,
-                                "created_at": when,
-                            }
+                        status, submitted, finished, receipt = "draft", None, None, None
+                        if not draft:
+                            submitted = created + dt.timedelta(minutes=10)
+                            key = (municipality.pk, submitted.year)
+                            sequence[key] = sequence.get(key, 0) + 1
+                            receipt = f"{submitted.year}-{sequence[key]:07d}"
+                            events.append(
+                                ("submitted", "applicant", "draft", "received", "", {}, submitted)
+                            )
+                            age = (now - submitted).days
+                            open_share = 0.9 if age < 30 else (0.3 if age < 180 else 0.02)
+                            t = submitted + dt.timedelta(hours=rng.randint(2, 72))
+                            status = "received"
+                            if rng.random() > 0.15 or age > 60:
+                                events.append(
+                                    (
+                                        "status_changed",
+                                        "staff",
+                                        "received",
+                                        "in_progress",
+                                        "",
+                                        {},
+                                        t,
+                                    )
+                                )
+                                status = "in_progress"
+                            if rng.random() < 0.1 and t < now:
+                                t += dt.timedelta(days=rng.randint(1, 5))
+                                events.append(
+                                    (
+                                        "status_changed",
+                                        "staff",
+                                        status,
+                                        "returned",
+                                        rng.choice(REASONS),
+                                        {},
+                                        t,
+                                    )
+                                )
+                                status = "returned"
+                                if rng.random() < 0.85:
+                                    t += dt.timedelta(days=rng.randint(1, 10))
+                                    events.append(
+                                        (
+                                            "resubmitted",
+                                            "applicant",
+                                            "returned",
+                                            "received",
+                                            "",
+                                            {},
+                                            t,
+                                        )
+                                    )
+                                    status = "received"
+                            if rng.random() > open_share and status != "returned":
+                                final = rng.choices(
+                                    ["completed", "rejected", "withdrawn"], [0.85, 0.05, 0.1]
+                                )[0]
+                                t += dt.timedelta(days=rng.randint(1, 30))
+                                finished = min(t, now)
+                                kind = "withdrawn" if final == "withdrawn" else "status_changed"
+                                actor = "applicant" if final == "withdrawn" else "staff"
+                                events.append((kind, actor, status, final, "", {}, finished))
+                                status = final
+                            if channel == "portal" and rng.random() < 0.2:
+                                events.append(
+                                    (
+                                        "feedback",
+                                        "applicant",
+                                        "",
+                                        "",
+                                        "",
+                                        {
+                                            "rating": rng.randint(1, 5),
+                                            "comment": "使いやすかった"
+                                            if rng.random() < 0.1
+                                            else "",
+                                        },
+                                        submitted + dt.timedelta(minutes=1),
+                                    )
+                                )
+                        values = {
+                            "id": app_id,
+                            "municipality_id": municipality.pk,
+                            "procedure_id": procedure.pk,
+                            "form_version_id": procedure.current_version_id,
+                            "channel": channel,
+                            "status": status,
+                            "receipt_number": receipt,
+                            "draft_values": "{}",
+                            "answers": "{}",
+                            "current_step": "",
+                            "furthest_step_index": furthest,
+                            "applicant_name": "",
+                            "applicant_name_kana": "",
+                            "applicant_email": "",
+                            "verified_email": "",
+                            "email_verified_at": None,
+                            "is_proxy": False,
+                            "proxy_name": "",
+                            "proxy_business_id": None,
+                            "proxy_user_id": None,
+                            "entered_by_id": users["admin"].pk
+                            if channel in ("counter", "paper")
+                            else None,
+                            "assigned_to_id": None,
+                            "lock_version": 0,
+                            "search_name": "",
+                            "search_kana": "",
+                            "resubmitted_at": None,
+                            "due_at": submitted + dt.timedelta(days=14) if submitted else None,
+                            "status_token_digest": f"{app_id:064x}" if submitted else "",
+                            "resume_token_digest": "" if submitted else f"r{app_id:063x}",
+                            "created_at": created,
+                            "updated_at": finished or submitted or created,
+                            "submitted_at": submitted,
+                            "finished_at": finished,
+                        }
+                        copy.write_row(
+                            [values[c] if c in values else app_defaults[c] for c in app_columns]
                         )
-            with raw.cursor() as pg, pg.copy(event_copy_sql) as copy:
-                for row in event_rows:
-                    copy.write_row(
-                        [row[c] if c in row else event_defaults[c] for c in event_columns]
-                    )
-            n_events += len(event_rows)
-            print(
-                f"  {min(first + chunk, TOTAL):,} applications, {n_events:,} events"
-                f" ({time.perf_counter() - t0:.0f} s)",
-                flush=True,
+                        for kind, actor, from_s, to_s, message, data, when in events:
+                            event_rows.append(
+                                {
+                                    "municipality_id": municipality.pk,
+                                    "application_id": app_id,
+                                    "kind": kind,
+                                    "actor_type": actor,
+                                    "actor_user_id": None,
+                                    "actor_client_id": None,
+                                    "from_status": from_s,
+                                    "to_status": to_s,
+                                    "message": message,
+                                    "data": json.dumps(data, ensure_ascii=False) if data else empty,
+                                    "created_at": when,
+                                }
+                            )
+                with raw.cursor() as pg, pg.copy(event_copy_sql) as copy:
+                    for row in event_rows:
+                        copy.write_row(
+                            [row[c] if c in row else event_defaults[c] for c in event_columns]
+                        )
+                n_events += len(event_rows)
+                print(
+                    f"  {min(first + chunk, TOTAL):,} applications, {n_events:,} events"
+                    f" ({time.perf_counter() - t0:.0f} s)",
+                    flush=True,
+                )
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence('applications_application', 'id'), %s)",
+                [ids.next],
             )
-        cursor.execute(
-            "SELECT setval(pg_get_serial_sequence('applications_application', 'id'), %s)",
-            [ids.next],
-        )
-        cursor.execute("SET session_replication_role = DEFAULT")
         print(f"  rebuilding {len(dropped)} indexes ...", flush=True)
         cursor.execute("SET maintenance_work_mem = '512MB'")
         for _name, definition in dropped:
             cursor.execute(definition)
-        cursor.execute("DELETE FROM applications_applicationstatuscount")
-        cursor.execute(
-            "INSERT INTO applications_applicationstatuscount (procedure_id, status, count)"
-            " SELECT procedure_id, status, COUNT(*) FROM applications_application"
-            " GROUP BY procedure_id, status"
-        )
     autocommit = connection.get_autocommit()
     connection.set_autocommit(True)
     with connection.cursor() as cursor:
