@@ -64,3 +64,54 @@ def test_the_admin_starts_a_failed_message_again(django_capture_on_commit_callba
     message.refresh_from_db()
     assert (message.state, message.attempts) == ("sent", 1)
     assert [m.subject for m in mail.outbox] == ["件名"]
+
+
+def test_a_municipal_admin_sees_and_resends_only_their_own_messages(
+    municipality, other_municipality, django_capture_on_commit_callbacks
+):
+    """Tenant isolation on the outbox admin: a 管理者 of one municipality sees that
+    municipality's messages (with their errors), never another's nor platform mail, and cannot
+    add, edit or delete a message."""
+    from tests.conftest import make_staff
+
+    own, other, platform = _emails("自分の市", "他の市", "基盤")
+    OutboxMessage.objects.filter(pk=own.pk).update(
+        municipality=municipality, state="failed", last_error="自分の市のエラー"
+    )
+    OutboxMessage.objects.filter(pk=other.pk).update(
+        municipality=other_municipality, state="failed", last_error="他の市のエラー"
+    )
+    OutboxMessage.objects.filter(pk=platform.pk).update(state="failed", last_error="基盤のエラー")
+    user = make_staff("kanri", municipality, role="admin")
+    user.is_staff = True
+    user.save()
+    client = login_with_2fa(Client(), user)
+
+    page = client.get("/admin/outbox/outboxmessage/").content.decode()
+    assert "自分の市のエラー" in page
+    assert "他の市のエラー" not in page and "基盤のエラー" not in page
+    assert client.get(f"/admin/outbox/outboxmessage/{other.pk}/change/").status_code == 302
+    assert client.get(f"/admin/outbox/outboxmessage/{own.pk}/change/").status_code == 200
+    assert client.get("/admin/outbox/outboxmessage/add/").status_code == 403
+    assert client.get(f"/admin/outbox/outboxmessage/{own.pk}/delete/").status_code == 403
+
+    # Selecting another municipality's message by id does nothing to it.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/outbox/outboxmessage/",
+            {"action": "retry", "_selected_action": [own.pk, other.pk, platform.pk]},
+            follow=True,
+        )
+    assert "1件を再送の対象にしました。" in response.content.decode()
+    states = dict(OutboxMessage.objects.values_list("pk", "state"))
+    assert (states[own.pk], states[other.pk], states[platform.pk]) == ("sent", "failed", "failed")
+
+
+def test_staff_without_the_admin_role_cannot_open_the_outbox(municipality):
+    from tests.conftest import make_staff
+
+    user = make_staff("tanto", municipality, role="handler")
+    user.is_staff = True
+    user.save()
+    client = login_with_2fa(Client(), user)
+    assert client.get("/admin/outbox/outboxmessage/").status_code == 403

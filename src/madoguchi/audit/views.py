@@ -22,16 +22,12 @@ from django.utils.translation import gettext as _
 
 from madoguchi.tenants.decorators import staff_required
 from madoguchi.tenants.models import Municipality
-from madoguchi.tenants.permissions import Role, memberships
+from madoguchi.tenants.permissions import admin_municipality_ids
 
 from .log import log_access
 from .models import AccessLog
 
 PAGE_SIZE = 50
-
-
-def admin_municipality_ids(user) -> list[int]:
-    return sorted({m.municipality_id for m in memberships(user) if m.role == Role.ADMIN})
 
 
 def _date(value: str) -> dt.date | None:
@@ -98,7 +94,7 @@ class AuditSearch:
         }
 
 
-def _search(request) -> tuple[AuditSearch, QuerySet, list[int]]:
+def _search(request) -> tuple[AuditSearch, QuerySet, set[int]]:
     municipality_ids = admin_municipality_ids(request.user)
     if not municipality_ids:
         raise Http404("not an administrator")

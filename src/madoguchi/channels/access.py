@@ -90,10 +90,6 @@ def get_staff_entered(user, pk: int) -> Application:
     return application
 
 
-def admin_municipality_ids(user) -> list[int]:
-    return sorted({m.municipality_id for m in memberships(user) if m.role == Role.ADMIN})
-
-
 # ----------------------------------------------------------------------------- businesses
 
 

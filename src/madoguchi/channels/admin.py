@@ -9,50 +9,12 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.tenants.models import Business, BusinessMember, Municipality
-
-from .access import admin_municipality_ids
-
-
-def _administered(request) -> list[int] | None:
-    """Municipality ids the user administers; None for a superuser (no limit)."""
-    if request.user.is_superuser:
-        return None
-    return admin_municipality_ids(request.user)
-
-
-class _MunicipalityAdminMixin:
-    def _allowed(self, request) -> bool:
-        ids = _administered(request)
-        return ids is None or bool(ids)
-
-    def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_staff and self._allowed(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self._may(request, obj)
-
-    def has_add_permission(self, request, *args):
-        return self._may(request, None)
-
-    def has_change_permission(self, request, obj=None):
-        return self._may(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._may(request, obj)
-
-    def _may(self, request, obj) -> bool:
-        if not (request.user.is_active and request.user.is_staff):
-            return False
-        ids = _administered(request)
-        if ids is None:
-            return True
-        if obj is None:
-            return bool(ids)
-        return self._municipality_id(obj) in ids
-
-    def _municipality_id(self, obj) -> int:
-        raise NotImplementedError
+from madoguchi.tenants.admin_scoping import (
+    MunicipalityScopedAdmin,
+    MunicipalityScopedMixin,
+    administered_ids,
+)
+from madoguchi.tenants.models import Business, BusinessMember
 
 
 def _user_by_username_field():
@@ -68,9 +30,12 @@ def _user_by_username_field():
     )
 
 
-class BusinessMemberInline(_MunicipalityAdminMixin, admin.TabularInline):
+class BusinessMemberInline(MunicipalityScopedMixin, admin.TabularInline):
     model = BusinessMember
     extra = 1
+    municipality_path = "business__municipality_id"
+    # Django passes the inline's parent object (the Business) to its permission checks.
+    parent_municipality_path = "municipality_id"
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "user":
@@ -80,53 +45,30 @@ class BusinessMemberInline(_MunicipalityAdminMixin, admin.TabularInline):
     verbose_name = _("ログインできる担当者")
     verbose_name_plural = _("ログインできる担当者")
 
-    def _municipality_id(self, obj) -> int:
-        # obj is the parent Business here (Django passes the inline's parent object).
-        return obj.municipality_id
-
 
 @admin.register(Business)
-class BusinessAdmin(_MunicipalityAdminMixin, admin.ModelAdmin):
+class BusinessAdmin(MunicipalityScopedAdmin):
     list_display = ["name", "business_number", "corporate_number", "municipality", "is_active"]
     list_filter = ["is_active", "municipality"]
     search_fields = ["name", "name_kana", "business_number", "corporate_number"]
     inlines = [BusinessMemberInline]
 
-    def _municipality_id(self, obj) -> int:
-        return obj.municipality_id
-
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        ids = _administered(request)
-        return qs if ids is None else qs.filter(municipality_id__in=ids)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "municipality":
-            ids = _administered(request)
-            if ids is not None:
-                kwargs["queryset"] = Municipality.objects.filter(pk__in=ids)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
 
 @admin.register(BusinessMember)
-class BusinessMemberAdmin(_MunicipalityAdminMixin, admin.ModelAdmin):
+class BusinessMemberAdmin(MunicipalityScopedAdmin):
     list_display = ["user", "business"]
     list_filter = ["business__municipality"]
     search_fields = ["user__username", "business__name"]
-
-    def _municipality_id(self, obj) -> int:
-        return obj.business.municipality_id
+    municipality_path = "business__municipality_id"
 
     def get_queryset(self, request):
-        qs = super().get_queryset(request).select_related("business", "user")
-        ids = _administered(request)
-        return qs if ids is None else qs.filter(business__municipality_id__in=ids)
+        return super().get_queryset(request).select_related("business", "user")
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "user":
             return _user_by_username_field()
         if db_field.name == "business":
-            ids = _administered(request)
+            ids = administered_ids(request)
             if ids is not None:
                 kwargs["queryset"] = Business.objects.filter(municipality_id__in=ids)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)

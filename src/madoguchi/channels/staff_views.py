@@ -20,6 +20,7 @@ from madoguchi.audit.log import log_access
 from madoguchi.audit.models import AccessLog
 from madoguchi.tenants.decorators import staff_required
 from madoguchi.tenants.models import Business
+from madoguchi.tenants.permissions import admin_municipality_ids
 
 from . import access, entry, paper
 
@@ -77,7 +78,7 @@ def index(request):
             "procedures": procedures,
             "several_municipalities": len({p.municipality_id for p in procedures}) > 1,
             "drafts": drafts,
-            "is_admin": bool(access.admin_municipality_ids(request.user)),
+            "is_admin": bool(admin_municipality_ids(request.user)),
         },
     )
 
@@ -210,7 +211,7 @@ def receipt_pdf(request, pk):
 @staff_required
 def business_list(request):
     """Registered proxy businesses (代理申請事業者) of the 管理者's municipalities."""
-    municipality_ids = access.admin_municipality_ids(request.user)
+    municipality_ids = admin_municipality_ids(request.user)
     if not municipality_ids:
         raise Http404("not an admin")
     businesses = (

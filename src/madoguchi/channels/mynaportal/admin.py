@@ -4,36 +4,18 @@ scoped to the municipalities they administer)."""
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.channels.admin import _administered, _MunicipalityAdminMixin
 from madoguchi.channels.models import (
     MynaportalConnection,
     MynaportalMapping,
     QuarantinedPackage,
 )
-from madoguchi.tenants.models import Municipality
+from madoguchi.tenants.admin_scoping import MunicipalityScopedAdmin
 
 from . import intake
 
 
-class _ScopedAdmin(_MunicipalityAdminMixin, admin.ModelAdmin):
-    def _municipality_id(self, obj) -> int:
-        return obj.municipality_id
-
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        ids = _administered(request)
-        return qs if ids is None else qs.filter(municipality_id__in=ids)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "municipality":
-            ids = _administered(request)
-            if ids is not None:
-                kwargs["queryset"] = Municipality.objects.filter(pk__in=ids)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
 @admin.register(MynaportalConnection)
-class MynaportalConnectionAdmin(_ScopedAdmin):
+class MynaportalConnectionAdmin(MunicipalityScopedAdmin):
     list_display = [
         "municipality",
         "base_url",
@@ -69,14 +51,14 @@ class MynaportalConnectionAdmin(_ScopedAdmin):
 
 
 @admin.register(MynaportalMapping)
-class MynaportalMappingAdmin(_ScopedAdmin):
+class MynaportalMappingAdmin(MunicipalityScopedAdmin):
     list_display = ["procedure_code", "procedure", "municipality", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["procedure_code"]
 
 
 @admin.register(QuarantinedPackage)
-class QuarantinedPackageAdmin(_ScopedAdmin):
+class QuarantinedPackageAdmin(MunicipalityScopedAdmin):
     list_display = [
         "source_reference",
         "procedure_code",
