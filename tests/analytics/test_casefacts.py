@@ -16,7 +16,9 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 T0 = dt.datetime(2026, 4, 1, 9, tzinfo=TOKYO)
 
 
-def event(n, kind, hours, *, frm="", to="", message="", step=None, rating=None) -> CaseEvent:
+def event(
+    n, kind, hours, *, frm="", to="", message="", step=None, reached=None, rating=None
+) -> CaseEvent:
     at = T0 + dt.timedelta(hours=hours)
     return CaseEvent(
         id=n,
@@ -27,6 +29,7 @@ def event(n, kind, hours, *, frm="", to="", message="", step=None, rating=None) 
         to_status=to,
         message=message,
         step_index=step,
+        reached=reached,
         rating=rating,
     )
 
@@ -117,6 +120,25 @@ def test_out_of_range_rating_and_blank_reason_are_not_counted():
     assert labels == {}
 
 
+def test_the_funnel_counts_hidden_steps_behind_the_resident():
+    """A resident for whom step 2 of 4 is hidden sees three steps: finishing their second
+    visible step (index 1) puts the form's step 3 behind them, the last one all four steps
+    (confirmation reached). Events written before `reached` count the visible steps."""
+    history = [
+        event(1, "started", 0),
+        event(2, "step_completed", 1, step=0, reached=1),
+        event(3, "step_completed", 2, step=1, reached=3),
+    ]
+    state, _c, _l = casefacts.fold(portal(), history)
+    assert state.furthest_step == 3
+    last = event(4, "step_completed", 3, step=2, reached=4)
+    state, counts, _l = casefacts.fold(portal(), [*history, last])
+    assert state.furthest_step == 4
+    assert counts[("funnel", T0.date(), "4")] == 1
+    legacy, _c, _l = casefacts.fold(portal(), [event(1, "step_completed", 0, step=1)])
+    assert legacy.furthest_step == 2
+
+
 # --- property: incremental == whole -------------------------------------------------------
 
 TRANSITIONS = {
@@ -156,7 +178,9 @@ def histories(draw):
         moves = TRANSITIONS[status]
         if choice < 3 and status == "draft":
             kind = draw(st.sampled_from(["started", "step_completed"]))
-            events.append(event(n, kind, hours, step=draw(st.integers(0, 6))))
+            step = draw(st.integers(0, 6))
+            reached = draw(st.one_of(st.none(), st.integers(step + 1, 8)))
+            events.append(event(n, kind, hours, step=step, reached=reached))
         elif choice == 3:
             events.append(event(n, "feedback", hours, rating=draw(st.integers(0, 6))))
         elif moves:

@@ -143,3 +143,94 @@ def test_field_errors_carry_rule_codes():
         ("r", "required"),
         ("p", "format"),
     }
+
+
+PET_FORM = {
+    "title": "テスト申請",
+    "steps": [
+        {
+            "key": "about",
+            "title": "飼育の有無",
+            "fields": [
+                {"key": "has_pet", "type": "yesno", "label": "犬を飼っていますか", "required": True}
+            ],
+        },
+        {
+            "key": "pet",
+            "title": "犬の情報",
+            "fields": [
+                {
+                    "key": "pet_name",
+                    "type": "text",
+                    "label": "犬の名前",
+                    "required": True,
+                    "visible_if": {"field": "has_pet", "equals": True},
+                }
+            ],
+        },
+        {
+            "key": "applicant",
+            "title": "申請者",
+            "fields": [
+                {"key": "applicant_name", "type": "name", "label": "氏名", "required": True},
+                {"key": "email", "type": "email", "label": "メールアドレス", "required": True},
+            ],
+        },
+    ],
+}
+APPLICANT = {
+    "applicant_name__family": "山田",
+    "applicant_name__given": "花子",
+    "applicant_name__family_kana": "ヤマダ",
+    "applicant_name__given_kana": "ハナコ",
+    "email": "hanako@example.jp",
+}
+
+
+def test_a_step_hidden_by_the_answers_does_not_hide_the_confirmation(loaded_municipality):
+    """Three residents of a form whose 2nd step is shown only to dog owners: one without a
+    dog goes straight from step 1 to step 3 and on to confirmation; one with a dog stops at
+    step 2; one without a dog stops at step 3. The confirmation count is the first one only,
+    and a skipped step counts as passed (nobody dropped out there)."""
+    from django.test import Client
+
+    from madoguchi.catalog.models import FormVersion
+
+    procedure = Procedure.objects.create(
+        municipality=loaded_municipality,
+        slug="pet_test",
+        name="テスト手続（犬）",
+        reading="てすとてつづきいぬ",
+        category="other",
+    )
+    procedure.departments.add(loaded_municipality.departments.first())
+    FormVersion.new_draft(procedure, schema=PET_FORM).publish()
+
+    no_dog = Client()
+    url = start(no_dog, "pet_test")
+    url = next_url(no_dog, url, {"has_pet": "no"})
+    assert parse_step_url(url)[1] == "applicant"  # the dog step is skipped
+    confirm = next_url(no_dog, url, APPLICANT)
+    assert "/confirm/" in confirm
+
+    with_dog = Client()
+    url = start(with_dog, "pet_test")
+    assert parse_step_url(next_url(with_dog, url, {"has_pet": "yes"}))[1] == "pet"
+
+    stops_at_applicant = Client()
+    next_url(stops_at_applicant, start(stops_at_applicant, "pet_test"), {"has_pet": "no"})
+
+    clerk = make_staff("clerk", loaded_municipality, role="admin")
+    today = timezone.localdate()
+    scope = figures.build_scope(
+        clerk, loaded_municipality, start=today - dt.timedelta(days=30), end=today
+    )
+    [funnel] = [
+        f
+        for f in figures.funnel(scope, {procedure.pk: procedure})
+        if f["procedure_id"] == procedure.pk
+    ]
+    assert funnel["opened"] == 3
+    assert [s["reached"] for s in funnel["steps"]] == [3, 3, 2]
+    assert [s["dropped"] for s in funnel["steps"]] == [0, 1, 1]
+    assert funnel["confirmation"] == 1 and funnel["submitted"] == 0

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 SUBMITTED = "submitted"  # key: channel; day: receipt
 RETURNED_CASE = "returned_case"  # key: ""; day: receipt; case returned (要再申請) at least once
 FINISHED = "finished"  # key: final status; day: finished
-FUNNEL = "funnel"  # key: furthest step reached (str); day: draft opened
+FUNNEL = "funnel"  # key: the form's steps behind the resident (str); day: draft opened
 FUNNEL_SUBMITTED = "funnel_submitted"  # key: ""; day: draft opened; the draft was submitted
 REASON = "reason"  # key: digest of the message; label: the message; day: returned
 RATING = "rating"  # key: "1".."5"; day: feedback given
@@ -61,7 +61,8 @@ class CaseEvent:
     from_status: str = ""
     to_status: str = ""
     message: str = ""
-    step_index: int | None = None
+    step_index: int | None = None  # among the steps visible to the applicant
+    reached: int | None = None  # the form's steps behind the applicant (hidden ones included)
     rating: int | None = None
 
 
@@ -105,8 +106,10 @@ def apply(state: CaseState, event: CaseEvent) -> tuple[CaseState, Counter, dict[
     kind = event.kind
     if kind == "started" and state.opened_on is None:
         changes["opened_on"] = event.day
-    elif kind == "step_completed" and event.step_index is not None:
-        changes["furthest_step"] = max(state.furthest_step, event.step_index + 1)
+    elif kind == "step_completed" and (event.reached is not None or event.step_index is not None):
+        # Events written before `reached` was recorded count the visible steps only.
+        reached = event.reached if event.reached is not None else event.step_index + 1
+        changes["furthest_step"] = max(state.furthest_step, reached)
     elif kind == "feedback" and event.rating is not None and 1 <= event.rating <= 5:
         extra[(RATING, event.day, str(event.rating))] += 1
     if kind in MOVING_KINDS and event.to_status:

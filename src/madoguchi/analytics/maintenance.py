@@ -48,6 +48,7 @@ def _tz() -> ZoneInfo:
 def case_event(event_id, kind, created_at, from_status, to_status, message, data) -> CaseEvent:
     data = data if isinstance(data, dict) else {}
     step_index = data.get("index") if kind == "step_completed" else None
+    reached = data.get("reached") if kind == "step_completed" else None
     rating = data.get("rating") if kind == "feedback" else None
     return CaseEvent(
         id=event_id,
@@ -58,6 +59,7 @@ def case_event(event_id, kind, created_at, from_status, to_status, message, data
         to_status=to_status or "",
         message=message or "",
         step_index=step_index if isinstance(step_index, int) else None,
+        reached=reached if isinstance(reached, int) else None,
         rating=rating if isinstance(rating, int) and not isinstance(rating, bool) else None,
     )
 

@@ -192,7 +192,7 @@ def handle_step_post(application: Application, position: StepPosition, request) 
     form, index = position.form, position.index
     step_key = position.current.key
 
-    def save(raw, *, answers=None, completed=False):
+    def save(raw, *, answers=None, completed=False, reached=None):
         services.save_step(
             application,
             step_key,
@@ -200,6 +200,7 @@ def handle_step_post(application: Application, position: StepPosition, request) 
             answers=answers,
             completed=completed,
             step_index=index,
+            reached=reached,
         )
 
     raw = validation.collect_raw(position.current, request.POST)
@@ -242,10 +243,16 @@ def handle_step_post(application: Application, position: StepPosition, request) 
 
         record_validation_failures(application, form, result.errors)
         return StepOutcome(INVALID, raw, errors=list(result.errors))
-    save(raw, answers=result.answers, completed=True)
-    _form, steps = visible_steps(application)
-    keys = [s.key for s in steps]
+    # Where the applicant goes next depends on the answers just given (they may show or hide
+    # later steps), so it is decided on those answers before the step is saved as done.
+    answers = services.answers_with_step(application, step_key, result.answers)
+    keys = [s.key for s in _validation().visible_steps(form, answers)]
     return_to_confirm = request.POST.get("return") == "confirm"
     if return_to_confirm or step_key not in keys or keys.index(step_key) == len(keys) - 1:
-        return StepOutcome(CONFIRM, raw)
-    return StepOutcome(NEXT, raw, step_key=keys[keys.index(step_key) + 1])
+        outcome = StepOutcome(CONFIRM, raw)
+        reached = len(form.steps)
+    else:
+        outcome = StepOutcome(NEXT, raw, step_key=keys[keys.index(step_key) + 1])
+        reached = [s.key for s in form.steps].index(outcome.step_key)
+    save(raw, answers=result.answers, completed=True, reached=reached)
+    return outcome

@@ -233,7 +233,15 @@ def save_step(
     answers: dict | None,
     completed: bool,
     step_index: int,
+    reached: int | None = None,
 ) -> None:
+    """Save what was typed on a step (always) and, for a valid step, its answers.
+
+    `step_index` is the step's place among the steps visible to this applicant (the progress
+    indicator). `reached`, for the KPI funnel, counts the form's steps (hidden ones included)
+    that lie behind the applicant once this step is done: the index of the next visible step
+    in the whole form, or the number of steps when the confirmation page comes next.
+    """
     correcting = is_correction(application)
     if application.status != Status.DRAFT and not correcting:
         raise ApplicationStateError("この申請はすでに送信されています。")
@@ -242,11 +250,7 @@ def save_step(
     application.current_step = step_key
     update_fields = ["draft_values", "current_step", "updated_at"]
     if answers is not None:
-        step = application.form_version.form.step(step_key)
-        step_keys = {field.key for field in step.fields}
-        base = editable_answers(application)
-        merged = {k: v for k, v in base.items() if k not in step_keys}
-        merged.update(answers)
+        merged = answers_with_step(application, step_key, answers)
         if correcting:
             draft_values[CORRECTION_KEY] = merged
         else:
@@ -262,12 +266,24 @@ def save_step(
                 application,
                 ApplicationEvent.Kind.STEP_COMPLETED,
                 actor_type=ApplicationEvent.Actor.APPLICANT,
-                data={"step": step_key, "index": step_index},
+                data=(
+                    {"step": step_key, "index": step_index}
+                    | ({} if reached is None else {"reached": reached})
+                ),
             )
         if step_index + 1 > application.furthest_step_index:
             application.furthest_step_index = step_index + 1
             update_fields.append("furthest_step_index")
     application.save(update_fields=update_fields)
+
+
+def answers_with_step(application: Application, step_key: str, answers: dict) -> dict:
+    """The answers being edited, with one step's answers replaced by `answers`."""
+    step = application.form_version.form.step(step_key)
+    step_keys = {field.key for field in step.fields}
+    merged = {k: v for k, v in editable_answers(application).items() if k not in step_keys}
+    merged.update(answers)
+    return merged
 
 
 def store_attachment(
