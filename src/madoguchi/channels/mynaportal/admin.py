@@ -2,6 +2,7 @@
 scoped to the municipalities they administer)."""
 
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.channels.models import (
@@ -36,6 +37,9 @@ class MynaportalConnectionAdmin(MunicipalityScopedAdmin):
         "last_result",
     ]
     readonly_fields = ["secret_status", "last_pulled_at", "last_result"]
+    # 特定通信 is HTTPS: an address typed without a scheme means https:// (the simulator on a
+    # loopback port is typed with its http:// in full).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("municipality")
