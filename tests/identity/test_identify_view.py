@@ -64,6 +64,27 @@ def identify(application):
 
 
 @pytest.mark.django_db
+def test_alternative_characters_are_named_not_shown_as_flags(client, application):
+    """The card's 代替文字 flags become words: which character, where, and where to check it;
+    all-zero flags (no substitute) show no row at all."""
+    identity = dict(IDENTITY)
+    identity["basic_four"] = {
+        **IDENTITY["basic_four"],
+        "name_alt": "00010",
+        "address_alt": "0" * len(IDENTITY["basic_four"]["address"]),
+    }
+    application.identity = identity
+    application.save(update_fields=["identity"])
+    login_with_2fa(client, make_staff("kodomo1", application.municipality, "kodomo"))
+    body = client.get(detail(application)).content.decode()
+    assert element(body, "basic-four-name-alt") == (
+        "4文字目「崎」は代替文字です。正しい字は住民記録で確認してください。"
+    )
+    assert 'data-flags="00010"' in body
+    assert 'id="basic-four-address-alt"' not in body
+
+
+@pytest.mark.django_db
 def test_handler_sees_certificate_and_candidates_and_confirms(client, application):
     handler = make_staff("kodomo1", application.municipality, "kodomo")
     login_with_2fa(client, handler)

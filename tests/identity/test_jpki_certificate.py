@@ -231,3 +231,19 @@ def test_normalize_serial():
     assert jpki.normalize_serial("0x00FF") == "FF"
     with pytest.raises(ValueError, match="16進数"):
         jpki.normalize_serial("xyz")
+
+
+def test_flagged_characters_name_each_substitute_and_ignore_out_of_range_flags():
+    from madoguchi.identity.jpki import BasicFour
+
+    bf = BasicFour(
+        name="髙橋　﨑子",
+        name_alt="100100",  # one flag more than characters: ignored, not an IndexError
+        sex="2",
+        birth_date=None,
+        birth_date_raw="",
+        address="東京都",
+        address_alt="000",
+    )
+    assert bf.name_alt_characters == [(1, "髙"), (4, "﨑")]
+    assert bf.address_alt_characters == []

@@ -108,6 +108,15 @@ class BasicFour:
         return _flag_positions(self.address_alt)
 
     @property
+    def name_alt_characters(self) -> list[tuple[int, str]]:
+        """(1-based position, character) of each 代替文字 in 氏名."""
+        return alternative_characters(self.name, self.name_alt)
+
+    @property
+    def address_alt_characters(self) -> list[tuple[int, str]]:
+        return alternative_characters(self.address, self.address_alt)
+
+    @property
     def has_alternative_characters(self) -> bool:
         return bool(self.name_alt_positions or self.address_alt_positions)
 
@@ -138,6 +147,12 @@ class BasicFour:
 
 def _flag_positions(flags: str) -> list[int]:
     return [i for i, c in enumerate(flags, start=1) if c == "1"]
+
+
+def alternative_characters(text: str, flags: str) -> list[tuple[int, str]]:
+    """(1-based position, character) of each character of `text` that its 代替文字 flags
+    mark; a flag beyond the text (stored data not checked at parse time) is ignored."""
+    return [(i, text[i - 1]) for i in _flag_positions(flags) if i <= len(text)]
 
 
 @dataclass(frozen=True)

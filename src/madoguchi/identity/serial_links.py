@@ -40,6 +40,7 @@ from ._imports import (
     parse_date,
     sha256,
 )
+from .jpki import alternative_characters
 from .models import IdentityImportBatch, ResidentRecord, SerialLink
 from .registry import Candidate, basic_four_from_dict, candidates
 
@@ -815,6 +816,24 @@ def confirm_identity(application, atena_number: str, *, user, expected_version: 
     )
 
 
+def _alternative_characters_text(basic_four, part: str) -> str:
+    """Which characters of the certificate's 氏名 or 住所 are 代替文字 (a character the card
+    could not hold, replaced by a substitute), in words; "" when there are none. Staff read
+    the right character from the 住民記録, so they are told where to look, not the flags."""
+    if basic_four is None:
+        return ""
+    flagged = alternative_characters(getattr(basic_four, part), getattr(basic_four, f"{part}_alt"))
+    if not flagged:
+        return ""
+    places = "、".join(
+        _("%(position)s文字目「%(character)s」") % {"position": position, "character": character}
+        for position, character in flagged
+    )
+    return _("%(places)sは代替文字です。正しい字は住民記録で確認してください。") % {
+        "places": places
+    }
+
+
 def review_panel(application, *, can_confirm: bool) -> dict:
     """What the review screen shows about identification (certificate 基本4情報, the
     verification result, the 宛名番号 and, while unidentified, the candidates)."""
@@ -830,6 +849,8 @@ def review_panel(application, *, can_confirm: bool) -> dict:
         "atena_source": identity.get("atena_source", ""),
         "candidates": [],
         "can_confirm": can_confirm,
+        "name_alt_text": _alternative_characters_text(basic_four, "name"),
+        "address_alt_text": _alternative_characters_text(basic_four, "address"),
     }
     if basic_four is not None and not application.atena_number:
         panel["candidates"] = candidates(
