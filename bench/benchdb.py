@@ -124,3 +124,19 @@ def without_row_triggers(cursor):
         cursor.execute("SET session_replication_role = DEFAULT")
     for statement in REBUILD:
         cursor.execute(statement)
+
+
+def vacuum_analyze(*tables: str) -> None:
+    """VACUUM ANALYZE after a bulk load, as autovacuum would later: it sets the visibility map
+    (index-only scans need it) and the planner's statistics. VACUUM cannot run inside a
+    transaction, so the connection is switched to autocommit for it."""
+    from django.db import connection
+
+    autocommit = connection.get_autocommit()
+    connection.set_autocommit(True)
+    try:
+        with connection.cursor() as cursor:
+            for table in tables:
+                cursor.execute(f"VACUUM ANALYZE {table}")
+    finally:
+        connection.set_autocommit(autocommit)

@@ -253,13 +253,8 @@ def generate(municipality, procedures, users) -> None:
                 copy.write_row([values.get(column, defaults[column]) for column in columns])
                 if n and n % 100_000 == 0:
                     print(f"  {n:,} rows ({time.perf_counter() - t0:.0f} s)", flush=True)
-    # VACUUM as autovacuum would after a bulk load: it sets the visibility map, which the
-    # status counts need to be index-only scans. VACUUM cannot run inside a transaction.
-    autocommit = connection.get_autocommit()
-    connection.set_autocommit(True)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE applications_application")
-    connection.set_autocommit(autocommit)
+    # The status counts need index-only scans: the visibility map must be set.
+    benchdb.vacuum_analyze("applications_application")
     print(f"data: {TOTAL:,} rows in {time.perf_counter() - t0:.0f} s")
 
 

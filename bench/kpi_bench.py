@@ -349,12 +349,7 @@ def generate(world) -> None:
         cursor.execute("SET maintenance_work_mem = '512MB'")
         for _name, definition in dropped:
             cursor.execute(definition)
-    autocommit = connection.get_autocommit()
-    connection.set_autocommit(True)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE applications_application")
-        cursor.execute("VACUUM ANALYZE applications_applicationevent")
-    connection.set_autocommit(autocommit)
+    benchdb.vacuum_analyze("applications_application", "applications_applicationevent")
     print(f"data: {TOTAL:,} applications, {n_events:,} events in {time.perf_counter() - t0:.0f} s")
 
 
@@ -379,14 +374,7 @@ def ensure_aggregates() -> None:
             print(f"  {done:,}/{total:,} cases ({time.perf_counter() - t0:.0f} s)", flush=True)
 
     summary = maintenance.rebuild_all(progress=progress)
-    from django.db import connection
-
-    autocommit = connection.get_autocommit()
-    connection.set_autocommit(True)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE analytics_casefact")
-        cursor.execute("VACUUM ANALYZE analytics_dailycount")
-    connection.set_autocommit(autocommit)
+    benchdb.vacuum_analyze("analytics_casefact", "analytics_dailycount")
     print(
         f"aggregates: {summary['cases']:,} case facts, {summary['daily_counts']:,} daily counts"
         f" in {time.perf_counter() - t0:.0f} s"
