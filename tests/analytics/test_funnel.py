@@ -178,6 +178,7 @@ PET_FORM = {
         },
     ],
 }
+ANSWERS_NAME = {"family": "山田", "given": "花子", "family_kana": "ヤマダ", "given_kana": "ハナコ"}
 APPLICANT = {
     "applicant_name__family": "山田",
     "applicant_name__given": "花子",
@@ -187,6 +188,49 @@ APPLICANT = {
 }
 
 
+def pet_procedure(municipality) -> Procedure:
+    from madoguchi.catalog.models import FormVersion
+
+    procedure = Procedure.objects.create(
+        municipality=municipality,
+        slug="pet_test",
+        name="テスト手続（犬）",
+        reading="てすとてつづきいぬ",
+        category="other",
+    )
+    procedure.departments.add(municipality.departments.first())
+    FormVersion.new_draft(procedure, schema=PET_FORM).publish()
+    procedure.refresh_from_db()
+    return procedure
+
+
+def pet_funnel(municipality, procedure) -> dict:
+    clerk = make_staff("clerk", municipality, role="admin")
+    today = timezone.localdate()
+    scope = figures.build_scope(clerk, municipality, start=today - dt.timedelta(days=30), end=today)
+    [funnel] = [
+        f
+        for f in figures.funnel(scope, {procedure.pk: procedure})
+        if f["procedure_id"] == procedure.pk
+    ]
+    return funnel
+
+
+def test_no_stage_shows_fewer_people_than_the_next(loaded_municipality):
+    """A submitted draft whose steps were never counted (e.g. recorded before step events
+    carried the hidden steps) still passed every stage: no negative drop-off."""
+    procedure = pet_procedure(loaded_municipality)
+    application, _token = services.start_draft(procedure, channel=Channel.PORTAL)
+    answers = {"has_pet": False, "applicant_name": ANSWERS_NAME, "email": "hanako@example.jp"}
+    type(application).objects.filter(pk=application.pk).update(answers=answers)
+    application.refresh_from_db()
+    services.submit(application, base_url="http://testserver")
+    funnel = pet_funnel(loaded_municipality, procedure)
+    assert [s["reached"] for s in funnel["steps"]] == [1, 1, 1]
+    assert [s["dropped"] for s in funnel["steps"]] == [0, 0, 0]
+    assert (funnel["confirmation"], funnel["submitted"]) == (1, 1)
+
+
 def test_a_step_hidden_by_the_answers_does_not_hide_the_confirmation(loaded_municipality):
     """Three residents of a form whose 2nd step is shown only to dog owners: one without a
     dog goes straight from step 1 to step 3 and on to confirmation; one with a dog stops at
@@ -194,17 +238,7 @@ def test_a_step_hidden_by_the_answers_does_not_hide_the_confirmation(loaded_muni
     and a skipped step counts as passed (nobody dropped out there)."""
     from django.test import Client
 
-    from madoguchi.catalog.models import FormVersion
-
-    procedure = Procedure.objects.create(
-        municipality=loaded_municipality,
-        slug="pet_test",
-        name="テスト手続（犬）",
-        reading="てすとてつづきいぬ",
-        category="other",
-    )
-    procedure.departments.add(loaded_municipality.departments.first())
-    FormVersion.new_draft(procedure, schema=PET_FORM).publish()
+    procedure = pet_procedure(loaded_municipality)
 
     no_dog = Client()
     url = start(no_dog, "pet_test")
@@ -220,16 +254,7 @@ def test_a_step_hidden_by_the_answers_does_not_hide_the_confirmation(loaded_muni
     stops_at_applicant = Client()
     next_url(stops_at_applicant, start(stops_at_applicant, "pet_test"), {"has_pet": "no"})
 
-    clerk = make_staff("clerk", loaded_municipality, role="admin")
-    today = timezone.localdate()
-    scope = figures.build_scope(
-        clerk, loaded_municipality, start=today - dt.timedelta(days=30), end=today
-    )
-    [funnel] = [
-        f
-        for f in figures.funnel(scope, {procedure.pk: procedure})
-        if f["procedure_id"] == procedure.pk
-    ]
+    funnel = pet_funnel(loaded_municipality, procedure)
     assert funnel["opened"] == 3
     assert [s["reached"] for s in funnel["steps"]] == [3, 3, 2]
     assert [s["dropped"] for s in funnel["steps"]] == [0, 1, 1]

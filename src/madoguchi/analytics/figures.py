@@ -530,6 +530,13 @@ def funnel(scope: Scope, procedures: dict[int, Procedure]) -> list[dict]:
             rows.append({"index": index, "key": step.key, "title": step.title, "reached": n})
         confirmation = sum(c for furthest, c in counts.items() if furthest >= len(steps))
         confirmation = max(confirmation, submitted[pid])
+        # Whoever got further passed every earlier stage. Counts can say otherwise for drafts
+        # whose steps were counted before hidden steps were recorded (only visible steps) or
+        # whose form got fewer steps in a later version: a stage never shows fewer people
+        # than the one after it, so no drop-off is negative.
+        floor = confirmation
+        for row in reversed(rows):
+            row["reached"] = floor = max(row["reached"], floor)
         sequence = [*(r["reached"] for r in rows), confirmation, submitted[pid]]
         for i, row in enumerate(rows):
             following = sequence[i + 1]
