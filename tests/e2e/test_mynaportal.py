@@ -15,7 +15,7 @@ from madoguchi.applications.models import Application, Channel
 from tests.mynaportal.conftest import ca, card, db_trust, simulator  # noqa: F401 (fixtures)
 from tests.mynaportal.helpers import ITEMS, PDF
 
-from .conftest import new_phone_page
+from .conftest import new_phone_page, screenshot
 from .staff_journeys import (
     Handler,
     change_status,
@@ -142,6 +142,8 @@ def test_mynaportal_application_pulled_reviewed_and_returned(
         expect_status(staff, "受付", "received")
         expect(staff.locator("#channel")).to_have_attribute("data-channel", "mynaportal")
         expect(staff.locator("#signature-verification")).to_have_attribute("data-valid", "true")
+        expect(staff.locator("#identity-level")).to_have_text("マイナンバーカードによる電子署名")
+        expect(staff.locator("#email-verification")).to_have_text("—")
         expect(staff.locator("#certificate-serial")).to_have_text(card.serial.upper())
         expect(staff.locator("#basic-four-name")).to_have_text("山田 花子")
         expect(staff.locator("#basic-four-birth-date")).to_have_text("1985/04/01")
@@ -150,6 +152,7 @@ def test_mynaportal_application_pulled_reviewed_and_returned(
         expect(staff.locator("#basic-four-address")).to_have_text("東京都千代田区千代田1-1")
         expect(staff.locator("#atena-number")).to_contain_text(ATENA)
         expect(staff.locator("#atena-number")).to_have_attribute("data-source", "serial_link")
+        screenshot(staff, "12-mynaportal-review")
 
         # --- 要再申請 with the comment
         change_status(staff, "returned", COMMENT)

@@ -96,6 +96,8 @@ def test_handler_sees_certificate_and_candidates_and_confirms(client, applicatio
     assert element(body, "basic-four-sex") == "女"
     assert element(body, "basic-four-address") == "東京都千代田区千代田1丁目1番1号"
     assert element(body, "signature-verification") == "有効（署名と証明書を確認しました。）"
+    # how this case was identified, not what the procedure asks of portal applicants
+    assert element(body, "identity-level") == "マイナンバーカードによる電子署名"
     assert 'id="basic-four-name-alt"' not in body
     ids = re.findall(r'\sid="([^"]+)"', body)
     assert len(ids) == len(set(ids))
