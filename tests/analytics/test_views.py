@@ -3,6 +3,8 @@ baselines, and who may see what."""
 
 import csv
 import io
+import json
+import re
 
 import pytest
 from openpyxl import load_workbook
@@ -32,6 +34,12 @@ def test_dashboard_shows_figures_charts_and_tables(client, history):
     assert "水道の意見" not in page  # another department's comment
     assert 'id="kpi-total">6<' in page
     assert "<script>" not in page  # no inline script (CSP)
+    charts = json.loads(
+        re.search(r'id="kpi-chart-data" type="application/json">(.*?)</script>', page, re.S)[1]
+    )
+    # counts get whole-number axes; days and rates do not
+    assert charts["volume"]["whole_numbers"] and charts["satisfaction"]["whole_numbers"]
+    assert "whole_numbers" not in charts["processing"]
 
 
 def test_dashboard_filters_by_procedure_and_department(client, history):

@@ -28,6 +28,7 @@ def chart_data(figures: dict) -> dict:
                 for c in CHANNEL_ORDER
             ],
             "y": _("件数"),
+            "whole_numbers": True,
         },
         "online_rate": {
             "type": "line",
@@ -69,6 +70,7 @@ def chart_data(figures: dict) -> dict:
                 {"label": _("件数"), "data": [sat["distribution"][r] for r in range(5, 0, -1)]}
             ],
             "y": _("件数"),
+            "whole_numbers": True,
         },
     }
     if funnel is not None:
@@ -93,5 +95,6 @@ def chart_data(figures: dict) -> dict:
                 }
             ],
             "y": _("人数"),
+            "whole_numbers": True,
         }
     return charts

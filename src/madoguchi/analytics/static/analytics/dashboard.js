@@ -35,6 +35,10 @@
     if (spec.max) {
       y.max = spec.max;
     }
+    if (spec.whole_numbers) {
+      // Counts of cases and people: no 0.5 件 on the axis.
+      y.ticks = { precision: 0 };
+    }
     canvas.dataset.kpiChart = "drawn";
     new window.Chart(canvas, {
       type: spec.type,
