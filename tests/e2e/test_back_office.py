@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from madoguchi.applications.models import Application
 from tests.channels.conftest import SUIDO_STEPS
 
-from .conftest import new_phone_page
+from .conftest import new_phone_page, screenshot
 from .journeys import (
     SODAI,
     expect_step,
@@ -87,9 +87,11 @@ def test_return_resubmit_complete(browser, chiyoda_live, make_handler):
         log_in(staff, root, handler)
         open_inbox(staff, "清掃課")
         expect(staff.locator(f"#row-{application.pk}")).to_be_visible()
+        screenshot(staff, "10-staff-inbox")
         open_case(staff, receipt_number)
         expect_status(staff, "受付", "received")
         expect(staff.locator("#answer-items-0-item_quantity")).to_have_text("1点")
+        screenshot(staff, "11-staff-review")
 
         # 要再申請 without a message is refused, with the exact sentence
         change_status(staff, "returned", "")

@@ -9,6 +9,7 @@ from madoguchi.applications import services, staff_actions
 from madoguchi.applications.models import Application, ApplicationEvent, Channel, Status
 from madoguchi.catalog.models import Procedure
 
+from .conftest import screenshot
 from .staff_journeys import AxeReport, Handler, live_root, log_in, new_desktop_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -74,6 +75,7 @@ def test_dashboard_filters_download_and_axe(browser, chiyoda_live, settings, tmp
         # Chart.js drew the charts (the script ran under the CSP); each has its table
         expect(page.locator("#chart-volume")).to_have_attribute("data-kpi-chart", "drawn")
         expect(page.locator("#table-volume_month caption")).to_contain_text("月別の申請件数")
+        screenshot(page, "13-kpi-dashboard")
         axe.check("業務改革の指標")
 
         # filters: a procedure, then a period without cases
