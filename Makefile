@@ -19,7 +19,7 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/madoguchi migrate --noinput
 	$(BIN)/madoguchi collectstatic --noinput -v0
-	$(BIN)/madoguchi seed_demo
+	$(BIN)/madoguchi seed_demo --sample-cases
 	$(BIN)/madoguchi runserver 127.0.0.1:8000
 
 ## The whole test suite: SQLite, then PostgreSQL (DATABASE_URL_PG), browser tests included.

@@ -9,12 +9,21 @@ from madoguchi.tenants.demo import (
     ensure_demo_municipality,
     ensure_demo_totp_devices,
 )
+from madoguchi.tenants.demo_cases import ensure_sample_cases
 
 
 class Command(BaseCommand):
     help = "見本の団体（みほん市）、担当課、標準様式の手続、デモ用職員アカウントを用意します（既存データは保持）。"
 
     def add_arguments(self, parser):
+        parser.add_argument(
+            "--sample-cases",
+            action="store_true",
+            help=(
+                "見本の申請（水道使用開始届の約6か月分の受付・処理の経過）を作成します。"
+                "申請がまだ1件もない場合だけ作成します（架空の申請者で、メールは送りません）。"
+            ),
+        )
         parser.add_argument(
             "--demo-totp",
             action="store_true",
@@ -33,6 +42,14 @@ class Command(BaseCommand):
         )
         report = load_standard_templates(municipality, stdout=self.stdout)
         accounts = ensure_demo_accounts(municipality)
+        if options["sample_cases"]:
+            self.stdout.write("見本の申請を作成しています...")
+            made = ensure_sample_cases(municipality)
+            self.stdout.write(
+                f"見本の申請: {made}件を作成しました（水道使用開始届、約6か月分）。"
+                if made
+                else "見本の申請: 申請がすでにあるため作成しませんでした。"
+            )
         base = settings.PUBLIC_BASE_URL
         lines = [
             "",
