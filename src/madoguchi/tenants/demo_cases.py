@@ -77,6 +77,9 @@ COMMENTS = [
 ]
 
 
+DEPARTMENT_DONE = {"water_completed": "suido", "sewer_completed": "gesuido"}
+
+
 class SampleCaseError(RuntimeError):
     """A sample no longer fits the procedure's form (the template changed)."""
 
@@ -284,9 +287,7 @@ def _record(procedure: Procedure, staff: Staff, story: Story) -> None:
         answers: dict = {}
         steps = _step_input(story, timezone.localdate())
         for index, (step_key, raw) in enumerate(steps[: story.steps_done]):
-            result = validation.validate_step(form, step_key, raw, answers)
-            if not result.ok:
-                raise SampleCaseError(f"{step_key}: {[e.message for e in result.errors]}")
+            result = _validated(form, step_key, raw, answers)
             answers = services.answers_with_step(application, step_key, result.answers)
             services.save_step(
                 application,
@@ -319,40 +320,37 @@ def _act(application: Application, staff: Staff, story: Story, action: str, mess
         step_key, raw = _step_input(story, timezone.localdate())[1]
         raw = {**raw, "place_address": f"{raw['place_address']}　みほんハイツ101"}
         form = application.form_version.form
-        result = validation.validate_step(
-            form, step_key, raw, services.editable_answers(application)
-        )
-        if not result.ok:
-            raise SampleCaseError(f"{step_key}: {[e.message for e in result.errors]}")
+        result = _validated(form, step_key, raw, services.editable_answers(application))
         services.save_step(
             application, step_key, raw=raw, answers=result.answers, completed=False, step_index=1
         )
         services.resubmit(application, base_url=settings.PUBLIC_BASE_URL)
     elif action == "withdrawn":
         services.withdraw(application, reason="引越しの予定がなくなったため")
-    elif action == "water_completed":
+    elif action in DEPARTMENT_DONE:
+        # Each department finishes its own part; the case is 完了 once both have.
+        code = DEPARTMENT_DONE[action]
         staff_actions.change_status(
             application,
             Status.COMPLETED,
-            user=staff.water,
+            user=staff.water if code == "suido" else staff.sewer,
             message=message,
             expected_version=version,
-            department=staff.departments["suido"],
-        )
-    elif action == "sewer_completed":
-        staff_actions.change_status(
-            application,
-            Status.COMPLETED,
-            user=staff.sewer,
-            message=message,
-            expected_version=version,
-            department=staff.departments["gesuido"],
+            department=staff.departments[code],
         )
     else:  # in_progress, returned (by 水道課), rejected (by the 管理者, case-wide)
         user = staff.admin if action == "rejected" else staff.water
         staff_actions.change_status(
             application, action, user=user, message=message, expected_version=version
         )
+
+
+def _validated(form, step_key: str, raw: dict, answers: dict):
+    """The step's answers as the form engine makes them from what was typed."""
+    result = validation.validate_step(form, step_key, raw, answers)
+    if not result.ok:
+        raise SampleCaseError(f"{step_key}: {[e.message for e in result.errors]}")
+    return result
 
 
 def _silence(application: Application) -> None:
