@@ -189,19 +189,9 @@ APPLICANT = {
 
 
 def pet_procedure(municipality) -> Procedure:
-    from madoguchi.catalog.models import FormVersion
+    from tests.applications.conftest import make_procedure
 
-    procedure = Procedure.objects.create(
-        municipality=municipality,
-        slug="pet_test",
-        name="テスト手続（犬）",
-        reading="てすとてつづきいぬ",
-        category="other",
-    )
-    procedure.departments.add(municipality.departments.first())
-    FormVersion.new_draft(procedure, schema=PET_FORM).publish()
-    procedure.refresh_from_db()
-    return procedure
+    return make_procedure(municipality, slug="pet_test", schema=PET_FORM)
 
 
 def pet_funnel(municipality, procedure) -> dict:

@@ -18,7 +18,7 @@ SIMPLE_FORM = {
 }
 
 
-def make_procedure(municipality, slug="test", department_code="kodomo"):
+def make_procedure(municipality, slug="test", department_code="kodomo", schema=SIMPLE_FORM):
     department, _ = Department.objects.get_or_create(
         municipality=municipality, code=department_code, defaults={"name": "こども家庭課"}
     )
@@ -30,7 +30,7 @@ def make_procedure(municipality, slug="test", department_code="kodomo"):
         category="other",
     )
     procedure.departments.add(department)
-    FormVersion.new_draft(procedure, schema=SIMPLE_FORM).publish()
+    FormVersion.new_draft(procedure, schema=schema).publish()
     procedure.refresh_from_db()
     return procedure
 
