@@ -103,3 +103,10 @@ def test_a_sample_that_no_longer_fits_the_form_leaves_no_half_sample(monkeypatch
         demo_cases.ensure_sample_cases(municipality)
     assert str(error.value) == "user: ['使用者の電話番号を入力してください。']"
     assert not Application.objects.exists()
+
+
+def test_cases_taken_up_have_their_handler():
+    seed("--sample-cases")
+    taken_up = Application.objects.exclude(status__in=["draft", "received", "withdrawn"])
+    assert taken_up.exists()
+    assert set(taken_up.values_list("assigned_to__username", flat=True)) == {"suido"}

@@ -340,6 +340,12 @@ def _act(application: Application, staff: Staff, story: Story, action: str, mess
         )
     else:  # in_progress, returned (by 水道課), rejected (by the 管理者, case-wide)
         user = staff.admin if action == "rejected" else staff.water
+        if action == "in_progress" and application.assigned_to_id is None:
+            # The 水道課 member who takes the case up becomes its 担当者.
+            application = staff_actions.assign(
+                application, staff.water, user=staff.water, expected_version=version
+            )
+            version = application.lock_version
         staff_actions.change_status(
             application, action, user=user, message=message, expected_version=version
         )
