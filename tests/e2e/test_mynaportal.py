@@ -127,8 +127,12 @@ def test_mynaportal_application_pulled_reviewed_and_returned(
         staff.goto(f"{root}/staff/mynaportal/")
         expect(staff.locator("h1")).to_have_text("マイナポータルからの申請")
         staff.locator("#mynaportal-pull").click()
-        expect(staff.locator("#pull-messages")).to_contain_text("千代田区: 取り込み 1件")
-        expect(staff.locator("#pull-messages")).to_contain_text("隔離 0件、失敗 0件")
+        expect(staff.locator("#pull-messages")).to_contain_text("千代田区: 取得を開始しました。")
+        # The pull runs in the background; the page refreshes itself until it is done.
+        runs = staff.locator("#pull-runs tbody tr")
+        expect(runs.first).to_have_attribute("data-state", "done", timeout=30_000)
+        expect(runs.first).to_contain_text("取り込み 1件")
+        expect(runs.first).to_contain_text("隔離 0件、失敗 0件")
 
         case = Application.objects.get(
             municipality=chiyoda_mynaportal, source_reference=mynaportal_receipt

@@ -3,11 +3,13 @@
 import os
 import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.catalog.models import Procedure
+from madoguchi.core.jobs import JobProgress
 from madoguchi.tenants.models import Municipality, MunicipalityScopedQuerySet
 
 PASSWORD_ENV_PREFIX = "MADOGUCHI_MYNAPORTAL_PASSWORD_"
@@ -178,3 +180,44 @@ class QuarantinedPackage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_reference or self.sha256[:12]} ({self.get_state_display()})"
+
+
+class PullRun(JobProgress, models.Model):
+    """One pull from マイナポータル started from the staff page (「今すぐ取得する」). It runs in
+    the background — a pull fetches and verifies packages one by one and may take minutes, far
+    longer than a web request should — and the page shows its progress and result."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("待機中")
+        RUNNING = "running", _("取得中")
+        DONE = "done", _("完了")
+        FAILED = "failed", _("失敗")
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+")
+    connection = models.ForeignKey(
+        MynaportalConnection, on_delete=models.CASCADE, related_name="pull_runs"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    total = models.PositiveIntegerField(default=0)  # new packages found
+    done = models.PositiveIntegerField(default=0)  # of them, processed
+    imported = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    quarantined = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    summary = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MunicipalityScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("マイナポータルからの取得")
+        verbose_name_plural = _("マイナポータルからの取得")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["connection", "state"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.connection} ({self.get_state_display()})"

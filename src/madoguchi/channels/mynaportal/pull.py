@@ -9,6 +9,7 @@ are handed to the outbox worker once, after the last batch.
 
 import datetime
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -19,6 +20,7 @@ from madoguchi.applications.models import Application, Channel
 from madoguchi.channels.models import (
     MissingSecretError,
     MynaportalConnection,
+    PullRun,
     QuarantinedPackage,
 )
 from madoguchi.outbox import delivery
@@ -37,6 +39,10 @@ class PullResult:
     failed: int = 0
     errors: list[str] = field(default_factory=list)
 
+    @property
+    def handled(self) -> int:
+        return self.imported + self.duplicates + self.quarantined + self.failed
+
     def summary(self) -> str:
         text = _("取り込み %(i)s件、重複 %(d)s件、隔離 %(q)s件、失敗 %(f)s件") % {
             "i": self.imported,
@@ -54,7 +60,16 @@ def client_for(connection: MynaportalConnection) -> MynaportalClient:
     return MynaportalClient(connection.base_url, connection.login_id, connection.password())
 
 
-def pull(connection: MynaportalConnection, *, client: MynaportalClient | None = None) -> PullResult:
+# progress(new packages found, of them processed, the result so far)
+Progress = Callable[[int, int, PullResult], None]
+
+
+def pull(
+    connection: MynaportalConnection,
+    *,
+    client: MynaportalClient | None = None,
+    progress: Progress | None = None,
+) -> PullResult:
     municipality = connection.municipality
     result = PullResult()
     try:
@@ -90,12 +105,19 @@ def pull(connection: MynaportalConnection, *, client: MynaportalClient | None = 
     pending = [s.receipt_number for s in summaries if s.receipt_number not in done]
     result.duplicates += len(summaries) - len(pending)
     message_ids: list[int] = []
+    if progress is not None:
+        progress(len(pending), 0, result)
     if pending:
+        before = result.handled
         batches = _fetch_batches(client, pending, result)
         for _batch, outcomes in intake.import_batches(
             municipality, batches, message_ids=message_ids
         ):
             _count(outcomes, result)
+            if progress is not None:
+                # Fetch failures count as soon as they happen (the next batch is fetched
+                # while this one is written), hence the cap.
+                progress(len(pending), min(len(pending), result.handled - before), result)
     # The 受付 statuses of every new case, to the outbox worker in one hand-off (after
     # commit: a caller may have wrapped the pull in a transaction).
     transaction.on_commit(lambda: delivery.hand_off(message_ids))
@@ -155,3 +177,80 @@ def pull_all() -> dict[str, PullResult]:
     ):
         results[connection.municipality.lg_code] = pull(connection)
     return results
+
+
+# ----------------------------------------------------------------------------- from the page
+
+
+STALE_AFTER = datetime.timedelta(minutes=30)
+
+
+@transaction.atomic
+def start_pull(connection: MynaportalConnection, *, user) -> tuple[PullRun, bool]:
+    """Start a background pull of this connection for a member of staff, unless one is
+    already queued or running (then that one, and False). A run left 取得中 by a process
+    that stopped (the embedded default's thread dies with it) is closed as failed after
+    `STALE_AFTER`, so the button never stays blocked."""
+    from madoguchi.core.jobs import dispatch
+
+    from .tasks import run_pull_task
+
+    open_runs = PullRun.objects.select_for_update().filter(
+        connection=connection, state__in=[PullRun.State.QUEUED, PullRun.State.RUNNING]
+    )
+    open_runs.filter(created_at__lt=timezone.now() - STALE_AFTER).update(
+        state=PullRun.State.FAILED,
+        summary=_("中断されました（サーバーの再起動など）。もう一度取得してください。"),
+        finished_at=timezone.now(),
+    )
+    running = open_runs.first()
+    if running is not None:
+        return running, False
+    run = PullRun.objects.create(
+        municipality_id=connection.municipality_id, connection=connection, requested_by=user
+    )
+    dispatch(run_pull_task, run.pk)
+    return run, True
+
+
+def run_pull(run_id: int) -> str:
+    """The background part of `start_pull`. Safe to run twice (a redelivered task): a
+    finished run is left as it is, an interrupted one pulls again (pulls are idempotent)."""
+    run = PullRun.objects.select_related("connection__municipality").get(pk=run_id)
+    if run.state in (PullRun.State.DONE, PullRun.State.FAILED):
+        return run.summary
+    runs = PullRun.objects.filter(pk=run_id)
+    runs.update(state=PullRun.State.RUNNING)
+
+    def progress(total: int, done: int, result: PullResult) -> None:
+        runs.update(total=total, done=done, **_counts(result))
+
+    try:
+        result = pull(run.connection, progress=progress)
+    except Exception as exc:
+        logger.error("mynaportal: pull run %s failed: %s", run_id, type(exc).__name__)
+        summary = _("取得に失敗しました（%(error)s）。もう一度取得してください。") % {
+            "error": type(exc).__name__
+        }
+        runs.update(state=PullRun.State.FAILED, summary=summary, finished_at=timezone.now())
+        return summary
+    # Failed: nothing came of it (no list, no password, every package failed); a run with
+    # some failures among its packages is done, its summary says how many failed.
+    nothing = not (result.imported or result.quarantined or result.duplicates)
+    state = PullRun.State.FAILED if result.failed and nothing else PullRun.State.DONE
+    runs.update(
+        state=state,
+        summary=result.summary(),
+        finished_at=timezone.now(),
+        **_counts(result),
+    )
+    return result.summary()
+
+
+def _counts(result: PullResult) -> dict[str, int]:
+    return {
+        "imported": result.imported,
+        "duplicates": result.duplicates,
+        "quarantined": result.quarantined,
+        "failed": result.failed,
+    }

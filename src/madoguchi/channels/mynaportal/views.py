@@ -6,13 +6,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from madoguchi.channels.models import MynaportalConnection, QuarantinedPackage
+from madoguchi.channels.models import MynaportalConnection, PullRun, QuarantinedPackage
 from madoguchi.tenants import permissions
 from madoguchi.tenants.decorators import handler_required
 from madoguchi.tenants.models import StaffMembership
 
-from . import checking
-from .pull import pull
+from .pull import start_pull
+
+RECENT_RUNS = 10
 
 
 def _handled_municipality_ids(user) -> list[int]:
@@ -33,36 +34,43 @@ def index(request):
     connections = list(
         MynaportalConnection.objects.filter(municipality_id__in=ids).select_related("municipality")
     )
+    runs = list(
+        PullRun.objects.filter(municipality_id__in=ids)
+        .select_related("municipality", "requested_by")
+        .order_by("-created_at", "-pk")[:RECENT_RUNS]
+    )
     quarantined = QuarantinedPackage.objects.filter(
         municipality_id__in=ids, state=QuarantinedPackage.State.QUARANTINED
     ).count()
     return render(
         request,
         "channels/mynaportal/index.html",
-        {"connections": connections, "quarantined": quarantined},
+        {
+            "connections": connections,
+            "runs": runs,
+            "running": any(run.running for run in runs),
+            "quarantined": quarantined,
+        },
     )
 
 
 @require_POST
 @handler_required
 def pull_now(request):
+    """Start a background pull of every active connection the user handles; the page then
+    shows each run's progress (it never runs inside this request)."""
     ids = _handled_municipality_ids(request.user)
     connections = MynaportalConnection.objects.filter(
         municipality_id__in=ids, is_active=True
     ).select_related("municipality")
     if not connections:
         messages.warning(request, _("マイナポータル接続設定がありません。"))
-    try:
-        for connection in connections:
-            result = pull(connection)
-            level = (
-                messages.SUCCESS if not (result.failed or result.quarantined) else messages.WARNING
-            )
-            messages.add_message(
-                request, level, f"{connection.municipality.name}: {result.summary()}"
-            )
-    finally:
-        # A web server process does not keep verification workers between button presses
-        # (a Celery worker, which pulls every 5 minutes, does).
-        checking.shutdown()
+    for connection in connections:
+        _run, started = start_pull(connection, user=request.user)
+        text = (
+            _("%(name)s: 取得を開始しました。進み具合と結果は下の一覧に表示されます。")
+            if started
+            else _("%(name)s: 取得中です。終わるまでお待ちください。")
+        )
+        messages.info(request, text % {"name": connection.municipality.name})
     return redirect("mynaportal:index")
