@@ -176,3 +176,17 @@ def test_malformed_filters_are_reported_not_an_error_page(client, history):
     response = staff_client(client, history.handler).get("/staff/analytics/?start=2026-13-45")
     assert response.status_code == 200
     assert "集計の条件を正しく入力してください" in response.content.decode()
+
+
+def test_fiscal_year_links_keep_the_other_filters(client, history):
+    import time_machine
+
+    c = staff_client(client, history.admin)
+    with time_machine.travel("2026-12-03 10:00 +09:00", tick=False):
+        page = c.get(f"/staff/analytics/?{PERIOD}&procedure={history.b.pk}").content.decode()
+    this_fy = re.search(r'href="\?([^"]+)" id="kpi-period-this-fy">今年度（令和8年度）<', page)
+    last_fy = re.search(r'href="\?([^"]+)" id="kpi-period-last-fy">前年度（令和7年度）<', page)
+    assert this_fy and last_fy
+    assert "start=2026-04-01&amp;end=2026-12-03" in this_fy[1]
+    assert "start=2025-04-01&amp;end=2026-03-31" in last_fy[1]
+    assert f"procedure={history.b.pk}" in this_fy[1] and f"procedure={history.b.pk}" in last_fy[1]

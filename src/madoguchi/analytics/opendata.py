@@ -17,6 +17,7 @@ from django.utils import timezone
 from madoguchi.applications.models import Application, Channel
 from madoguchi.catalog.models import Procedure
 from madoguchi.exports.writers import CsvRowWriter
+from madoguchi.jp.fiscal_year import fiscal_year_period, last_complete_fiscal_year
 from madoguchi.tenants.models import Municipality
 
 from .figures import CHANNELS, tz
@@ -39,15 +40,6 @@ HEADER = [
     "オンライン件数",
     "オンライン利用率",
 ]
-
-
-def fiscal_year_period(fiscal_year: int) -> tuple[dt.date, dt.date]:
-    """年度: 1 April to 31 March."""
-    return dt.date(fiscal_year, 4, 1), dt.date(fiscal_year + 1, 3, 31)
-
-
-def last_complete_fiscal_year(today: dt.date) -> int:
-    return (today.year - 1) if today.month >= 4 else (today.year - 2)
 
 
 def _count(n: int) -> str:

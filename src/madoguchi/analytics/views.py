@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from madoguchi.applications.models import ApplicationEvent
 from madoguchi.catalog.models import Procedure
 from madoguchi.exports.writers import CsvRowWriter, XlsxRowWriter
+from madoguchi.jp.fiscal_year import fiscal_year_label, fiscal_year_of, fiscal_year_period
 from madoguchi.tenants.decorators import staff_required
 from madoguchi.tenants.permissions import Role, is_admin, memberships
 
@@ -81,19 +82,39 @@ def _scope(request):
     return scope, choices, errors
 
 
-def _filter_query(scope) -> str:
+def _filter_query(scope, *, start: dt.date | None = None, end: dt.date | None = None) -> str:
+    """The dashboard's filters as a query string (another period when given)."""
     from urllib.parse import urlencode
 
     params = {
         "municipality": scope.municipality.lg_code,
-        "start": scope.start.isoformat(),
-        "end": scope.end.isoformat(),
+        "start": (start or scope.start).isoformat(),
+        "end": (end or scope.end).isoformat(),
     }
     if scope.department:
         params["department"] = scope.department.pk
     if scope.procedure:
         params["procedure"] = scope.procedure.pk
     return urlencode(params)
+
+
+def fiscal_year_links(scope, today: dt.date) -> list[dict]:
+    """今年度 (so far) and 前年度: the periods municipalities plan and report in."""
+    current = fiscal_year_of(today)
+    this_start, _this_end = fiscal_year_period(current)
+    last_start, last_end = fiscal_year_period(current - 1)
+    return [
+        {
+            "id": "kpi-period-this-fy",
+            "label": _("今年度（%(label)s）") % {"label": fiscal_year_label(current)},
+            "query": _filter_query(scope, start=this_start, end=today),
+        },
+        {
+            "id": "kpi-period-last-fy",
+            "label": _("前年度（%(label)s）") % {"label": fiscal_year_label(current - 1)},
+            "query": _filter_query(scope, start=last_start, end=last_end),
+        },
+    ]
 
 
 @staff_required
@@ -122,6 +143,7 @@ def dashboard(request):
             "departments": figures.visible_departments(request.user, scope.municipality),
             "errors": errors,
             "query": query,
+            "fiscal_years": fiscal_year_links(scope, timezone.localdate()),
             "can_handle": can_handle,
             "is_admin": is_admin(request.user, scope.municipality),
             "analytics_municipality": scope.municipality,
