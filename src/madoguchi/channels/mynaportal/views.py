@@ -11,6 +11,7 @@ from madoguchi.tenants import permissions
 from madoguchi.tenants.decorators import handler_required
 from madoguchi.tenants.models import StaffMembership
 
+from . import config_check
 from .pull import start_pull
 
 RECENT_RUNS = 10
@@ -46,7 +47,7 @@ def index(request):
         request,
         "channels/mynaportal/index.html",
         {
-            "connections": connections,
+            "connections": [(c, config_check.check(c)) for c in connections],
             "runs": runs,
             "running": any(run.running for run in runs),
             "quarantined": quarantined,
