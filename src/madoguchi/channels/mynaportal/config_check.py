@@ -27,13 +27,17 @@ class Finding:
     message: str
 
 
-def check(connection: MynaportalConnection, *, now: dt.datetime | None = None) -> list[Finding]:
-    now = now or timezone.now()
-    return [
-        *_connection(connection),
-        *_trust(now),
-        *_mappings(connection),
-    ]
+def check(
+    connection: MynaportalConnection,
+    *,
+    now: dt.datetime | None = None,
+    trust: list[Finding] | None = None,
+) -> list[Finding]:
+    """`trust`: the deployment-wide trust findings when already made for another connection
+    (the page checks every connection the user handles, and refreshes while a pull runs)."""
+    if trust is None:
+        trust = trust_findings(now or timezone.now())
+    return [*_connection(connection), *trust, *_mappings(connection)]
 
 
 def _connection(connection: MynaportalConnection) -> list[Finding]:
@@ -59,7 +63,8 @@ def _connection(connection: MynaportalConnection) -> list[Finding]:
     return findings
 
 
-def _trust(now: dt.datetime) -> list[Finding]:
+def trust_findings(now: dt.datetime) -> list[Finding]:
+    """Trust anchors and CRLs are shared by every municipality of the deployment."""
     findings = []
     allow_test = settings.JPKI_ALLOW_TEST_CA
     anchors = list(

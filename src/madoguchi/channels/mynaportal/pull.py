@@ -238,13 +238,9 @@ def run_pull(run_id: int) -> str:
     # some failures among its packages is done, its summary says how many failed.
     nothing = not (result.imported or result.quarantined or result.duplicates)
     state = PullRun.State.FAILED if result.failed and nothing else PullRun.State.DONE
-    runs.update(
-        state=state,
-        summary=result.summary(),
-        finished_at=timezone.now(),
-        **_counts(result),
-    )
-    return result.summary()
+    summary = result.summary()
+    runs.update(state=state, summary=summary, finished_at=timezone.now(), **_counts(result))
+    return summary
 
 
 def _counts(result: PullResult) -> dict[str, int]:

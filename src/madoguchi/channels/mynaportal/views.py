@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -43,11 +44,12 @@ def index(request):
     quarantined = QuarantinedPackage.objects.filter(
         municipality_id__in=ids, state=QuarantinedPackage.State.QUARANTINED
     ).count()
+    trust = config_check.trust_findings(timezone.now())
     return render(
         request,
         "channels/mynaportal/index.html",
         {
-            "connections": [(c, config_check.check(c)) for c in connections],
+            "connections": [(c, config_check.check(c, trust=trust)) for c in connections],
             "runs": runs,
             "running": any(run.running for run in runs),
             "quarantined": quarantined,
