@@ -38,7 +38,10 @@ def test_date_in_wrong_era_names_the_right_one():
 
 def test_date_impossible_day():
     assert messages(DATE, date_raw("令和", "6", "2", "30")) == ["2月30日は存在しない日付です。"]
-    assert messages(DATE, date_raw("西暦", "2023", "2", "29")) == ["2月29日は存在しない日付です。"]
+    assert messages(DATE, date_raw("西暦", "2023", "2", "29")) == [
+        "2023年2月29日は存在しない日付です（2023年はうるう年ではありません）。"
+    ]
+    assert messages(DATE, date_raw("西暦", "2023", "2", "30")) == ["2月30日は存在しない日付です。"]
 
 
 def test_date_incomplete():
@@ -92,6 +95,23 @@ def test_postal_code_refused():
         "郵便番号は7桁の数字で入力してください（例：100-0001）。"
     ]
     assert messages(POSTAL, {"zip": ""}) == ["郵便番号を入力してください。"]
+
+
+@pytest.mark.parametrize("typed", ["999-0001", "０００－００００", "1009999"])
+def test_postal_code_that_does_not_exist_is_refused_with_the_lookups_message(typed):
+    """Refused when the step is sent, not only while typing: the same message as the lookup."""
+    from madoguchi.jp.postal import normalize_postal_code, unknown_postal_code_message
+
+    code = normalize_postal_code(typed)
+    expected = f"郵便番号「{code[:3]}-{code[3:]}」に該当する住所が見つかりません。郵便番号をもう一度ご確認ください。"
+    assert unknown_postal_code_message(code) == expected
+    assert messages(POSTAL, {"zip": typed}) == [expected]
+
+
+@pytest.mark.parametrize("typed", ["100-8111", "530-8201"])
+def test_postal_code_of_a_business_office_is_accepted(typed):
+    """事業所の個別番号 exist too (Japan Post's business list), and are not refused."""
+    assert value(POSTAL, {"zip": typed}) == typed.replace("-", "")
 
 
 PHONE = {"key": "tel", "type": "phone", "label": "電話番号", "required": True}

@@ -182,8 +182,12 @@ def test_postal_lookup_failures_explain_themselves():
     assert "addr" not in raw
     raw, error = apply_action_with_message(POSTAL_FORM, "s", {"zip": "0000000"}, "postal:zip")
     assert error.message == (
-        "郵便番号「000-0000」に該当する住所が見つかりませんでした。住所を直接入力してください。"
+        "郵便番号「000-0000」に該当する住所が見つかりません。郵便番号をもう一度ご確認ください。"
     )
+    assert error.rule == "postal_unknown"
+    # Sending the step with that code is refused with the same message as the lookup.
+    result = validate_step(POSTAL_FORM, "s", {"zip": "0000000", "addr": "千代田1-1"}, {})
+    assert [(e.path, e.message) for e in result.errors] == [("zip", error.message)]
 
 
 def test_collect_raw_from_a_querydict_keeps_everything_typed():

@@ -168,7 +168,11 @@ def test_postal_json(client, chiyoda):
     assert "7桁" in response.json()["error"]
     response = client.get("/131016/postal/0000000/")
     assert response.status_code == 404
-    assert response.json()["address"] is None
+    assert response.json() == {
+        "address": None,
+        # the message a step sent with this code gets (formengine tests)
+        "error": "郵便番号「000-0000」に該当する住所が見つかりません。郵便番号をもう一度ご確認ください。",
+    }
 
 
 PAGES = [

@@ -378,19 +378,14 @@ def _postal_lookup(form: FormSchema, step: Step, raw: dict, name: str) -> FieldE
     if isinstance(value, list | tuple):
         value = value[-1] if value else ""
     try:
-        code = postal.normalize_postal_code(str(value))
+        code = postal.check_postal_code(str(value))
     except JpValueError as exc:
-        return FieldError(loc.path, loc.input_id(), loc.label, exc.message, "format")
+        return FieldError(loc.path, loc.input_id(), loc.label, exc.message, exc.code)
     address = postal.lookup_address(code)
     if not address:
-        return FieldError(
-            loc.path,
-            loc.input_id(),
-            loc.label,
-            f"郵便番号「{postal.format_postal_code(code)}」に該当する住所が見つかりませんでした。"
-            "住所を直接入力してください。",
-            "postal_unknown",
-        )
+        # The code exists but covers several municipalities: nothing sure to fill in.
+        raw[loc.name] = postal.format_postal_code(code)
+        return None
     raw[loc.name] = postal.format_postal_code(code)
     raw[prefix + f.address_field] = address
     return None

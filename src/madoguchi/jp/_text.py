@@ -3,6 +3,8 @@
 import re
 import unicodedata
 
+from madoguchi.jp.errors import FORMAT, LENGTH
+
 # Dash-like characters residents type between digit groups. NFKC already maps the full-width
 # hyphen-minus (U+FF0D) to "-", but not these.
 _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70\u2500\u2501\ufe63"
@@ -23,6 +25,12 @@ def digits_only(text: str, *, allow_separators: bool = True) -> str:
     if allow_separators:
         value = _SEPARATORS_RE.sub("", value)
     return value
+
+
+def digits_problem(value: str) -> str:
+    """The rule code for a number of the wrong shape (after `digits_only`): `length` when it
+    is only digits (too few or too many), `format` when anything else is in it."""
+    return LENGTH if value and value.isascii() and value.isdigit() else FORMAT
 
 
 def is_ascii_digits(value: str, length: int | None = None) -> bool:

@@ -7,7 +7,9 @@ other institutions with their usual short forms (「〇〇信金」「〇〇農�
 from functools import cache
 from typing import NamedTuple
 
-from madoguchi.jp._text import digits_only, is_ascii_digits
+from madoguchi.jp import errors
+from madoguchi.jp._text import digits_only, digits_problem, is_ascii_digits
+from madoguchi.jp.errors import JpValueError
 
 BANK_CODE_FORMAT_MESSAGE = "金融機関コードは4桁の数字で入力してください。"
 BRANCH_CODE_FORMAT_MESSAGE = "支店コードは3桁の数字で入力してください。"
@@ -61,22 +63,48 @@ def lookup_branch(code4: str, code3: str) -> BranchInfo | None:
     return BranchInfo(branch.code, branch.name, branch.kana)
 
 
-def bank_code_error(text: str) -> str | None:
+def check_bank_code(text: str) -> BankInfo:
+    """The bank of a 金融機関コード, or JpValueError (code `length`/`format` for a code that is
+    not 4 digits, `bank_unknown` for one that no bank has)."""
     code = _normalize(text)
     if not is_ascii_digits(code, 4):
-        return BANK_CODE_FORMAT_MESSAGE
-    if lookup_bank(code) is None:
-        return f"金融機関コード「{code}」に該当する金融機関が見つかりません。"
+        raise JpValueError(BANK_CODE_FORMAT_MESSAGE, digits_problem(code))
+    bank = lookup_bank(code)
+    if bank is None:
+        raise JpValueError(
+            f"金融機関コード「{code}」に該当する金融機関が見つかりません。", errors.BANK_UNKNOWN
+        )
+    return bank
+
+
+def check_branch_code(bank_code: str, text: str) -> BranchInfo:
+    """The branch of a 支店コード at a bank, or JpValueError (`length`/`format`,
+    `bank_unknown` when the bank itself is not known, `branch_unknown`)."""
+    code = _normalize(text)
+    if not is_ascii_digits(code, 3):
+        raise JpValueError(BRANCH_CODE_FORMAT_MESSAGE, digits_problem(code))
+    bank = lookup_bank(bank_code)
+    if bank is None:
+        raise JpValueError(BRANCH_NEEDS_BANK_MESSAGE, errors.BANK_UNKNOWN)
+    branch = lookup_branch(bank.code, code)
+    if branch is None:
+        raise JpValueError(
+            f"{bank.name}に支店コード「{code}」の支店が見つかりません。", errors.BRANCH_UNKNOWN
+        )
+    return branch
+
+
+def bank_code_error(text: str) -> str | None:
+    try:
+        check_bank_code(text)
+    except JpValueError as exc:
+        return exc.message
     return None
 
 
 def branch_code_error(bank_code: str, text: str) -> str | None:
-    code = _normalize(text)
-    if not is_ascii_digits(code, 3):
-        return BRANCH_CODE_FORMAT_MESSAGE
-    bank = lookup_bank(bank_code)
-    if bank is None:
-        return BRANCH_NEEDS_BANK_MESSAGE
-    if lookup_branch(bank.code, code) is None:
-        return f"{bank.name}に支店コード「{code}」の支店が見つかりません。"
+    try:
+        check_branch_code(bank_code, text)
+    except JpValueError as exc:
+        return exc.message
     return None

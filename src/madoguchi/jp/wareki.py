@@ -11,6 +11,7 @@ import re
 from datetime import date
 from typing import NamedTuple
 
+from madoguchi.jp import errors
 from madoguchi.jp._text import nfkc
 from madoguchi.jp.errors import JpValueError
 
@@ -59,7 +60,7 @@ def find_era(era_name: str) -> Era:
     key = nfkc(era_name) if isinstance(era_name, str) else ""
     era = _ERA_BY_ALIAS.get(key)
     if era is None:
-        raise JpValueError(UNKNOWN_ERA_MESSAGE)
+        raise JpValueError(UNKNOWN_ERA_MESSAGE, errors.ERA)
     return era
 
 
@@ -75,7 +76,7 @@ def _era_of(d: date) -> Era:
     for era in reversed(ERAS):
         if d >= era.start:
             return era
-    raise JpValueError("明治元年10月23日より前の日付は和暦で表せません。")
+    raise JpValueError("明治元年10月23日より前の日付は和暦で表せません。", errors.DATE_RANGE)
 
 
 def _next_era(era: Era) -> Era | None:
@@ -86,14 +87,15 @@ def _next_era(era: Era) -> Era | None:
 def _make_date(year: int, month: int, day: int, label: str) -> date:
     """Build a Gregorian date; `label` is how the year is shown in messages (「令和5年」「2023年」)."""
     if not 1 <= month <= 12 or day < 1 or day > 31:
-        raise JpValueError(f"{month}月{day}日は存在しない日付です。")
+        raise JpValueError(f"{month}月{day}日は存在しない日付です。", errors.DATE_IMPOSSIBLE)
     if not 1 <= year <= 9999:
-        raise JpValueError(f"{label}は入力できる範囲を超えています。")
+        raise JpValueError(f"{label}は入力できる範囲を超えています。", errors.RANGE)
     if day > calendar.monthrange(2000, month)[1]:  # 2000 is a leap year: never a valid day
-        raise JpValueError(f"{month}月{day}日は存在しない日付です。")
+        raise JpValueError(f"{month}月{day}日は存在しない日付です。", errors.DATE_IMPOSSIBLE)
     if day > calendar.monthrange(year, month)[1]:  # only 2月29日 in a common year gets here
         raise JpValueError(
-            f"{label}{month}月{day}日は存在しない日付です（{year}年はうるう年ではありません）。"
+            f"{label}{month}月{day}日は存在しない日付です（{year}年はうるう年ではありません）。",
+            errors.DATE_IMPOSSIBLE,
         )
     return date(year, month, day)
 
@@ -106,17 +108,32 @@ def from_wareki(era_name: str, year: int, month: int, day: int) -> date:
     """
     era = find_era(era_name)
     if year < 1:
-        raise JpValueError("和暦の年は1（元年）以上の数字で入力してください。")
+        raise JpValueError("和暦の年は1（元年）以上の数字で入力してください。", errors.RANGE)
     label = f"{era.name}{_era_year_text(year)}年"
     d = _make_date(era.start.year + year - 1, month, day, label)
     typed = _wareki_text(era.name, year, month, day)
     if d < era.start:
         if d < ERAS[0].start:
-            raise JpValueError(BEFORE_MEIJI_MESSAGE)
-        raise JpValueError(f"{typed}は存在しません。{format_wareki(d)}と入力してください。")
+            raise JpValueError(BEFORE_MEIJI_MESSAGE, errors.DATE_RANGE)
+        raise JpValueError(
+            f"{typed}は存在しません。{format_wareki(d)}と入力してください。",
+            errors.DATE_IMPOSSIBLE,
+        )
     following = _next_era(era)
     if following is not None and d >= following.start:
-        raise JpValueError(f"{typed}は存在しません。{format_wareki(d)}と入力してください。")
+        raise JpValueError(
+            f"{typed}は存在しません。{format_wareki(d)}と入力してください。",
+            errors.DATE_IMPOSSIBLE,
+        )
+    return d
+
+
+def from_seireki(year: int, month: int, day: int) -> date:
+    """A Gregorian date typed as numbers; raises JpValueError for a day that does not exist
+    (`date_impossible`) and for one before 明治元年10月23日 (`date_range`), as `from_wareki`."""
+    d = _make_date(year, month, day, f"{year}年")
+    if d < ERAS[0].start:
+        raise JpValueError(BEFORE_MEIJI_MESSAGE, errors.DATE_RANGE)
     return d
 
 
@@ -175,7 +192,7 @@ def parse_date_text(text: str) -> date:
     value = _DASH_RE.sub("-", value)
     value = _WEEKDAY_RE.sub("", value)
     if not value:
-        raise JpValueError(EMPTY_MESSAGE)
+        raise JpValueError(EMPTY_MESSAGE, errors.REQUIRED)
 
     for pattern in (_SEIREKI_SEP_RE, _SEIREKI_KANJI_RE, _SEIREKI_COMPACT_RE):
         match = pattern.fullmatch(value)
@@ -192,4 +209,4 @@ def parse_date_text(text: str) -> date:
             year = 1 if year_text == "元" else int(year_text)
             return from_wareki(era_alias, year, int(month), int(day))
 
-    raise JpValueError(UNKNOWN_FORMAT_MESSAGE)
+    raise JpValueError(UNKNOWN_FORMAT_MESSAGE, errors.DATE_FORMAT)

@@ -23,8 +23,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from madoguchi.applications import form_flow, services
 from madoguchi.applications.models import Application
 from madoguchi.catalog.models import Category, IdentityLevel, LifeEvent, Procedure
-from madoguchi.jp.errors import JpValueError
-from madoguchi.jp.postal import format_postal_code, lookup_address, normalize_postal_code
+from madoguchi.jp.errors import POSTAL_UNKNOWN, JpValueError
+from madoguchi.jp.postal import check_postal_code, lookup_address
 from madoguchi.jp.wareki import format_date
 from madoguchi.tenants.models import Municipality
 from madoguchi.tenants.scoping import with_municipality
@@ -678,18 +678,10 @@ def receipt_pdf(request, token):
 @require_GET
 @with_municipality
 def postal_lookup(request, code):
+    # The messages are those the step gives when it is sent with the same code.
     try:
-        code7 = normalize_postal_code(code)
+        code7 = check_postal_code(code)
     except JpValueError as exc:
-        return JsonResponse({"address": None, "error": exc.message}, status=400)
-    address = lookup_address(code7)
-    if not address:
-        return JsonResponse(
-            {
-                "address": None,
-                "error": _("郵便番号 %(code)s の住所が見つかりません。")
-                % {"code": format_postal_code(code7)},
-            },
-            status=404,
-        )
-    return JsonResponse({"postal_code": code7, "address": address})
+        status = 404 if exc.code == POSTAL_UNKNOWN else 400
+        return JsonResponse({"address": None, "error": exc.message}, status=status)
+    return JsonResponse({"postal_code": code7, "address": lookup_address(code7)})

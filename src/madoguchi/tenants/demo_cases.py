@@ -241,7 +241,7 @@ def _step_input(story: Story, opened: dt.date) -> list[tuple[str, dict]]:
                 "start_date__year": str(start.year),
                 "start_date__month": str(start.month),
                 "start_date__day": str(start.day),
-                "place_postal_code": "999-0001",
+                "place_postal_code": "100-0001",  # a code Japan Post uses (みほん市 is fictional)
                 "place_address": story.address,
                 "customer_number": "",
                 "building_type": "detached",

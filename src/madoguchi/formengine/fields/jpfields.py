@@ -21,6 +21,7 @@ from .text import kana_message
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 SEIREKI = "西暦"
+SEIREKI_MAX_YEAR = 2200
 ERA_CHOICES = ("西暦", "令和", "平成", "昭和", "大正", "明治")
 
 
@@ -68,10 +69,7 @@ class DateType(FieldType):
                 if value is None:
                     return None
         except JpValueError as exc:
-            impossible = "存在しない" in exc.message
-            ctx.error(
-                loc, exc.message, "year", rule="date_impossible" if impossible else "date_format"
-            )
+            ctx.error(loc, exc.message, "year", rule=exc.code)
             return None
         lo = resolve_date_limit(f.min, ctx.today)
         hi = resolve_date_limit(f.max, ctx.today)
@@ -116,18 +114,24 @@ class DateType(FieldType):
                 ctx.error(loc, f"{loc.label}の元号を選択してください。", "era", rule="required")
                 return None
         if era == SEIREKI:
-            if y < 1868 or y > 2200:
+            if len(year) != 4:
                 ctx.error(
                     loc,
                     f"{loc.label}の年は西暦4桁で入力してください（例：1985）。",
                     "year",
-                    rule="range",
+                    rule="format",
                 )
                 return None
-            try:
-                return datetime.date(y, m, d)
-            except ValueError:
-                raise JpValueError(f"{m}月{d}日は存在しない日付です。") from None
+            value = wareki.from_seireki(y, m, d)
+            if value.year > SEIREKI_MAX_YEAR:
+                ctx.error(
+                    loc,
+                    f"{loc.label}の年は{SEIREKI_MAX_YEAR}年までで入力してください。",
+                    "year",
+                    rule="date_range",
+                )
+                return None
+            return value
         if era not in ERA_CHOICES:
             ctx.error(loc, f"{loc.label}の元号は選択肢から選んでください。", "era", rule="choice")
             return None
@@ -157,9 +161,8 @@ class DateType(FieldType):
 
 
 class JpSimpleType(FieldType):
-    """One input checked by a `madoguchi.jp` function that raises or returns a message."""
-
-    rule = "format"  # the rule code of a failed check
+    """One input checked by a `madoguchi.jp` function that raises JpValueError; the error's
+    code is the rule recorded (a wrong number of digits is `length` whatever the field)."""
 
     def check(self, text: str) -> str:
         raise NotImplementedError
@@ -173,13 +176,15 @@ class JpSimpleType(FieldType):
         try:
             return self.check(text)
         except JpValueError as exc:
-            ctx.error(loc, exc.message, rule=self.rule)
+            ctx.error(loc, exc.message, rule=exc.code)
             return None
 
 
 class PostalCodeType(JpSimpleType):
     def check(self, text: str) -> str:
-        return postal.normalize_postal_code(text)
+        # A code Japan Post does not use is refused here too, with the lookup's message: the
+        # address lookup (with or without JavaScript) is a help, not the check.
+        return postal.check_postal_code(text)
 
     def to_raw(self, f: Field, value: Any, loc: Loc, out: dict) -> None:
         out[loc.name] = postal.format_postal_code(value) if value else ""
@@ -193,30 +198,17 @@ class PhoneType(JpSimpleType):
         return phone.normalize_phone(text)
 
 
-_NON_DIGITS = re.compile(r"\D")
-
-
 class IndividualNumberType(JpSimpleType):
-    rule = "check_digit"
-
     def check(self, text: str) -> str:
-        problem = check_digits.individual_number_error(text)
-        if problem:
-            raise JpValueError(problem)
-        return _NON_DIGITS.sub("", half_width(text))
+        return check_digits.normalize_individual_number(text)
 
     def display(self, f: Field, value: Any) -> str:
         return check_digits.mask_individual_number(value)
 
 
 class CorporateNumberType(JpSimpleType):
-    rule = "check_digit"
-
     def check(self, text: str) -> str:
-        problem = check_digits.corporate_number_error(text)
-        if problem:
-            raise JpValueError(problem)
-        return _NON_DIGITS.sub("", half_width(text))
+        return check_digits.normalize_corporate_number(text)
 
 
 ACCOUNT_TYPES = ("普通", "当座", "貯蓄")
@@ -253,19 +245,20 @@ class BankAccountType(FieldType):
         bank = None
         if not bank_code:
             missing("bank_code")
-        elif problem := banks.bank_code_error(bank_code):
-            err("bank_code", problem, "bank_code")
         else:
-            bank = banks.lookup_bank(bank_code)
+            try:
+                bank = banks.check_bank_code(bank_code)
+            except JpValueError as exc:
+                err("bank_code", exc.message, exc.code)
         branch_code = half_width(raw["branch_code"])
         branch = None
         if not branch_code:
             missing("branch_code")
         elif bank is not None:
-            if problem := banks.branch_code_error(bank.code, branch_code):
-                err("branch_code", problem, "branch_code")
-            else:
-                branch = banks.lookup_branch(bank.code, branch_code)
+            try:
+                branch = banks.check_branch_code(bank.code, branch_code)
+            except JpValueError as exc:
+                err("branch_code", exc.message, exc.code)
         account_type = raw["account_type"]
         if not account_type:
             missing("account_type")
@@ -278,6 +271,7 @@ class BankAccountType(FieldType):
             err(
                 "account_number",
                 f"{loc.label}の口座番号は7桁以内の数字で入力してください。",
+                "length" if number.isascii() and number.isdigit() else "format",
             )
         holder = to_katakana(unicodedata.normalize("NFKC", raw["holder_kana"]).upper())
         holder = clean_line(jaconv.h2z(holder, kana=False, ascii=True, digit=True))
