@@ -357,10 +357,10 @@ def ensure_aggregates() -> None:
     """The generated rows bypass the application (COPY), so the KPI aggregates are built
     from the event log once, with the same fold the application uses event by event."""
     from madoguchi.analytics import maintenance
-    from madoguchi.analytics.models import CaseFact, DailyCount
+    from madoguchi.analytics.models import ApplicationFact, DailyCount
     from madoguchi.applications.models import Application
 
-    facts = CaseFact.objects.count()
+    facts = ApplicationFact.objects.count()
     if facts and facts == Application.objects.count() and DailyCount.objects.exists():
         print(f"aggregates: {facts:,} case facts present (rebuild skipped)")
         return
@@ -374,7 +374,7 @@ def ensure_aggregates() -> None:
             print(f"  {done:,}/{total:,} cases ({time.perf_counter() - t0:.0f} s)", flush=True)
 
     summary = maintenance.rebuild_all(progress=progress)
-    benchdb.vacuum_analyze("analytics_casefact", "analytics_dailycount")
+    benchdb.vacuum_analyze("analytics_applicationfact", "analytics_dailycount")
     print(
         f"aggregates: {summary['cases']:,} case facts, {summary['daily_counts']:,} daily counts"
         f" in {time.perf_counter() - t0:.0f} s"

@@ -40,8 +40,8 @@ def main() -> None:
     from madoguchi.channels.mynaportal import checking, intake
     from madoguchi.channels.mynaportal import package as pkg
     from madoguchi.identity import jpki
-    from madoguchi.identity.testca import TestCA
     from madoguchi.tenants.models import Municipality
+    from madoguchi_dev.testca import TestCA
 
     municipality, _ = Municipality.objects.get_or_create(
         lg_code=LG_CODE, defaults={"name": "中央区", "prefecture": "東京都"}

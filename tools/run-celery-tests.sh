@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Outbox delivery through a real Celery worker: Redis as the broker, PostgreSQL shared by the
 # worker and the check (tools/check_celery_outbox.py); then the マイナポータル kill tests
-# (tests/mynaportal/test_worker_kill.py, test_orphans.py) on a test database of that server. Creates a dedicated database and a
+# (tests/channels/mynaportal/test_worker_kill.py, test_orphans.py) on a test database of that server. Creates a dedicated database and a
 # dedicated queue for this run, starts `celery -A madoguchi worker --pool=solo`, runs the
 # check, then stops the worker and drops the database.
 #
@@ -86,5 +86,5 @@ env -u REDIS_URL -u CELERY_QUEUE -u EMAIL_BACKEND -u MADOGUCHI_CHECK_MAIL_DIR \
   DATABASE_URL="${PG_URL%/*}/madoguchi_mynaportal_check_$$" CELERY_CHECK_REDIS_URL="$REDIS" \
   MADOGUCHI_VAR_DIR="$WORK/pytest-var" \
   "$BIN/pytest" -q -p no:cacheprovider \
-  tests/mynaportal/test_worker_kill.py tests/mynaportal/test_orphans.py || rc=$?
+  tests/channels/mynaportal/test_worker_kill.py tests/channels/mynaportal/test_orphans.py || rc=$?
 exit "$rc"

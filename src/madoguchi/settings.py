@@ -5,6 +5,7 @@ console, background jobs run inline. Production: set DATABASE_URL (PostgreSQL), 
 (Celery broker), SECRET_KEY, ALLOWED_HOSTS and, for object storage, the STORAGE_* variables.
 """
 
+import importlib.util
 import os
 import secrets
 from pathlib import Path
@@ -81,6 +82,11 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "axes",
 ]
+# Development and demo tools (demo seed, test CA, マイナポータル simulator) live in their own
+# package outside the runtime core; production turns them off with MADOGUCHI_DEV_TOOLS=0
+# (`madoguchi check --deploy` warns while they are on).
+if _env_bool("MADOGUCHI_DEV_TOOLS", True) and importlib.util.find_spec("madoguchi_dev"):
+    INSTALLED_APPS.append("madoguchi_dev")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -9,9 +9,9 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
-from madoguchi.analytics import casefacts, figures, maintenance
+from madoguchi.analytics import application_facts, figures, maintenance
 from madoguchi.analytics.apps import _rebuild_when_empty
-from madoguchi.analytics.models import CaseFact, DailyCount, PendingCaseFact
+from madoguchi.analytics.models import ApplicationFact, DailyCount, PendingApplicationFact
 from madoguchi.applications import staff_actions
 from madoguchi.applications.models import Application, ApplicationEvent, Status
 from madoguchi.applications.retention import apply_retention
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 def snapshot() -> tuple[dict, dict]:
     facts = {
         f["application_id"]: f
-        for f in CaseFact.objects.values(
+        for f in ApplicationFact.objects.values(
             "application_id", "procedure_id", "channel", "in_funnel", *maintenance.STATE_FIELDS
         )
     }
@@ -59,17 +59,17 @@ def test_a_failed_fold_keeps_the_action_and_is_repaired(history, monkeypatch):
         raise ValueError("boom")
 
     with monkeypatch.context() as patch:
-        patch.setattr(casefacts, "apply", broken)
+        patch.setattr(application_facts, "apply", broken)
         changed = change(history.c5, Status.COMPLETED, history.handler, at(3, 10))
     assert changed.status == Status.COMPLETED  # the member of staff's decision is kept
-    pending = PendingCaseFact.objects.get()
+    pending = PendingApplicationFact.objects.get()
     assert pending.application_id == history.c5.pk and pending.error == "ValueError"
-    assert CaseFact.objects.get(pk=history.c5.pk).status == "in_progress"  # not folded yet
+    assert ApplicationFact.objects.get(pk=history.c5.pk).status == "in_progress"  # not folded yet
 
     out = io.StringIO()
     call_command("rebuild_kpi_figures", "--pending", stdout=out)
     assert out.getvalue().strip() == "集計し直した申請: 1 件"
-    assert not PendingCaseFact.objects.exists()
+    assert not PendingApplicationFact.objects.exists()
     repaired = snapshot()
     assert repaired[0][history.c5.pk]["status"] == "completed"
     maintenance.rebuild_all()
@@ -81,14 +81,14 @@ def test_a_failed_fold_keeps_the_action_and_is_repaired(history, monkeypatch):
 def test_rebuild_command_prints_a_summary(history):
     out = io.StringIO()
     call_command("rebuild_kpi_figures", stdout=out)
-    cases = CaseFact.objects.count()
+    cases = ApplicationFact.objects.count()
     rows = DailyCount.objects.count()
     assert f"集計値を作り直しました: 申請 {cases:,} 件、日ごとの集計 {rows:,} 行" in out.getvalue()
 
 
 def test_after_migrate_an_empty_table_is_filled_from_the_log(history):
     kept = snapshot()
-    CaseFact.objects.all().delete()
+    ApplicationFact.objects.all().delete()
     DailyCount.objects.all().delete()
     out = io.StringIO()
     _rebuild_when_empty(sender=None, verbosity=1, stdout=out)
@@ -118,7 +118,7 @@ def test_dashboard_figures_come_from_the_aggregates(history):
         history.admin, history.municipality, start=dt.date(2026, 1, 1), end=dt.date(2026, 6, 30)
     )
     assert figures.volume(scope)["total"]["total"] > 0
-    CaseFact.objects.all().delete()
+    ApplicationFact.objects.all().delete()
     DailyCount.objects.all().delete()
     assert figures.volume(scope)["total"]["total"] == 0
     assert figures.processing(scope, {})["total"]["total"]["count"] == 0
@@ -129,7 +129,7 @@ def test_a_batch_of_events_folds_like_one_event_at_a_time(history):
     """A bulk writer announces many events of many cases at once: the batch fold gives
     exactly what folding them one by one gave."""
     kept = snapshot()
-    CaseFact.objects.all().delete()
+    ApplicationFact.objects.all().delete()
     DailyCount.objects.all().delete()
     events = list(ApplicationEvent.objects.select_related("application").order_by("pk"))
     assert len({e.application_id for e in events}) > 5
@@ -139,9 +139,9 @@ def test_a_batch_of_events_folds_like_one_event_at_a_time(history):
 
 def test_folding_a_batch_takes_a_few_statements(history, django_assert_max_num_queries):
     events = list(ApplicationEvent.objects.select_related("application").order_by("pk"))
-    CaseFact.objects.all().delete()
+    ApplicationFact.objects.all().delete()
     DailyCount.objects.all().delete()
     # read the facts, create the new ones, one upsert of the counts (executemany)
     with django_assert_max_num_queries(3):
         maintenance.fold_events(events)
-    assert CaseFact.objects.count() == len({e.application_id for e in events})
+    assert ApplicationFact.objects.count() == len({e.application_id for e in events})

@@ -55,7 +55,7 @@ ANSWERS = {
     "children": [{"child_name": "山田太郎", "child_number": CHILD_NUMBER}],
 }
 ALL_GRANTS = {
-    "can_read_cases": True,
+    "can_read_applications": True,
     "can_read_attachments": True,
     "can_acknowledge": True,
     "can_write_status": True,

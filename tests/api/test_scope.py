@@ -15,7 +15,7 @@ def attachment_uid(case):
 
 
 ENDPOINTS = {
-    "detail": ("get", "", None, "can_read_cases"),
+    "detail": ("get", "", None, "can_read_applications"),
     "attachment": ("get", "/attachments/{uid}", None, "can_read_attachments"),
     "acknowledge": ("post", "/acknowledge", None, "can_acknowledge"),
     "status": (
@@ -58,7 +58,7 @@ def test_other_procedure_case_is_404(endpoint, municipality, case):
 
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))
 def test_without_read_grant_the_case_is_404(endpoint, municipality, case):
-    api = http(make_client(municipality, can_read_cases=False))
+    api = http(make_client(municipality, can_read_applications=False))
     assert call(api, endpoint, case).status_code == 404
 
 
@@ -115,6 +115,6 @@ def test_grants_add_up_per_procedure(municipality, case):
     api = http(client)
     assert call(api, "status", case).status_code == 403
     ApiGrant.objects.create(
-        client=client, procedure=case.procedure, can_read_cases=False, can_write_status=True
+        client=client, procedure=case.procedure, can_read_applications=False, can_write_status=True
     )
     assert call(api, "status", case).status_code == 200

@@ -12,8 +12,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from madoguchi.applications.models import Application, Channel
-from tests.mynaportal.conftest import ca, card, db_trust, simulator  # noqa: F401 (fixtures)
-from tests.mynaportal.helpers import ITEMS, PDF
+from tests.channels.mynaportal.conftest import ca, card, db_trust, simulator  # noqa: F401 (fixtures)
+from tests.channels.mynaportal.helpers import ITEMS, PDF
 
 from .conftest import new_phone_page, screenshot
 from .staff_journeys import (

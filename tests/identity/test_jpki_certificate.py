@@ -7,7 +7,7 @@ from cryptography import x509
 
 from madoguchi.identity import jpki
 from madoguchi.identity.jpki import CertificateError, decode_der_string, parse_certificate
-from madoguchi.identity.testca import _utf8, basic_four_san, sample_pki
+from madoguchi_dev.testca import _utf8, basic_four_san, sample_pki
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from lxml import etree
 
 from madoguchi.identity import jpki
 from madoguchi.identity.jpki import verify_package
-from madoguchi.identity.testca import TestCA, sample_pki
+from madoguchi_dev.testca import TestCA, sample_pki
 
 DATA = "<申請 xmlns='urn:example:form'><氏名>髙橋　𠮷子</氏名><金額>1000</金額></申請>".encode()
 FILES = {"住民票.pdf": b"%PDF-1.7 test" * 100, "photo.jpg": b"\xff\xd8\xff" + bytes(500)}
@@ -219,7 +219,7 @@ def test_intermediate_from_key_info(pki, trust):
 
 
 def test_intermediate_from_trust_store(pki):
-    from madoguchi.identity.testca import TestCard
+    from madoguchi_dev.testca import TestCard
 
     card = pki.intermediate_card
     bare = TestCard(card.key, card.certificate, chain=[])  # no intermediate in KeyInfo
@@ -300,7 +300,7 @@ def test_verification_is_fast_enough(pki, trust, signed):
 
 
 def test_short_rsa_key_refused(pki, trust):
-    from madoguchi.identity.testca import new_key
+    from madoguchi_dev.testca import new_key
 
     card = pki.issue(key=new_key(1024))
     result = verify_package(card.sign(DATA), {}, trust=trust, at=now())

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from madoguchi.identity.jpki import verify_package
-from madoguchi.identity.testca import sample_pki
+from madoguchi_dev.testca import sample_pki
 
 DATA = "<申請><氏名>髙橋　𠮷子</氏名></申請>".encode()
 FILES = {"a.pdf": b"%PDF-1.7" + bytes(64)}

@@ -8,9 +8,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from madoguchi.identity import jpki
-from madoguchi.identity.testca import TestCA, birth_raw, sample_pki
 from madoguchi.identity.trust_models import CertificateRevocationList, TrustAnchor
 from madoguchi.identity.truststore import add_crl, add_trust_anchor
+from madoguchi_dev.testca import TestCA, birth_raw, sample_pki
 
 DATA = b"<Application><Item>1</Item></Application>"
 
@@ -209,7 +209,7 @@ def _der():
 
 
 def test_bench_verify_helper():
-    from madoguchi.identity.testca import bench_verify
+    from madoguchi_dev.testca import bench_verify
 
     report = bench_verify(5, attachment_size=1000)
     assert report["n"] == 5 and report["per_second"] > 0

@@ -307,7 +307,7 @@ def test_grant_scope(receiver, municipality, other_municipality, procedure):
     # Does not receive:
     subscribe(make_client(municipality, "other-proc", procedure=other_procedure), url("/c"))
     subscribe(make_client(municipality, "no-grant", grant=False), url("/d"))
-    subscribe(make_client(municipality, "no-read", can_read_cases=False), url("/e"))
+    subscribe(make_client(municipality, "no-read", can_read_applications=False), url("/e"))
     inactive = make_client(municipality, "inactive")
     inactive.is_active = False
     inactive.save()

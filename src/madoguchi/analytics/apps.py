@@ -11,14 +11,18 @@ def _rebuild_when_empty(sender, using="default", verbosity=1, stdout=None, **kwa
 
     from madoguchi.applications.models import ApplicationEvent
 
-    from . import casefacts
-    from .models import CaseFact
+    from . import application_facts
+    from .models import ApplicationFact
 
     if connections[using].vendor not in ("sqlite", "postgresql"):
         return
-    if CaseFact.objects.using(using).exists():
+    if ApplicationFact.objects.using(using).exists():
         return
-    if not ApplicationEvent.objects.using(using).filter(kind__in=casefacts.RELEVANT_KINDS).exists():
+    if (
+        not ApplicationEvent.objects.using(using)
+        .filter(kind__in=application_facts.RELEVANT_KINDS)
+        .exists()
+    ):
         return
     from django.core.management.base import OutputWrapper
 

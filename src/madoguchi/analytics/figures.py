@@ -1,7 +1,7 @@
 """KPI figures (業務改革の指標), exact, from the aggregates folded from the event log.
 
 Volume, outcomes, funnel, reasons and ratings sum `DailyCount` rows; processing times take
-quantiles over `CaseFact` rows (see casefacts.py for how both are kept); the backlog is the
+quantiles over `ApplicationFact` rows (see application_facts.py for how both are kept); the backlog is the
 open cases now, from the applications themselves; comments and validation failures come
 from their own tables.
 
@@ -65,8 +65,8 @@ from madoguchi.catalog.models import Procedure
 from madoguchi.tenants.models import Department, Municipality
 from madoguchi.tenants.permissions import memberships
 
-from . import casefacts
-from .models import CaseFact, DailyCount
+from . import application_facts
+from .models import ApplicationFact, DailyCount
 
 ONLINE_CHANNELS = (Channel.PORTAL, Channel.MYNAPORTAL)
 CHANNELS = (Channel.PORTAL, Channel.MYNAPORTAL, Channel.COUNTER, Channel.PAPER)
@@ -275,7 +275,7 @@ def _channel_row(counts: dict[str, int]) -> dict:
 
 
 def daily(scope: Scope, measure: str):
-    """The scope's daily counts of one measure (see casefacts)."""
+    """The scope's daily counts of one measure (see application_facts)."""
     return DailyCount.objects.filter(
         municipality_id=scope.municipality.pk,
         measure=measure,
@@ -297,7 +297,7 @@ def volume(scope: Scope) -> dict:
     by_month: dict[dt.date, Counter] = defaultdict(Counter)
     by_procedure: dict[int, Counter] = defaultdict(Counter)
     # One pass: (month, procedure, channel) sums give both breakdowns.
-    rows = daily(scope, casefacts.SUBMITTED).annotate(month=TruncMonth("day"))
+    rows = daily(scope, application_facts.SUBMITTED).annotate(month=TruncMonth("day"))
     for month, pid, channel, n in _sums(rows, "month", "procedure_id", "key"):
         if isinstance(month, dt.datetime):
             month = month.date()
@@ -319,7 +319,7 @@ def volume(scope: Scope) -> dict:
 
 def decided_facts(scope: Scope):
     """Cases decided (完了・却下) in the period, from their folded facts."""
-    return CaseFact.objects.filter(
+    return ApplicationFact.objects.filter(
         municipality_id=scope.municipality.pk,
         finished_on__gte=scope.start,
         finished_on__lte=scope.end,
@@ -385,7 +385,7 @@ def _processing_in_database(scope: Scope, targets: dict[int, int | None]) -> dic
     """One pass over the index of decided cases: per procedure and for the whole scope
     (GROUPING SETS), every quantile computed by PostgreSQL where the rows are."""
     ids = list(scope.procedure_ids)
-    sql = PROCESSING_SQL.format(table=CaseFact._meta.db_table)
+    sql = PROCESSING_SQL.format(table=ApplicationFact._meta.db_table)
     params = [
         ids,
         [targets.get(pid) or 0 for pid in ids],
@@ -475,16 +475,18 @@ def backlog(scope: Scope) -> dict:
 def outcomes(scope: Scope, *, reasons: int = 10) -> dict:
     counts: Counter = Counter()
     by_procedure: dict[int, dict[str, int]] = defaultdict(dict)
-    for pid, status, n in _sums(daily(scope, casefacts.FINISHED), "procedure_id", "key"):
+    for pid, status, n in _sums(daily(scope, application_facts.FINISHED), "procedure_id", "key"):
         if status not in OUTCOME_STATUSES:
             continue
         by_procedure[pid][status] = n
         counts[status] += n
     total = sum(counts.values())
-    submitted_count = daily(scope, casefacts.SUBMITTED).aggregate(n=Sum("count"))["n"] or 0
-    returned_count = daily(scope, casefacts.RETURNED_CASE).aggregate(n=Sum("count"))["n"] or 0
+    submitted_count = daily(scope, application_facts.SUBMITTED).aggregate(n=Sum("count"))["n"] or 0
+    returned_count = (
+        daily(scope, application_facts.RETURNED_APPLICATION).aggregate(n=Sum("count"))["n"] or 0
+    )
     reason_rows = (
-        daily(scope, casefacts.REASON)
+        daily(scope, application_facts.REASON)
         .values("key")
         .annotate(n=Sum("count"), message=Max("label"))
         .filter(n__gt=0)
@@ -511,11 +513,11 @@ def outcomes(scope: Scope, *, reasons: int = 10) -> dict:
 def funnel(scope: Scope, procedures: dict[int, Procedure]) -> list[dict]:
     """Per procedure with portal drafts opened in the period."""
     reached: dict[int, Counter] = defaultdict(Counter)
-    for pid, furthest, n in _sums(daily(scope, casefacts.FUNNEL), "procedure_id", "key"):
+    for pid, furthest, n in _sums(daily(scope, application_facts.FUNNEL), "procedure_id", "key"):
         if n:
             reached[pid][int(furthest)] += n
     submitted: Counter = Counter(
-        dict(_sums(daily(scope, casefacts.FUNNEL_SUBMITTED), "procedure_id"))
+        dict(_sums(daily(scope, application_facts.FUNNEL_SUBMITTED), "procedure_id"))
     )
     result = []
     for pid in sorted(reached, key=lambda p: procedures[p].reading if p in procedures else ""):
@@ -598,7 +600,7 @@ def satisfaction(scope: Scope, *, comments: int = 50) -> dict:
         application__procedure_id__in=scope.procedure_ids,
     )
     distribution: Counter = Counter()
-    for rating, n in _sums(daily(scope, casefacts.RATING), "key"):
+    for rating, n in _sums(daily(scope, application_facts.RATING), "key"):
         if rating.isdigit() and 1 <= int(rating) <= 5:
             distribution[int(rating)] += n
     answered = sum(distribution.values())

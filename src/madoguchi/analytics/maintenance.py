@@ -1,15 +1,15 @@
-"""Keeps `CaseFact` and `DailyCount` exact as events are recorded, and rebuilds them.
+"""Keeps `ApplicationFact` and `DailyCount` exact as events are recorded, and rebuilds them.
 
 Incremental: a receiver of `applications.signals.events_recorded` (sent inside the
 transaction that records the events: one, or a bulk writer's batch) folds the events into
 their cases' facts and adds the difference they make to the daily counts — in the same
 transaction, so a rolled-back action leaves no trace in the figures, and with a few
 statements per batch, not per event. A failure of the fold never fails the resident's or
-staff's action: it runs in a savepoint, and the cases are noted in `PendingCaseFact` to be
+staff's action: it runs in a savepoint, and the cases are noted in `PendingApplicationFact` to be
 folded again.
 
 Rebuild: `rebuild_all` recomputes everything from the event log with the same fold
-(`casefacts.fold`); `refold_pending` folds the noted cases. Both are idempotent.
+(`application_facts.fold`); `refold_pending` folds the noted cases. Both are idempotent.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection, transaction
 
-from . import casefacts
-from .casefacts import CaseEvent, CaseState
+from . import application_facts
+from .application_facts import FactEvent, FactState
 
 logger = logging.getLogger(__name__)
 
@@ -45,12 +45,12 @@ def _tz() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 
 
-def case_event(event_id, kind, created_at, from_status, to_status, message, data) -> CaseEvent:
+def case_event(event_id, kind, created_at, from_status, to_status, message, data) -> FactEvent:
     data = data if isinstance(data, dict) else {}
     step_index = data.get("index") if kind == "step_completed" else None
     reached = data.get("reached") if kind == "step_completed" else None
     rating = data.get("rating") if kind == "feedback" else None
-    return CaseEvent(
+    return FactEvent(
         id=event_id,
         kind=kind,
         at=created_at,
@@ -64,8 +64,8 @@ def case_event(event_id, kind, created_at, from_status, to_status, message, data
     )
 
 
-def initial_state(channel: str, proxy_business_id, entered_by_id) -> CaseState:
-    return CaseState(
+def initial_state(channel: str, proxy_business_id, entered_by_id) -> FactState:
+    return FactState(
         channel=channel,
         in_funnel=channel == "portal" and proxy_business_id is None and entered_by_id is None,
     )
@@ -90,18 +90,18 @@ STATE_FIELDS = (
 )
 
 
-def _fact_values(state: CaseState) -> dict:
+def _fact_values(state: FactState) -> dict:
     return {name: getattr(state, name) for name in STATE_FIELDS}
 
 
-def _state_of(fact) -> CaseState:
-    return CaseState(channel=fact.channel, in_funnel=fact.in_funnel, **_fact_values(fact))
+def _state_of(fact) -> FactState:
+    return FactState(channel=fact.channel, in_funnel=fact.in_funnel, **_fact_values(fact))
 
 
-def _new_fact(application, state: CaseState):
-    from .models import CaseFact
+def _new_fact(application, state: FactState):
+    from .models import ApplicationFact
 
-    return CaseFact(
+    return ApplicationFact(
         application_id=application.pk,
         municipality_id=application.municipality_id,
         procedure_id=application.procedure_id,
@@ -136,7 +136,7 @@ def add_counts(rows: list[tuple[int, int, Counter]], labels: dict[str, str]) -> 
         cursor.executemany(sql, params)
 
 
-def _case_event_of(event) -> CaseEvent:
+def _fact_event_of(event) -> FactEvent:
     return case_event(
         event.pk,
         event.kind,
@@ -151,18 +151,21 @@ def _case_event_of(event) -> CaseEvent:
 def fold_events(events) -> None:
     """Fold just-recorded `ApplicationEvent`s (in the caller's transaction): one read of the
     cases' facts, one write of new facts, one upsert of the counts for the whole batch."""
-    from .models import CaseFact
+    from .models import ApplicationFact
 
-    by_case: dict[int, list] = {}
+    by_application: dict[int, list] = {}
     for event in events:
-        if event.kind in casefacts.RELEVANT_KINDS:
-            by_case.setdefault(event.application_id, []).append(event)
-    if not by_case:
+        if event.kind in application_facts.RELEVANT_KINDS:
+            by_application.setdefault(event.application_id, []).append(event)
+    if not by_application:
         return
-    facts = {f.pk: f for f in CaseFact.objects.select_for_update().filter(pk__in=list(by_case))}
+    facts = {
+        f.pk: f
+        for f in ApplicationFact.objects.select_for_update().filter(pk__in=list(by_application))
+    }
     rows, labels, created = [], {}, []
-    for application_id, case_events in by_case.items():
-        application = case_events[0].application
+    for application_id, application_events in by_application.items():
+        application = application_events[0].application
         fact = facts.get(application_id)
         before = (
             _state_of(fact)
@@ -172,27 +175,27 @@ def fold_events(events) -> None:
             )
         )
         after, counts = before, Counter()
-        for event in case_events:
-            after, extra, more = casefacts.apply(after, _case_event_of(event))
+        for event in application_events:
+            after, extra, more = application_facts.apply(after, _fact_event_of(event))
             counts.update(extra)
             labels.update(more)
         if after == before:
             continue
-        counts.update(casefacts.difference(before if fact is not None else None, after))
+        counts.update(application_facts.difference(before if fact is not None else None, after))
         if fact is None:
             created.append(_new_fact(application, after))
         else:
-            CaseFact.objects.filter(pk=application_id).update(**_fact_values(after))
+            ApplicationFact.objects.filter(pk=application_id).update(**_fact_values(after))
         rows.append((application.municipality_id, application.procedure_id, counts))
-    CaseFact.objects.bulk_create(created)
+    ApplicationFact.objects.bulk_create(created)
     add_counts(rows, labels)
 
 
 def on_events_recorded(sender, events, **kwargs) -> None:
     """Receiver: fold the events; on failure keep the action and note the cases for later."""
-    if not any(e.kind in casefacts.RELEVANT_KINDS for e in events):
+    if not any(e.kind in application_facts.RELEVANT_KINDS for e in events):
         return
-    from .models import PendingCaseFact
+    from .models import PendingApplicationFact
 
     try:
         with transaction.atomic():
@@ -202,7 +205,7 @@ def on_events_recorded(sender, events, **kwargs) -> None:
         ids = sorted({e.application_id for e in events})
         logger.exception("kpi: could not fold the events of cases %s", ids[:20])
         for application_id in ids:
-            PendingCaseFact.objects.update_or_create(
+            PendingApplicationFact.objects.update_or_create(
                 application_id=application_id, defaults={"error": type(exc).__name__[:200]}
             )
 
@@ -220,7 +223,7 @@ CASE_FIELDS = (
 )
 
 
-def _cases(rows: Iterable[tuple]) -> Iterator[tuple[int, list[CaseEvent], tuple]]:
+def _cases(rows: Iterable[tuple]) -> Iterator[tuple[int, list[FactEvent], tuple]]:
     """Rows of EVENT_FIELDS (+ CASE_FIELDS) ordered by case → (case id, its events, the
     case's fields)."""
     for application_id, group in groupby(rows, key=lambda r: r[1]):
@@ -235,39 +238,39 @@ def _cases(rows: Iterable[tuple]) -> Iterator[tuple[int, list[CaseEvent], tuple]
 def _events_query():
     from madoguchi.applications.models import ApplicationEvent
 
-    events = ApplicationEvent.objects.filter(kind__in=casefacts.RELEVANT_KINDS)
+    events = ApplicationEvent.objects.filter(kind__in=application_facts.RELEVANT_KINDS)
     return events.order_by("application_id", "id").values_list(*EVENT_FIELDS)
 
 
 def rebuild_all(
     *, batch: int = 5000, progress: Callable[[int, int], None] | None = None
 ) -> dict[str, int]:
-    """Recompute every CaseFact and DailyCount from the event log. Runs in batches of cases
+    """Recompute every ApplicationFact and DailyCount from the event log. Runs in batches of cases
     (one transaction each, so memory stays flat); counts are summed in memory and written
     at the end in one transaction with the facts of the last batch. Returns a summary."""
     from madoguchi.applications.models import Application
 
-    from .models import CaseFact, DailyCount, PendingCaseFact
+    from .models import ApplicationFact, DailyCount, PendingApplicationFact
 
     total = Application.objects.count()  # an upper bound: drafts never opened have no fact
     counts: dict[tuple[int, int], Counter] = {}
     labels: dict[str, str] = {}
     done = 0
     with transaction.atomic():
-        CaseFact.objects.all().delete()
+        ApplicationFact.objects.all().delete()
         DailyCount.objects.all().delete()
-        PendingCaseFact.objects.all().delete()
+        PendingApplicationFact.objects.all().delete()
         facts: list = []
         rows = _events_query().values_list(*EVENT_FIELDS, *CASE_FIELDS)
         for application_id, events, info in _cases(rows.iterator(chunk_size=20000)):
             municipality_id, procedure_id, channel, proxy_business_id, entered_by_id = info
-            state, case_counts, case_labels = casefacts.fold(
+            state, application_counts, application_labels = application_facts.fold(
                 initial_state(channel, proxy_business_id, entered_by_id), events
             )
-            counts.setdefault((municipality_id, procedure_id), Counter()).update(case_counts)
-            labels.update(case_labels)
+            counts.setdefault((municipality_id, procedure_id), Counter()).update(application_counts)
+            labels.update(application_labels)
             facts.append(
-                CaseFact(
+                ApplicationFact(
                     application_id=application_id,
                     municipality_id=municipality_id,
                     procedure_id=procedure_id,
@@ -277,17 +280,17 @@ def rebuild_all(
                 )
             )
             if len(facts) >= batch:
-                CaseFact.objects.bulk_create(facts)
+                ApplicationFact.objects.bulk_create(facts)
                 done += len(facts)
                 facts = []
                 if progress:
                     progress(done, total)
-        CaseFact.objects.bulk_create(facts)
+        ApplicationFact.objects.bulk_create(facts)
         done += len(facts)
         written = 0
         pending: list = []
-        for (municipality_id, procedure_id), case_counts in counts.items():
-            for (measure, day, key), n in case_counts.items():
+        for (municipality_id, procedure_id), application_counts in counts.items():
+            for (measure, day, key), n in application_counts.items():
                 if not n:
                     continue
                 pending.append(
@@ -297,7 +300,7 @@ def rebuild_all(
                         day=day,
                         measure=measure,
                         key=key,
-                        label=labels.get(key, "") if measure == casefacts.REASON else "",
+                        label=labels.get(key, "") if measure == application_facts.REASON else "",
                         count=n,
                     )
                 )
@@ -318,35 +321,35 @@ def refold(application_ids: Iterable[int]) -> int:
     skipped by their id."""
     from madoguchi.applications.models import ApplicationEvent
 
-    from .models import CaseFact, PendingCaseFact
+    from .models import ApplicationFact, PendingApplicationFact
 
     done = 0
     for application_id in application_ids:
         with transaction.atomic():
             folded = (
-                CaseFact.objects.filter(pk=application_id)
+                ApplicationFact.objects.filter(pk=application_id)
                 .values_list("last_event_id", flat=True)
                 .first()
             )
             events = list(
                 ApplicationEvent.objects.filter(
                     application_id=application_id,
-                    kind__in=casefacts.RELEVANT_KINDS,
+                    kind__in=application_facts.RELEVANT_KINDS,
                     id__gt=folded or 0,
                 )
                 .select_related("application")
                 .order_by("id")
             )
             fold_events(events)
-            PendingCaseFact.objects.filter(pk=application_id).delete()
+            PendingApplicationFact.objects.filter(pk=application_id).delete()
             done += 1
     return done
 
 
 def refold_pending() -> int:
-    from .models import PendingCaseFact
+    from .models import PendingApplicationFact
 
-    return refold(list(PendingCaseFact.objects.values_list("application_id", flat=True)))
+    return refold(list(PendingApplicationFact.objects.values_list("application_id", flat=True)))
 
 
 def local_day(value: dt.datetime) -> dt.date:

@@ -109,8 +109,8 @@ class ValidationFailure(models.Model):
             cls.objects.filter(**key).update(count=F("count") + 1)
 
 
-class CaseFact(models.Model):
-    """The KPI state of one case, folded from its events (`casefacts.CaseState`). No personal
+class ApplicationFact(models.Model):
+    """The KPI state of one case, folded from its events (`application_facts.FactState`). No personal
     data: ids, channel, days and durations. Kept when retention deletes the case, so past
     figures do not change (hence a plain id, not a foreign key to the application)."""
 
@@ -146,7 +146,7 @@ class CaseFact(models.Model):
                     "returned_count",
                 ],
                 condition=models.Q(decision_seconds__isnull=False),
-                name="casefact_decided",
+                name="applicationfact_decided",
             ),
         ]
 
@@ -156,7 +156,7 @@ class CaseFact(models.Model):
 
 class DailyCount(models.Model):
     """Counts per procedure, local day, measure and key, kept exact by adding the difference
-    every event makes (`casefacts.contributions`). The dashboard sums a year of them (about
+    every event makes (`application_facts.contributions`). The dashboard sums a year of them (about
     30,000 rows for 20 procedures) instead of counting hundreds of thousands of cases."""
 
     municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+")
@@ -188,7 +188,7 @@ class DailyCount(models.Model):
         return f"{self.procedure_id}/{self.day}/{self.measure}/{self.key}: {self.count}"
 
 
-class PendingCaseFact(models.Model):
+class PendingApplicationFact(models.Model):
     """A case whose latest events could not be folded when they were recorded (the fold
     failed; the resident's or staff's action was kept). `madoguchi rebuild_kpi_figures
     --pending` (and the periodic task) folds them again."""

@@ -50,7 +50,7 @@ class ApiGrant(models.Model):
         related_name="+",
         help_text=_("空欄の場合は団体のすべての手続"),
     )
-    can_read_cases = models.BooleanField(_("申請の読み取り"), default=True)
+    can_read_applications = models.BooleanField(_("申請の読み取り"), default=True)
     can_read_attachments = models.BooleanField(_("添付書類の読み取り"), default=False)
     can_acknowledge = models.BooleanField(_("連携済みの記録"), default=False)
     can_write_status = models.BooleanField(_("処理状況の更新"), default=False)

@@ -16,7 +16,7 @@ from madoguchi.applications.models import Application, Status
 from .models import ApiClient
 
 ACTIONS = (
-    "can_read_cases",
+    "can_read_applications",
     "can_read_attachments",
     "can_acknowledge",
     "can_write_status",
@@ -48,7 +48,7 @@ class Scope:
 
     def readable(self):
         """Every case the client may read (submitted cases only, never drafts)."""
-        everywhere, procedures = self.actions["can_read_cases"]
+        everywhere, procedures = self.actions["can_read_applications"]
         queryset = Application.objects.filter(municipality_id=self.client.municipality_id).exclude(
             status=Status.DRAFT
         )

@@ -58,7 +58,7 @@ class ClientView(APIView):
     def scope(self):
         return self.request.user.scope
 
-    def get_case(self, receipt_number: str, action: str | None = None) -> Application:
+    def get_application(self, receipt_number: str, action: str | None = None) -> Application:
         """The case, if the client may read it (else 404), and may do `action` (else 403)."""
         application = (
             self.scope.readable()
@@ -373,7 +373,7 @@ class ApplicationDetailView(ClientView):
         responses={200: s.ApplicationDetailSerializer, **_problems(401, 404, 429)},
     )
     def get(self, request, receipt_number: str):
-        application = self.get_case(receipt_number)
+        application = self.get_application(receipt_number)
         with_number = self.scope.allows("can_read_individual_number", application.procedure_id)
         may_download = self.scope.allows("can_read_attachments", application.procedure_id)
         form = application.form_version.form
@@ -472,7 +472,7 @@ class AttachmentView(ClientView):
         },
     )
     def get(self, request, receipt_number: str, uid: str):
-        application = self.get_case(receipt_number, "can_read_attachments")
+        application = self.get_application(receipt_number, "can_read_attachments")
         attachment = Attachment.objects.filter(application=application, uid=uid).first()
         if attachment is None:
             raise Problem(404, "指定された添付書類は見つかりません。", "not-found")
@@ -510,7 +510,7 @@ class AcknowledgeView(ClientView):
         },
     )
     def post(self, request, receipt_number: str):
-        application = self.get_case(receipt_number, "can_acknowledge")
+        application = self.get_application(receipt_number, "can_acknowledge")
         created = client_actions.acknowledge(application, client=self.client)
         ack = Acknowledgement.objects.get(client=self.client, application=application)
         data = {
@@ -548,7 +548,7 @@ class StatusView(ClientView):
         },
     )
     def post(self, request, receipt_number: str):
-        application = self.get_case(receipt_number, "can_write_status")
+        application = self.get_application(receipt_number, "can_write_status")
         body = s.StatusChangeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -597,7 +597,7 @@ class NoteView(ClientView):
         responses={201: s.NoteResultSerializer, **_problems(401, 403, 404, 422, 429, body=True)},
     )
     def post(self, request, receipt_number: str):
-        application = self.get_case(receipt_number, "can_write_notes")
+        application = self.get_application(receipt_number, "can_write_notes")
         body = s.NoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:

@@ -51,7 +51,7 @@ def change_status(
         try:
             with transaction.atomic():
                 current = staff_actions._claim(application, version)
-                staff_actions._change_case(
+                staff_actions._change_application(
                     current, to_status, user=None, message=message, client=client
                 )
             return current

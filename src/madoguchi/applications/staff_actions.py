@@ -170,7 +170,7 @@ def change_status(
                 current, to_status, user=user, message=message, department=department
             )
         else:
-            _change_case(current, to_status, user=user, message=message)
+            _change_application(current, to_status, user=user, message=message)
     return current
 
 
@@ -178,7 +178,7 @@ def _departments(application: Application) -> list:
     return list(application.procedure.departments.all())
 
 
-def _change_case(
+def _change_application(
     application: Application, to_status: str, *, user, message: str, client=None
 ) -> None:
     """The case-wide change. With `client` (a core system through the API) instead of `user`,

@@ -52,7 +52,7 @@ class Audience:
         for subscription in subscriptions:
             readable: set | None = set()
             for grant in subscription.client.grants.all():
-                if not grant.can_read_cases:
+                if not grant.can_read_applications:
                     continue
                 if grant.procedure_id is None:
                     readable = None

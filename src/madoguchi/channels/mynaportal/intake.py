@@ -91,7 +91,7 @@ def _trust_store():
     return TrustStore.load()
 
 
-def existing_case(municipality, source_reference: str) -> Application | None:
+def existing_application(municipality, source_reference: str) -> Application | None:
     if not source_reference:
         return None
     return Application.objects.filter(
@@ -99,7 +99,7 @@ def existing_case(municipality, source_reference: str) -> Application | None:
     ).first()
 
 
-def _existing_cases(municipality, references) -> dict[str, Application]:
+def _existing_applications(municipality, references) -> dict[str, Application]:
     references = [r for r in references if r]
     if not references:
         return {}
@@ -196,7 +196,7 @@ class _Failed:
 def _begin(municipality, items, *, at, trust) -> _Started:
     """Find the packages already imported; start checking the others."""
     outcomes: list = [None] * len(items)
-    existing = _existing_cases(municipality, [ref for ref, _raw in items])
+    existing = _existing_applications(municipality, [ref for ref, _raw in items])
     todo = []
     for index, (ref, _raw) in enumerate(items):
         if ref in existing:
@@ -261,7 +261,7 @@ def _write(municipality, ready: dict[int, "Prepared"], outcomes: list) -> None:
     """Write the prepared packages: the whole batch in one transaction; if that fails, each
     package in its own (a race with another pull, or one package our side cannot store)."""
     # A 受付番号 already imported (by an earlier pull, or twice in this batch) is a duplicate.
-    inner = _existing_cases(municipality, [p.data.receipt_number for p in ready.values()])
+    inner = _existing_applications(municipality, [p.data.receipt_number for p in ready.values()])
     batch: dict[int, Prepared] = {}
     seen: dict[str, int] = {}
     for index, prepared in ready.items():
@@ -283,7 +283,7 @@ def _write(municipality, ready: dict[int, "Prepared"], outcomes: list) -> None:
                     _write_atomically(municipality, {index: prepared}, outcomes)
                 except IntegrityError as exc:
                     # Another pull created the same case between our lookup and our insert.
-                    found = existing_case(municipality, prepared.data.receipt_number)
+                    found = existing_application(municipality, prepared.data.receipt_number)
                     outcomes[index] = (
                         Outcome(DUPLICATE, application=found)
                         if found is not None
@@ -306,20 +306,20 @@ def _write_atomically(municipality, batch: dict[int, "Prepared"], outcomes: list
     written: list[str] = []
     try:
         with transaction.atomic():
-            applications, messages = writing.write_cases(
+            applications, messages = writing.write_applications(
                 municipality, list(batch.values()), written
             )
     except BaseException:
         _delete_files(written)
         raise
-    by_case: dict[str, list[int]] = {}
+    by_application: dict[str, list[int]] = {}
     for message in messages:
-        by_case.setdefault(message.reference, []).append(message.pk)
+        by_application.setdefault(message.reference, []).append(message.pk)
     for index, application in zip(batch, applications, strict=True):
         outcomes[index] = Outcome(
             IMPORTED,
             application=application,
-            message_ids=by_case.get(status_sync.reference_for(application), []),
+            message_ids=by_application.get(status_sync.reference_for(application), []),
         )
 
 

@@ -1,6 +1,6 @@
 """DB格納: write checked and mapped packages as cases, many per transaction.
 
-`write_cases(municipality, batch, written)` must run inside `transaction.atomic()`; it
+`write_applications(municipality, batch, written)` must run inside `transaction.atomic()`; it
 writes, for every package of the batch, the case with its 受付番号, answers, attachments
 (files and rows), first revision, department progress, the 申請 event (and the 本人特定
 event when the serial is linked) and the outbox messages its receivers make, with one
@@ -64,7 +64,7 @@ def allocate_receipt_numbers(municipality, count: int) -> list[str]:
     return [f"{year}-{value:06d}" for value in range(first, first + count)]
 
 
-def write_cases(
+def write_applications(
     municipality, batch: list, written: list[str]
 ) -> tuple[list[Application], list[OutboxMessage]]:
     """batch: intake.Prepared items (distinct 受付番号, none imported yet). Returns the cases
@@ -77,14 +77,16 @@ def write_cases(
     applications: list[Application] = []
     files: list[list[_File]] = []
     for prepared, number, atena in zip(batch, numbers, atenas, strict=True):
-        application, case_files = _new_case(municipality, prepared, number, atena, now)
+        application, application_files = _new_application(
+            municipality, prepared, number, atena, now
+        )
         applications.append(application)
-        files.append(case_files)
+        files.append(application_files)
     Application.objects.bulk_create(applications)
 
     attachments = []
-    for application, case_files in zip(applications, files, strict=True):
-        for item in case_files:
+    for application, application_files in zip(applications, files, strict=True):
+        for item in application_files:
             item.attachment.application = application
             name = item.attachment.file.field.generate_filename(
                 item.attachment, item.attachment.uid
@@ -123,7 +125,7 @@ def write_cases(
     return applications, messages
 
 
-def _new_case(municipality, prepared, number: str, atena: str | None, now):
+def _new_application(municipality, prepared, number: str, atena: str | None, now):
     data, mapping = prepared.data, prepared.mapping
     procedure = mapping.procedure
     identity = dict(prepared.identity)
@@ -146,7 +148,7 @@ def _new_case(municipality, prepared, number: str, atena: str | None, now):
     application.issue_status_token()
 
     answers = dict(prepared.answers)
-    case_files = []
+    application_files = []
     for info in data.attachments:
         content = prepared.attachments[info.name]
         attachment = Attachment(
@@ -158,7 +160,7 @@ def _new_case(municipality, prepared, number: str, atena: str | None, now):
             size=len(content),
             sha256=Attachment.digest(content),
         )
-        case_files.append(_File(attachment, content))
+        application_files.append(_File(attachment, content))
         answer = attachment.as_answer()
         key = (mapping.items or {}).get(info.item) or (info.item if info.item else "")
         if key:
@@ -169,7 +171,7 @@ def _new_case(municipality, prepared, number: str, atena: str | None, now):
     if not application.applicant_name:
         application.applicant_name = identity.get("basic_four", {}).get("name", "")[:200]
         application.search_name = services.search_name(application.applicant_name)
-    return application, case_files
+    return application, application_files
 
 
 def _submitted_event(application: Application, prepared) -> ApplicationEvent:

@@ -16,7 +16,7 @@ from madoguchi.catalog.models import Procedure
 from madoguchi.tenants.models import Municipality
 
 GRANTS = {
-    "read": "can_read_cases",
+    "read": "can_read_applications",
     "attachments": "can_read_attachments",
     "ack": "can_acknowledge",
     "status": "can_write_status",

@@ -2,7 +2,7 @@
 
 The dashboard must answer for a year of a large municipality in well under a second, so the
 figures are not computed from the event log at every request. Instead every event recorded
-for a case is folded into a small per-case state (`CaseState`), and each state contributes
+for a case is folded into a small per-case state (`FactState`), and each state contributes
 counts to per-day buckets (`contributions`): submitted by channel, finished by outcome,
 how far a resident's draft got, returned cases, reasons and ratings. When an event changes
 the state, the difference of the old and new contributions is added to the stored daily
@@ -23,7 +23,9 @@ from dataclasses import dataclass, replace
 
 # Measures of the daily counts. Short codes: they are stored in every row.
 SUBMITTED = "submitted"  # key: channel; day: receipt
-RETURNED_CASE = "returned_case"  # key: ""; day: receipt; case returned (要再申請) at least once
+RETURNED_APPLICATION = (
+    "returned_case"  # key: ""; day: receipt; case returned (要再申請) at least once
+)
 FINISHED = "finished"  # key: final status; day: finished
 FUNNEL = "funnel"  # key: the form's steps behind the resident (str); day: draft opened
 FUNNEL_SUBMITTED = "funnel_submitted"  # key: ""; day: draft opened; the draft was submitted
@@ -51,7 +53,7 @@ MOVING_KINDS = frozenset({"submitted", "status_changed", "withdrawn", "resubmitt
 
 
 @dataclass(frozen=True)
-class CaseEvent:
+class FactEvent:
     """What the fold needs of one event."""
 
     id: int
@@ -67,7 +69,7 @@ class CaseEvent:
 
 
 @dataclass(frozen=True)
-class CaseState:
+class FactState:
     """The KPI state of one case. `in_funnel`: a resident's own portal draft (not entered at
     the counter, on paper or by a business), the only drafts the form funnel counts."""
 
@@ -94,7 +96,7 @@ def reason_key(message: str) -> str:
     return hashlib.sha256(message.encode()).hexdigest()[:40]
 
 
-def apply(state: CaseState, event: CaseEvent) -> tuple[CaseState, Counter, dict[str, str]]:
+def apply(state: FactState, event: FactEvent) -> tuple[FactState, Counter, dict[str, str]]:
     """Fold one event: the new state, plus the counts the event adds by itself (reasons and
     ratings, which belong to the event rather than to the case's state) and the labels of
     their keys."""
@@ -122,7 +124,7 @@ def apply(state: CaseState, event: CaseEvent) -> tuple[CaseState, Counter, dict[
     return replace(state, **changes), extra, labels
 
 
-def _move(state: CaseState, event: CaseEvent) -> dict:
+def _move(state: FactState, event: FactEvent) -> dict:
     changes: dict = {"status": event.to_status}
     if event.kind == "submitted" and state.submitted_at is None:
         changes["submitted_at"] = event.at
@@ -153,7 +155,7 @@ def _seconds(start: dt.datetime, end: dt.datetime) -> float:
     return (end - start).total_seconds()
 
 
-def contributions(state: CaseState) -> Counter:
+def contributions(state: FactState) -> Counter:
     """The counts a case in `state` adds to the daily buckets."""
     counts: Counter = Counter()
     if state.in_funnel and state.opened_on is not None:
@@ -163,13 +165,13 @@ def contributions(state: CaseState) -> Counter:
     if state.submitted_on is not None:
         counts[(SUBMITTED, state.submitted_on, state.channel)] += 1
         if state.returned_count:
-            counts[(RETURNED_CASE, state.submitted_on, "")] += 1
+            counts[(RETURNED_APPLICATION, state.submitted_on, "")] += 1
     if state.finished_on is not None and state.status in FINISHING:
         counts[(FINISHED, state.finished_on, state.status)] += 1
     return counts
 
 
-def difference(before: CaseState | None, after: CaseState) -> Counter:
+def difference(before: FactState | None, after: FactState) -> Counter:
     """after − before, without zero entries (negative entries kept: counts move)."""
     diff: Counter = Counter(contributions(after))
     if before is not None:
@@ -178,8 +180,8 @@ def difference(before: CaseState | None, after: CaseState) -> Counter:
 
 
 def fold(
-    initial: CaseState, events: Iterable[CaseEvent]
-) -> tuple[CaseState, Counter, dict[str, str]]:
+    initial: FactState, events: Iterable[FactEvent]
+) -> tuple[FactState, Counter, dict[str, str]]:
     """Fold a case's whole history: its final state, and every count it contributes
     (its state's and its events'), as the incremental path would have added them."""
     state, counts, labels = initial, Counter(), {}

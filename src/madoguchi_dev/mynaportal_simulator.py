@@ -4,7 +4,7 @@
 
 State (applications, registered statuses, access tokens) lives in `<data-dir>/state.sqlite3`,
 so a restarted simulator still has everything. Test card keys and certificates (made with
-`madoguchi.identity.testca`) are read from `<data-dir>/cards/<card>.key.pem` and
+`madoguchi_dev.testca`) are read from `<data-dir>/cards/<card>.key.pem` and
 `<card>.cert.pem`. The API shape is documented in docs/mynaportal.md (this project's
 assumption modelled on the public outline of the real API, not the real specification).
 
@@ -35,7 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import package as pkg
+from madoguchi.channels.mynaportal import package as pkg
 
 JST = datetime.timezone(datetime.timedelta(hours=9))
 SCHEMA = """

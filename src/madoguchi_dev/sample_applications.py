@@ -1,12 +1,12 @@
-"""Sample case histories for the demo municipality (みほん市), so that a fresh `make run` shows
+"""Sample application histories for the demo municipality (みほん市), so that a fresh `make run` shows
 an inbox with work in it and a KPI dashboard with six months of figures.
 
-Every case is recorded through the real code paths — the form engine validates each step,
+Every application is recorded through the real code paths — the form engine validates each step,
 `services` saves, submits, resubmits and withdraws, `staff_actions` changes statuses per
 department — each on a clock set to its moment (time-machine), so everything derived from
 time (処理期限, department progress, the KPI aggregates, the event log) is what production
 would hold for such a history. The residents are fictional and are never mailed: the
-messages their cases queue are cancelled in the same transaction.
+messages their applications queue are cancelled in the same transaction.
 
 Created once, and only while the municipality has no application at all: a municipality
 that has started using the demo never gets sample data mixed into its own.
@@ -29,12 +29,11 @@ from madoguchi.applications.models import Application, Channel, Status
 from madoguchi.catalog.models import Procedure
 from madoguchi.formengine import validation
 from madoguchi.outbox.models import OutboxMessage
-
-from .models import Department, Municipality
+from madoguchi.tenants.models import Department, Municipality
 
 PROCEDURE_SLUG = "suido_shiyou_kaishi"  # 水道使用開始届: 水道課 and 下水道課 both handle it
-CASES = 90
-RECENT_CASES = 8  # received in the last two days: still 受付 or 処理中 in the inbox
+APPLICATIONS = 90
+RECENT_APPLICATIONS = 8  # received in the last two days: still 受付 or 処理中 in the inbox
 ABANDONED_DRAFTS = 30
 DAYS = 183  # about six months back from today
 SEED = 20261127  # the same sample every time
@@ -80,7 +79,7 @@ COMMENTS = [
 DEPARTMENT_DONE = {"water_completed": "suido", "sewer_completed": "gesuido"}
 
 
-class SampleCaseError(RuntimeError):
+class SampleApplicationError(RuntimeError):
     """A sample no longer fits the procedure's form (the template changed)."""
 
 
@@ -94,7 +93,7 @@ class Staff:
 
 @dataclass
 class Story:
-    """One case: how it arrived and what happened to it, each step at its moment."""
+    """One application: how it arrived and what happened to it, each step at its moment."""
 
     channel: str
     opened_at: dt.datetime
@@ -107,8 +106,8 @@ class Story:
 
 
 @transaction.atomic  # all of the sample or none: a failed run leaves the municipality empty
-def ensure_sample_cases(municipality: Municipality) -> int:
-    """Record the sample histories once; the number of cases made (0 when skipped)."""
+def ensure_sample_applications(municipality: Municipality) -> int:
+    """Record the sample histories once; the number of applications made (0 when skipped)."""
     if Application.objects.filter(municipality=municipality).exists():
         return 0
     procedure = Procedure.objects.filter(
@@ -119,8 +118,8 @@ def ensure_sample_cases(municipality: Municipality) -> int:
         return 0
     rng = random.Random(SEED)
     now = timezone.now()
-    stories = [_case_story(rng, now) for _ in range(CASES)]
-    stories += [_case_story(rng, now, days_ago=rng.uniform(0.05, 2)) for _ in range(RECENT_CASES)]
+    stories = [_story(rng, now) for _ in range(APPLICATIONS)]
+    stories += [_story(rng, now, days_ago=rng.uniform(0.05, 2)) for _ in range(RECENT_APPLICATIONS)]
     stories += [_draft_story(rng, now) for _ in range(ABANDONED_DRAFTS)]
     stories.sort(key=lambda s: s.opened_at)  # 受付番号 in the order of receipt
     for story in stories:
@@ -171,7 +170,7 @@ def _address(rng: random.Random) -> str:
     )
 
 
-def _case_story(rng: random.Random, now: dt.datetime, days_ago: float | None = None) -> Story:
+def _story(rng: random.Random, now: dt.datetime, days_ago: float | None = None) -> Story:
     if days_ago is None:
         days_ago = rng.uniform(0.5, DAYS)
     # Online take-up grows over the half-year: more portal filings in recent months.
@@ -189,7 +188,7 @@ def _case_story(rng: random.Random, now: dt.datetime, days_ago: float | None = N
         story.rating = rng.choices([5, 4, 3, 2, 1], weights=[5, 4, 2, 1, 1])[0]
         story.comment = rng.choice(COMMENTS) if rng.random() < 0.4 else ""
     fate = rng.random()
-    # Work takes days; cases received in the last week or so are still being handled.
+    # Work takes days; applications received in the last week or so are still being handled.
     in_progress = _later(at, rng.choice([0, 1, 1, 2, 3]), rng)
     if in_progress > now:
         return story
@@ -328,7 +327,7 @@ def _act(application: Application, staff: Staff, story: Story, action: str, mess
     elif action == "withdrawn":
         services.withdraw(application, reason="引越しの予定がなくなったため")
     elif action in DEPARTMENT_DONE:
-        # Each department finishes its own part; the case is 完了 once both have.
+        # Each department finishes its own part; the application is 完了 once both have.
         code = DEPARTMENT_DONE[action]
         staff_actions.change_status(
             application,
@@ -338,10 +337,10 @@ def _act(application: Application, staff: Staff, story: Story, action: str, mess
             expected_version=version,
             department=staff.departments[code],
         )
-    else:  # in_progress, returned (by 水道課), rejected (by the 管理者, case-wide)
+    else:  # in_progress, returned (by 水道課), rejected (by the 管理者, for the whole application)
         user = staff.admin if action == "rejected" else staff.water
         if action == "in_progress" and application.assigned_to_id is None:
-            # The 水道課 member who takes the case up becomes its 担当者.
+            # The 水道課 member who takes the application up becomes its 担当者.
             application = staff_actions.assign(
                 application, staff.water, user=staff.water, expected_version=version
             )
@@ -355,12 +354,12 @@ def _validated(form, step_key: str, raw: dict, answers: dict):
     """The step's answers as the form engine makes them from what was typed."""
     result = validation.validate_step(form, step_key, raw, answers)
     if not result.ok:
-        raise SampleCaseError(f"{step_key}: {[e.message for e in result.errors]}")
+        raise SampleApplicationError(f"{step_key}: {[e.message for e in result.errors]}")
     return result
 
 
 def _silence(application: Application) -> None:
-    """Fictional residents get no mail: cancel what their case queued, before it is sent."""
+    """Fictional residents get no mail: cancel what their application queued, before it is sent."""
     OutboxMessage.objects.filter(
         reference=f"application:{application.pk}", state=OutboxMessage.State.PENDING
     ).update(state=OutboxMessage.State.CANCELLED)

@@ -4,7 +4,7 @@ import pytest
 
 from madoguchi.catalog.models import Procedure
 from madoguchi.channels.models import MynaportalMapping
-from madoguchi.identity.testca import TestCA
+from madoguchi_dev.testca import TestCA
 
 from .helpers import Simulator
 

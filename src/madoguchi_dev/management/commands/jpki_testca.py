@@ -8,7 +8,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from madoguchi.identity import jpki
-from madoguchi.identity.testca import TestCA
+from madoguchi_dev.testca import TestCA
 
 
 class Command(BaseCommand):

@@ -5,8 +5,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from madoguchi.catalog.models import Procedure
-from madoguchi.tenants.demo import DEMO_LG_CODE, DEMO_PASSWORD
 from madoguchi.tenants.models import Municipality, StaffMembership
+from madoguchi_dev.demo import DEMO_LG_CODE, DEMO_PASSWORD
 
 
 def run_seed() -> str:
@@ -71,7 +71,7 @@ def test_demo_totp_flag_registers_the_fixed_secret_idempotently(client, settings
     from django.urls import reverse
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from madoguchi.tenants.demo import DEMO_TOTP_KEY_HEX, demo_totp_code, demo_totp_secret
+    from madoguchi_dev.demo import DEMO_TOTP_KEY_HEX, demo_totp_code, demo_totp_secret
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     output = run_seed_with("--demo-totp")
@@ -91,7 +91,7 @@ def test_demo_totp_flag_registers_the_fixed_secret_idempotently(client, settings
 def test_demo_totp_code_command_prints_the_current_code():
     import re
 
-    from madoguchi.tenants.demo import demo_totp_code
+    from madoguchi_dev.demo import demo_totp_code
 
     out = io.StringIO()
     call_command("demo_totp_code", stdout=out)

@@ -24,7 +24,7 @@ from .helpers import make_package
 from .test_intake import media_files
 from .test_simulator import submit
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _stray(relative: str, *, age: datetime.timedelta) -> Path:
@@ -115,7 +115,7 @@ def test_pull_killed_mid_import_then_sweep_then_next_pull_imports_once(
         "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}",
     }
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.mynaportal.hanging_pull", str(marker)],
+        [sys.executable, "-m", "tests.channels.mynaportal.hanging_pull", str(marker)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -13,9 +13,9 @@ from django.utils import timezone
 from madoguchi.analytics import figures
 from madoguchi.applications.models import Application, ApplicationEvent
 from madoguchi.outbox.models import OutboxMessage
-from madoguchi.tenants import demo_cases
-from madoguchi.tenants.demo import DEMO_LG_CODE
 from madoguchi.tenants.models import Municipality
+from madoguchi_dev import sample_applications
+from madoguchi_dev.demo import DEMO_LG_CODE
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,11 @@ def seed(*args) -> str:
 
 def test_sample_cases_once_with_every_kind_of_history():
     output = seed("--sample-cases")
-    total = demo_cases.CASES + demo_cases.RECENT_CASES + demo_cases.ABANDONED_DRAFTS
+    total = (
+        sample_applications.APPLICATIONS
+        + sample_applications.RECENT_APPLICATIONS
+        + sample_applications.ABANDONED_DRAFTS
+    )
     assert f"見本の申請: {total}件を作成しました" in output
     municipality = Municipality.objects.get(lg_code=DEMO_LG_CODE)
     statuses = dict(
@@ -41,7 +45,7 @@ def test_sample_cases_once_with_every_kind_of_history():
         .values_list("status")
         .annotate(n=Count("id"))
     )
-    assert statuses["draft"] == demo_cases.ABANDONED_DRAFTS
+    assert statuses["draft"] == sample_applications.ABANDONED_DRAFTS
     assert {"received", "in_progress", "completed", "rejected", "withdrawn"} <= statuses.keys()
     kinds = set(ApplicationEvent.objects.values_list("kind", flat=True))
     assert {"submitted", "status_changed", "resubmitted", "withdrawn", "feedback"} <= kinds
@@ -81,7 +85,7 @@ def test_no_sample_cases_where_the_municipality_already_has_an_application():
     from madoguchi.catalog.models import Procedure
 
     services.start_draft(Procedure.objects.filter(municipality=municipality).first())
-    assert demo_cases.ensure_sample_cases(municipality) == 0
+    assert sample_applications.ensure_sample_applications(municipality) == 0
     assert Application.objects.count() == 1
 
 
@@ -90,17 +94,17 @@ def test_a_sample_that_no_longer_fits_the_form_leaves_no_half_sample(monkeypatch
     the form's message, and leaves the municipality without any sample case."""
     seed()
     municipality = Municipality.objects.get(lg_code=DEMO_LG_CODE)
-    original = demo_cases._step_input
+    original = sample_applications._step_input
 
     def without_phone(story, opened):
         steps = original(story, opened)
-        if demo_cases.Application.objects.count() >= 5:
+        if sample_applications.Application.objects.count() >= 5:
             steps[2] = ("user", {**steps[2][1], "user_phone": ""})
         return steps
 
-    monkeypatch.setattr(demo_cases, "_step_input", without_phone)
-    with pytest.raises(demo_cases.SampleCaseError) as error:
-        demo_cases.ensure_sample_cases(municipality)
+    monkeypatch.setattr(sample_applications, "_step_input", without_phone)
+    with pytest.raises(sample_applications.SampleApplicationError) as error:
+        sample_applications.ensure_sample_applications(municipality)
     assert str(error.value) == "user: ['使用者の電話番号を入力してください。']"
     assert not Application.objects.exists()
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from madoguchi.applications.models import Application, ApplicationEvent, Attachment, Channel
 from madoguchi.channels.models import QuarantinedPackage
 from madoguchi.channels.mynaportal import intake
-from madoguchi.identity.testca import TestCA
+from madoguchi_dev.testca import TestCA
 
 from .helpers import PDF, make_package
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from madoguchi.tenants.demo import demo_totp_code
+from madoguchi_dev.demo import demo_totp_code
 
 
 class Command(BaseCommand):

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from madoguchi.analytics import casefacts
-from madoguchi.analytics.casefacts import CaseEvent, CaseState
+from madoguchi.analytics import application_facts
+from madoguchi.analytics.application_facts import FactEvent, FactState
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 T0 = dt.datetime(2026, 4, 1, 9, tzinfo=TOKYO)
@@ -18,9 +18,9 @@ T0 = dt.datetime(2026, 4, 1, 9, tzinfo=TOKYO)
 
 def event(
     n, kind, hours, *, frm="", to="", message="", step=None, reached=None, rating=None
-) -> CaseEvent:
+) -> FactEvent:
     at = T0 + dt.timedelta(hours=hours)
-    return CaseEvent(
+    return FactEvent(
         id=n,
         kind=kind,
         at=at,
@@ -34,8 +34,8 @@ def event(
     )
 
 
-def portal() -> CaseState:
-    return CaseState(channel="portal", in_funnel=True)
+def portal() -> FactState:
+    return FactState(channel="portal", in_funnel=True)
 
 
 def test_returned_twice_then_completed():
@@ -50,7 +50,7 @@ def test_returned_twice_then_completed():
         event(8, "status_changed", 121, frm="returned", to="completed"),
         event(9, "feedback", 122, rating=4),
     ]
-    state, counts, labels = casefacts.fold(portal(), history)
+    state, counts, labels = application_facts.fold(portal(), history)
     assert state.status == "completed"
     assert state.furthest_step == 2
     assert state.returned_count == 2
@@ -58,7 +58,7 @@ def test_returned_twice_then_completed():
     assert state.waiting_since is None
     assert state.decision_seconds == 120 * 3600
     assert state.last_event_id == 9
-    key = casefacts.reason_key("添付が不足")
+    key = application_facts.reason_key("添付が不足")
     day = T0.date()
     assert counts == Counter(
         {
@@ -76,8 +76,8 @@ def test_returned_twice_then_completed():
 
 
 def test_withdrawn_case_has_no_decision_time():
-    state, counts, _labels = casefacts.fold(
-        CaseState(channel="counter", in_funnel=False),
+    state, counts, _labels = application_facts.fold(
+        FactState(channel="counter", in_funnel=False),
         [
             event(1, "submitted", 0, frm="draft", to="received"),
             event(2, "withdrawn", 30, frm="received", to="withdrawn"),
@@ -89,7 +89,7 @@ def test_withdrawn_case_has_no_decision_time():
 
 
 def test_reopened_case_is_no_longer_finished():
-    state, counts, _ = casefacts.fold(
+    state, counts, _ = application_facts.fold(
         portal(),
         [
             event(1, "submitted", 0, frm="draft", to="received"),
@@ -102,13 +102,15 @@ def test_reopened_case_is_no_longer_finished():
 
 
 def test_an_event_already_folded_changes_nothing():
-    state, _c, _l = casefacts.fold(portal(), [event(1, "started", 0), event(2, "started", 1)])
-    again, extra, labels = casefacts.apply(state, event(2, "feedback", 2, rating=5))
+    state, _c, _l = application_facts.fold(
+        portal(), [event(1, "started", 0), event(2, "started", 1)]
+    )
+    again, extra, labels = application_facts.apply(state, event(2, "feedback", 2, rating=5))
     assert again == state and not extra and not labels
 
 
 def test_out_of_range_rating_and_blank_reason_are_not_counted():
-    _s, counts, labels = casefacts.fold(
+    _s, counts, labels = application_facts.fold(
         portal(),
         [
             event(1, "submitted", 0, frm="draft", to="received"),
@@ -129,13 +131,13 @@ def test_the_funnel_counts_hidden_steps_behind_the_resident():
         event(2, "step_completed", 1, step=0, reached=1),
         event(3, "step_completed", 2, step=1, reached=3),
     ]
-    state, _c, _l = casefacts.fold(portal(), history)
+    state, _c, _l = application_facts.fold(portal(), history)
     assert state.furthest_step == 3
     last = event(4, "step_completed", 3, step=2, reached=4)
-    state, counts, _l = casefacts.fold(portal(), [*history, last])
+    state, counts, _l = application_facts.fold(portal(), [*history, last])
     assert state.furthest_step == 4
     assert counts[("funnel", T0.date(), "4")] == 1
-    legacy, _c, _l = casefacts.fold(portal(), [event(1, "step_completed", 0, step=1)])
+    legacy, _c, _l = application_facts.fold(portal(), [event(1, "step_completed", 0, step=1)])
     assert legacy.furthest_step == 2
 
 
@@ -194,13 +196,13 @@ def histories(draw):
 @settings(max_examples=300, deadline=None)
 @given(histories(), st.booleans())
 def test_adding_each_difference_equals_folding_the_whole_history(history, in_funnel):
-    initial = CaseState(channel="portal", in_funnel=in_funnel)
-    whole_state, whole_counts, _labels = casefacts.fold(initial, history)
+    initial = FactState(channel="portal", in_funnel=in_funnel)
+    whole_state, whole_counts, _labels = application_facts.fold(initial, history)
 
     state, stored = initial, Counter()
     for e in history:
-        after, extra, _more = casefacts.apply(state, e)
-        stored.update(casefacts.difference(state, after))
+        after, extra, _more = application_facts.apply(state, e)
+        stored.update(application_facts.difference(state, after))
         stored.update(extra)
         state = after
     assert state == whole_state

@@ -32,7 +32,7 @@ from .helpers import Simulator
 from .test_orphans import _database_url
 from .test_simulator import submit
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 REDIS_URL = os.environ.get("CELERY_CHECK_REDIS_URL", "redis://127.0.0.1:6379/15")
 DELAY = 3.0  # seconds the simulator holds each answer after recording the status
 

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from madoguchi.channels.mynaportal.simulator import make_server
+from madoguchi_dev.mynaportal_simulator import make_server
 
 
 class Command(BaseCommand):

@@ -13,8 +13,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from madoguchi.jp.lg_code import with_check_digit
-
-from .models import Department, Municipality, StaffMembership
+from madoguchi.tenants.models import Department, Municipality, StaffMembership
 
 # A fictional municipality: 99xxx is not assigned to any real 団体.
 DEMO_LG_CODE = with_check_digit("99001")

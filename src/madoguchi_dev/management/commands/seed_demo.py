@@ -1,15 +1,14 @@
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from madoguchi.catalog.loader import load_standard_templates
-from madoguchi.tenants.demo import (
+from madoguchi_dev.demo import (
     DEMO_PASSWORD,
     demo_totp_secret,
     ensure_demo_accounts,
     ensure_demo_municipality,
     ensure_demo_totp_devices,
 )
-from madoguchi.tenants.demo_cases import ensure_sample_cases
 
 
 class Command(BaseCommand):
@@ -43,8 +42,18 @@ class Command(BaseCommand):
         report = load_standard_templates(municipality, stdout=self.stdout)
         accounts = ensure_demo_accounts(municipality)
         if options["sample_cases"]:
+            try:
+                # Recorded on a set clock: time-machine, the `demo` extra.
+                from madoguchi_dev.sample_applications import ensure_sample_applications
+            except ModuleNotFoundError as error:
+                if error.name != "time_machine":
+                    raise
+                raise CommandError(
+                    "見本の申請を作成するには time-machine が必要です"
+                    "（pip install 'madoguchi[demo]'、開発環境では make install）。"
+                ) from error
             self.stdout.write("見本の申請を作成しています...")
-            made = ensure_sample_cases(municipality)
+            made = ensure_sample_applications(municipality)
             self.stdout.write(
                 f"見本の申請: {made}件を作成しました（水道使用開始届、約6か月分）。"
                 if made

@@ -1,7 +1,7 @@
 """Run in its own process by test_orphans: a pull that stops dead (until it is SIGKILLed)
 once its case rows and attachment files are written but not committed.
 
-    python -m tests.mynaportal.hanging_pull <marker file>
+    python -m tests.channels.mynaportal.hanging_pull <marker file>
 
 The environment names the database, MEDIA_ROOT and the connection password."""
 
