@@ -70,7 +70,10 @@ def test_apply_for_child_allowance_with_two_children(phone, chiyoda_live):
     summary = page.locator("#error-summary")
     expect(summary).to_be_focused()
     expect(summary.locator("h2")).to_have_text("入力内容に2件の誤りがあります")
-    expect(error_summary_links(page)).to_have_text([NUMBER_MESSAGE, PHONE_MESSAGE])
+    # the summary names each field; the message under the field does not need to
+    expect(error_summary_links(page)).to_have_text(
+        [f"請求者の個人番号（マイナンバー）：{NUMBER_MESSAGE}", PHONE_MESSAGE]
+    )
     expect(error_summary_links(page).nth(0)).to_have_attribute(
         "href", "#f-claimant_individual_number"
     )
@@ -114,7 +117,7 @@ def test_apply_for_child_allowance_with_two_children(phone, chiyoda_live):
     press_next(page)
 
     expect_step(page, "養育している児童について")
-    expect(error_summary_links(page)).to_have_text([DATE_MESSAGE])
+    expect(error_summary_links(page)).to_have_text([f"児童（2人目）の生年月日：{DATE_MESSAGE}"])
     expect(error_summary_links(page)).to_have_attribute(
         "href", "#f-children__1__child_birth_date__year"
     )

@@ -27,7 +27,7 @@ from django.utils.safestring import SafeString, mark_safe
 from madoguchi.jp import banks
 
 from .conditions import evaluate
-from .fields.base import FieldError, Loc, child_loc, item_prefix_label, top_loc
+from .fields.base import FieldError, Loc, child_loc, error_summary, item_prefix_label, top_loc
 from .fields.choice import NO, YES
 from .fields.file import accept_attr, format_mb, format_size, kinds_text
 from .fields.jpfields import ACCOUNT_TYPES, ERA_CHOICES
@@ -540,13 +540,15 @@ def render_step(
 
 
 def render_error_summary(errors: list[FieldError], title: str | None = None) -> SafeString:
-    """An error summary box listing every error with a link to its input (`#f-…`)."""
+    """An error summary box listing every error with a link to its input (`#f-…`); each line
+    names its field (`error_summary`)."""
     if not errors:
         return mark_safe("")
+    lines = error_summary(errors)
     html = get_template(SUMMARY_TEMPLATE).render(
         {
-            "errors": errors,
-            "title": title or f"入力内容に{len(errors)}件の誤りがあります。",
+            "lines": lines,
+            "title": title or f"入力内容に{len(lines)}件の誤りがあります。",
         }
     )
     return mark_safe(html)  # noqa: S308

@@ -18,7 +18,16 @@ from madoguchi.jp import postal
 from madoguchi.jp.errors import JpValueError
 
 from .conditions import evaluate, is_required
-from .fields import TYPES, Ctx, DetectedFile, FieldError, Loc, UploadedFileLike
+from .fields import (
+    TYPES,
+    Ctx,
+    DetectedFile,
+    FieldError,
+    Loc,
+    SummaryLine,
+    UploadedFileLike,
+    error_summary,
+)
 from .fields.base import child_loc, top_loc
 from .schema import REPEAT_HARD_MAX, Field, FormSchema, Step
 
@@ -28,8 +37,10 @@ __all__ = [
     "StepResult",
     "UploadedFileLike",
     "apply_action",
+    "SummaryLine",
     "apply_action_with_message",
     "collect_raw",
+    "error_summary",
     "known_files_in",
     "raw_from_answers",
     "repeat_count",

@@ -3,7 +3,17 @@
 `repeat` is structural and handled in `formengine.validation`.
 """
 
-from .base import Ctx, DetectedFile, FieldError, FieldType, Loc, UploadedFileLike
+from .base import (
+    Ctx,
+    DetectedFile,
+    FieldError,
+    FieldType,
+    Loc,
+    SummaryLine,
+    UploadedFileLike,
+    error_summary,
+    summary_text,
+)
 from .choice import CheckboxesType, NoticeType, SelectType, YesNoType
 from .file import FileType
 from .jpfields import (
@@ -41,4 +51,15 @@ TYPES: dict[str, FieldType] = {
     "notice": NoticeType(),
 }
 
-__all__ = ["TYPES", "Ctx", "DetectedFile", "FieldError", "FieldType", "Loc", "UploadedFileLike"]
+__all__ = [
+    "TYPES",
+    "Ctx",
+    "DetectedFile",
+    "FieldError",
+    "FieldType",
+    "Loc",
+    "SummaryLine",
+    "UploadedFileLike",
+    "error_summary",
+    "summary_text",
+]

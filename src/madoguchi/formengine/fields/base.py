@@ -26,6 +26,54 @@ class FieldError:
     rule: str = field(default="invalid", compare=False)
 
 
+_TRAILING_NOTE_RE = re.compile(r"（[^（）]*）$")
+
+
+@dataclass(slots=True, frozen=True)
+class SummaryLine:
+    """One line of the error summary at the top of a step: the text links to `input_id`."""
+
+    input_id: str
+    text: str
+
+
+def summary_text(error: FieldError) -> str:
+    """What the error summary says for one error: the field is always named, with its item
+    inside a repeat (「児童（2人目）の個人番号：個人番号は12桁の数字で入力してください。」).
+    A message that already names the field (「氏名の姓を入力してください。」) is kept as it is."""
+    label = error.label.strip()
+    # 「お客さま番号（水栓番号）」 is named by a message about 「お客さま番号」; the item of a
+    # repeat (「児童（2人目）の…」) is at the start of the label and never dropped.
+    short = _TRAILING_NOTE_RE.sub("", label)
+    if not label or label in error.message or (short and short in error.message):
+        return error.message
+    return f"{label}：{error.message}"
+
+
+def error_summary(errors: list[FieldError]) -> list[SummaryLine]:
+    """The summary lines of a step's errors, in order. Two lines never read the same: the same
+    error twice on one input is shown once, and two fields that share a label (a definition
+    may repeat one) are told apart by their order on the page."""
+    kept: list[tuple[FieldError, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for error in errors:
+        text = summary_text(error)
+        if (error.path, text) not in seen:
+            seen.add((error.path, text))
+            kept.append((error, text))
+    counts: dict[str, int] = {}
+    for _error, text in kept:
+        counts[text] = counts.get(text, 0) + 1
+    lines: list[SummaryLine] = []
+    numbers: dict[str, int] = {}
+    for error, text in kept:
+        if counts[text] > 1:
+            numbers[text] = numbers.get(text, 0) + 1
+            text = f"{error.label}（{numbers[text]}つ目）：{error.message}"
+        lines.append(SummaryLine(error.input_id, text))
+    return lines
+
+
 class UploadedFileLike(Protocol):
     name: str
     size: int
@@ -75,10 +123,16 @@ def item_prefix_label(repeat: Field, index: int) -> str:
 
 
 def child_loc(repeat: Field, index: int, child: Field) -> Loc:
+    # A child label that already starts with the item's name (「児童の個人番号」 in a repeat
+    # of 児童) is not said twice: 「児童（2人目）の個人番号」, not 「児童（2人目）の児童の個人番号」.
+    label = child.label
+    own = f"{repeat.item_label}の"
+    if label.startswith(own) and len(label) > len(own):
+        label = label[len(own) :]
     return Loc(
         f"{repeat.key}__{index}__{child.key}",
         f"{repeat.key}.{index}.{child.key}",
-        f"{item_prefix_label(repeat, index)}の{child.label}",
+        f"{item_prefix_label(repeat, index)}の{label}",
     )
 
 
