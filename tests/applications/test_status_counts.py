@@ -1,21 +1,40 @@
 """The trigger-maintained per-procedure status counts always equal a real count, whatever
 path changed the rows (ORM save, conditional UPDATE, bulk delete)."""
 
+from collections import Counter
+
 import pytest
+from django.db import connection, transaction
 from django.db.models import Count
 
 from madoguchi.applications import services
 from madoguchi.applications.models import Application, ApplicationStatusCount
+from madoguchi.applications.status_counts import CHANGES, FLUSH, totals
 
 from .test_services import submitted_application
 
 
+def stored_counts() -> Counter:
+    return Counter(
+        {(row.procedure_id, row.status): row.count for row in ApplicationStatusCount.objects.all()}
+    )
+
+
+def pending_changes() -> Counter:
+    """This transaction's changes, moved into the stored counts when it commits (PostgreSQL)."""
+    pending = Counter()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT procedure_id, status, change FROM {CHANGES}")
+            for procedure_id, status, change in cursor.fetchall():
+                pending[(procedure_id, status)] += change
+    return pending
+
+
 def table_counts() -> dict:
-    return {
-        (row.procedure_id, row.status): row.count
-        for row in ApplicationStatusCount.objects.all()
-        if row.count
-    }
+    counts = stored_counts()
+    counts.update(pending_changes())
+    return {key: n for key, n in counts.items() if n}
 
 
 def real_counts() -> dict:
@@ -71,3 +90,34 @@ def test_lost_triggers_are_reinstalled_and_counts_rebuilt(procedure):
     assert table_counts() == real_counts()
     submitted_application(procedure)
     assert table_counts() == real_counts()
+
+
+@pytest.mark.django_db
+def test_totals_are_exact_inside_the_writing_transaction(procedure, other_procedure):
+    submitted_application(procedure)
+    submitted_application(procedure)
+    services.start_draft(procedure)
+    submitted_application(other_procedure)
+    assert totals([procedure.pk], ["received", "draft", "completed"]) == {
+        "received": 2,
+        "draft": 1,
+    }
+    assert totals([procedure.pk, other_procedure.pk], ["received"]) == {"received": 3}
+    assert totals([], ["received"]) == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_committed_changes_are_moved_into_the_counts_and_rolled_back_ones_vanish(procedure):
+    first, _ = submitted_application(procedure)
+    with transaction.atomic():
+        services.withdraw(first)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            submitted_application(procedure)
+            raise RuntimeError("a savepoint rolled back: its changes go with it")
+        submitted_application(procedure)
+    assert pending_changes() == Counter()  # nothing left behind after commit
+    assert {key: n for key, n in stored_counts().items() if n} == real_counts()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM {FLUSH}")
+            assert cursor.fetchone()[0] == 0

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -35,7 +35,8 @@ from madoguchi.catalog.models import Procedure
 from madoguchi.jp.kana import search_key
 from madoguchi.tenants.permissions import memberships, staff_departments
 
-from .models import FINISHED_STATUSES, Application, ApplicationStatusCount, Channel, Status
+from .models import FINISHED_STATUSES, Application, Channel, Status
+from .status_counts import totals as status_totals
 
 __all__ = [
     "SORTS",
@@ -325,14 +326,7 @@ def _counts(
         # rather than counting 100,000+ applications at every page load.
         if inbox_filter.procedure:
             procedure_ids = [p for p in procedure_ids if p == inbox_filter.procedure]
-        rows = (
-            ApplicationStatusCount.objects.filter(
-                procedure_id__in=procedure_ids, status__in=INBOX_STATUSES
-            )
-            .values("status")
-            .annotate(n=Sum("count"))
-            .values_list("status", "n")
-        )
+        rows = status_totals(procedure_ids, INBOX_STATUSES).items()
     else:
         qs = _apply_filters(scope, user, inbox_filter, with_status=False)
         rows = qs.order_by().values("status").annotate(n=Count("pk")).values_list("status", "n")

@@ -398,8 +398,11 @@ def notify_applicant(application: Application, subject: str, body: str) -> int:
 
 @transaction.atomic
 def submit(application: Application, *, base_url: str) -> str:
+    # Lock this application's row only: with the joined municipality, procedure and form
+    # version rows locked too, every other transaction writing an event or a message for the
+    # municipality would wait for this one (a cycle with the status counts).
     application = (
-        Application.objects.select_for_update()
+        Application.objects.select_for_update(of=("self",))
         .select_related("municipality", "procedure", "form_version")
         .get(pk=application.pk)
     )
@@ -456,7 +459,7 @@ def submit(application: Application, *, base_url: str) -> str:
 @transaction.atomic
 def withdraw(application: Application, *, reason: str = "") -> None:
     application = (
-        Application.objects.select_for_update()
+        Application.objects.select_for_update(of=("self",))
         .select_related("municipality", "procedure")
         .get(pk=application.pk)
     )

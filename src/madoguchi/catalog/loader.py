@@ -615,7 +615,10 @@ def _apply(
 ) -> TemplateResult:
     key = definition.key
     procedure = (
-        Procedure.objects.select_for_update().filter(municipality=municipality, slug=key).first()
+        # NO KEY: loads exclude each other; applications referring to the row need not wait.
+        Procedure.objects.select_for_update(no_key=True)
+        .filter(municipality=municipality, slug=key)
+        .first()
     )
     if procedure is None:
         return _create_procedure(
@@ -726,7 +729,7 @@ def _sync_versions(
 
 def _new_version(procedure: Procedure, definition: TemplateDefinition) -> FormVersion:
     last = (
-        FormVersion.objects.select_for_update()
+        FormVersion.objects.select_for_update(no_key=True)
         .filter(procedure=procedure)
         .order_by("-number")
         .first()

@@ -210,7 +210,12 @@ class FormVersion(models.Model):
     def new_draft(cls, procedure: Procedure, schema: dict | None = None) -> "FormVersion":
         """A new draft version, starting from the current one unless a schema is given."""
         last = (
-            cls.objects.select_for_update().filter(procedure=procedure).order_by("-number").first()
+            # NO KEY: numbering excludes other new drafts; drafts of applications that
+            # refer to the version need not wait.
+            cls.objects.select_for_update(no_key=True)
+            .filter(procedure=procedure)
+            .order_by("-number")
+            .first()
         )
         number = (last.number + 1) if last else 1
         if schema is None:

@@ -215,7 +215,8 @@ def import_registry(
     if errors:
         return _refuse(batch, content, errors)
     with transaction.atomic():
-        Municipality.objects.select_for_update().filter(pk=municipality.pk).exists()
+        # As serial_links._lock: imports exclude each other, references to the row do not wait.
+        Municipality.objects.select_for_update(no_key=True).filter(pk=municipality.pk).exists()
         batch.result = IdentityImportBatch.Result.APPLIED
         batch.applied_count = len(records)
         batch.save()

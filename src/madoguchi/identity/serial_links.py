@@ -487,8 +487,10 @@ def _insert(municipality, line: LinkLine, batch, *, until=None) -> SerialLink:
 
 
 def _lock(municipality) -> None:
-    """Serialise imports of one municipality (PostgreSQL row lock; SQLite locks on write)."""
-    Municipality.objects.select_for_update().filter(pk=municipality.pk).exists()
+    """Serialise imports of one municipality (PostgreSQL row lock; SQLite locks on write).
+    FOR NO KEY UPDATE: imports exclude each other, while rows that merely refer to the
+    municipality (events, messages of every application) can still be written meanwhile."""
+    Municipality.objects.select_for_update(no_key=True).filter(pk=municipality.pk).exists()
 
 
 def import_full(

@@ -158,7 +158,7 @@ def on_failure(message: OutboxMessage, exc: Exception, final: bool) -> None:
     if row.event_kind == PING:
         return
     subscription = (
-        WebhookSubscription.objects.select_for_update()
+        WebhookSubscription.objects.select_for_update(of=("self",))
         .select_related("client__municipality")
         .get(pk=row.subscription_id)
     )
