@@ -2,8 +2,14 @@
 whichever DATABASE_URL names); nothing of our own is mocked."""
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from madoguchi.jp.lg_code import with_check_digit
+
+# Property tests check rules, not speed (speed is measured in bench/): no per-example
+# deadline, which a busy machine would turn into random failures.
+hypothesis_settings.register_profile("madoguchi", deadline=None)
+hypothesis_settings.load_profile("madoguchi")
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ urlpatterns = [
     path("staff/mynaportal/", include("madoguchi.channels.mynaportal.urls")),
     path("api/v1/", include("madoguchi.api.urls")),
     path("opendata/", include("madoguchi.analytics.public_urls")),
-    path("staff/", include("madoguchi.applications.staff_urls")),
+    path("staff/", include("madoguchi.staff.urls")),
     path("business/", include("madoguchi.channels.business_urls")),
     path("", include("madoguchi.portal.urls")),
 ]

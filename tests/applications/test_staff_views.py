@@ -103,7 +103,7 @@ def test_inbox_filters_are_get_parameters_and_the_url_is_offered(staff_client, p
 
 @pytest.mark.django_db
 def test_inbox_pagination_links(staff_client, procedure, monkeypatch):
-    from madoguchi.applications.staff import inbox_views
+    from madoguchi.staff import inbox_views
 
     monkeypatch.setattr(inbox_views, "PAGE_SIZE", 2)
     apps = [make_app(procedure) for _ in range(5)]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .staff import inbox_views, review_views
+from . import inbox_views, review_views
 
 app_name = "staff"
 

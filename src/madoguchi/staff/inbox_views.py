@@ -13,15 +13,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from madoguchi.applications import staff_actions
+from madoguchi.applications.inbox import (
+    INBOX_STATUSES,
+    SORT_LABELS,
+    InboxFilter,
+    inbox_page,
+    inbox_scope,
+    search_kind,
+)
+from madoguchi.applications.models import FINISHED_STATUSES, Application, Channel, Status
 from madoguchi.audit.log import log_access
 from madoguchi.audit.models import AccessLog
 from madoguchi.catalog.models import Procedure
 from madoguchi.tenants.decorators import staff_required
 from madoguchi.tenants.permissions import memberships, staff_departments
 
-from .. import staff_actions
-from ..inbox import INBOX_STATUSES, SORT_LABELS, InboxFilter, inbox_page, inbox_scope, search_kind
-from ..models import FINISHED_STATUSES, Application, Channel, Status
 from .common import HANDLING_ROLES, assignable_staff, get_department, staff_display_name
 
 BULK_RESULT_KEY = "madoguchi_staff_bulk_result"

@@ -20,6 +20,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
+from madoguchi.applications import staff_actions, workflow
+from madoguchi.applications.models import (
+    Application,
+    ApplicationEvent,
+    Attachment,
+    DepartmentProgress,
+    Status,
+)
 from madoguchi.audit.log import log_access
 from madoguchi.audit.models import AccessLog
 from madoguchi.formengine.display import review_sections
@@ -27,8 +35,6 @@ from madoguchi.identity import serial_links
 from madoguchi.tenants.decorators import staff_required
 from madoguchi.tenants.permissions import can_handle, handled_departments
 
-from .. import staff_actions, workflow
-from ..models import Application, ApplicationEvent, Attachment, DepartmentProgress, Status
 from .common import assignable_staff, get_visible_application, staff_display_name
 
 # Shown inline by the browser; anything else (HTML, SVG, Office files ...) is only downloaded.

@@ -4,10 +4,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.http import Http404
 
+from madoguchi.applications.models import Application
 from madoguchi.tenants.models import StaffMembership
 from madoguchi.tenants.permissions import staff_departments, visible_applications
-
-from ..models import Application
 
 HANDLING_ROLES = (StaffMembership.Role.ADMIN, StaffMembership.Role.HANDLER)
 
