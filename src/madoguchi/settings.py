@@ -228,10 +228,15 @@ if not DEBUG and _env_bool("HTTPS", False):
     SECURE_HSTS_SECONDS = 31536000
 
 # マイナンバーカード signatures (identity.jpki): the project's test CA is refused unless this is
-# set (tests and demos only); CRLs are loaded with `madoguchi load_trust crl`.
+# set (tests and demos only); CRLs are loaded with `madoguchi load_trust crl`. A signature is
+# judged at マイナポータル's reception time; the signer's own SigningTime may lie at most
+# JPKI_SIGNING_TIME_BEFORE_MINUTES before it and JPKI_SIGNING_TIME_AFTER_MINUTES after it
+# (docs/jpki.md).
 JPKI_ALLOW_TEST_CA = _env_bool("JPKI_ALLOW_TEST_CA", False)
 JPKI_REQUIRE_CRL = _env_bool("JPKI_REQUIRE_CRL", False)
-JPKI_MAX_SIGNING_AGE_DAYS = int(os.environ.get("JPKI_MAX_SIGNING_AGE_DAYS", "90"))
+JPKI_SIGNING_TIME_BEFORE_MINUTES = float(os.environ.get("JPKI_SIGNING_TIME_BEFORE_MINUTES", "10"))
+JPKI_SIGNING_TIME_AFTER_MINUTES = float(os.environ.get("JPKI_SIGNING_TIME_AFTER_MINUTES", "5"))
+JPKI_CRL_HISTORY_DAYS = int(os.environ.get("JPKI_CRL_HISTORY_DAYS", "90"))
 
 # Behind a load balancer that sets X-Forwarded-For, record the client address from it.
 USE_X_FORWARDED_FOR = _env_bool("USE_X_FORWARDED_FOR", False)

@@ -46,6 +46,16 @@ SIGNING_KEY_USAGE = x509.KeyUsage(
 #: The key usage of a 利用者証明用電子証明書 (authentication only): not for signing packages.
 AUTH_KEY_USAGE = x509.KeyUsage(True, False, False, False, False, False, False, False, False)
 CA_KEY_USAGE = x509.KeyUsage(False, False, False, False, False, True, True, False, False)
+#: The certificate policy a 署名用電子証明書 carries (the card's, see jpki.JPKI_SIGNING_POLICIES).
+SIGNING_POLICY = jpki.JPKI_SIGNING_POLICIES[0]
+#: The policy of a 利用者証明用電子証明書 (authentication).
+AUTH_POLICY = "1.2.392.200149.8.5.1.3.30"
+
+
+def certificate_policies(*oids: str) -> x509.CertificatePolicies:
+    return x509.CertificatePolicies(
+        [x509.PolicyInformation(x509.ObjectIdentifier(oid), None) for oid in oids]
+    )
 
 
 def new_key(bits: int = 2048) -> rsa.RSAPrivateKey:
@@ -294,9 +304,13 @@ class TestCA:
         raw_san: Mapping[str, bytes] | None = None,
         san: x509.SubjectAlternativeName | None = None,
         hash_algorithm: hashes.HashAlgorithm | None = None,
+        policies: tuple[str, ...] | None = None,
+        extensions: tuple[tuple[x509.ExtensionType, bool], ...] = (),
     ) -> TestCard:
         """A 署名用電子証明書 with 基本4情報 (`birth`: a date or an EYYYYMMDD string;
-        `name_alt`/`address_alt`: the 代替文字 position flags, zeros by default)."""
+        `name_alt`/`address_alt`: the 代替文字 position flags, zeros by default; `policies`:
+        the certificatePolicies OIDs, the JPKI signing policy by default, () for none;
+        `extensions`: more (extension, critical) pairs)."""
         key = key or new_key()
         now = datetime.now(UTC)
         serial = x509.random_serial_number()
@@ -333,6 +347,13 @@ class TestCA:
         )
         if key_usage is not None:
             builder = builder.add_extension(key_usage, critical=True)
+        if policies is None:
+            policies = (AUTH_POLICY,) if key_usage == AUTH_KEY_USAGE else (SIGNING_POLICY,)
+        if policies:
+            # Critical on real cards, as in the J-LIS profile.
+            builder = builder.add_extension(certificate_policies(*policies), critical=True)
+        for extension, critical in extensions:
+            builder = builder.add_extension(extension, critical=critical)
         cert = builder.sign(self.key, hash_algorithm or hashes.SHA256())
         card = TestCard(key, cert, chain=self.chain_for_cards)
         if self.directory is not None:

@@ -54,7 +54,7 @@ def chiyoda_mynaportal(chiyoda_live, settings, simulator, db_trust, card, monkey
         procedure_code="jidou_teate_genkyo",
         items={"health_insurance": "insurance_document"},
     )
-    csv = f"シリアル番号,宛名番号,有効開始日\n{card.serial},{ATENA},2020-01-01\n".encode()
+    csv = f"シリアル番号（16進）,宛名番号,有効開始日\n{card.serial},{ATENA},2020-01-01\n".encode()
     report = import_full(municipality, csv, file_name="links.csv")
     assert getattr(report, "ok", True), report
     return municipality

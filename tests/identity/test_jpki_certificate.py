@@ -109,16 +109,47 @@ def test_alternative_character_flags(pki):
 
 
 @pytest.mark.parametrize(
-    ("overrides", "message"),
+    ("overrides", "field", "message"),
     [
-        ({"name_alt": "0002"}, "0と1のほか"),
-        ({"name_alt": "0000"}, "桁数"),
-        ({"address_alt": "01"}, "住所代替文字"),
+        (
+            {"name_alt": "0002"},
+            "name_alt_error",
+            "氏名代替文字の使用位置情報を読み取れませんでした（0と1のほかの文字が含まれています）。"
+            "代替文字の位置は分からないため、氏名・住所は住民記録で確認してください。",
+        ),
+        (
+            {"name_alt": "0000"},
+            "name_alt_error",
+            "氏名代替文字の使用位置情報を読み取れませんでした（桁数（4）が文字数（5）と一致しません）。"
+            "代替文字の位置は分からないため、氏名・住所は住民記録で確認してください。",
+        ),
+        (
+            {"address_alt": "01"},
+            "address_alt_error",
+            "住所代替文字の使用位置情報を読み取れませんでした（桁数（2）が文字数（15）と一致しません）。"
+            "代替文字の位置は分からないため、氏名・住所は住民記録で確認してください。",
+        ),
     ],
 )
-def test_malformed_alternative_flags(pki, overrides, message):
-    with pytest.raises(CertificateError, match=message):
-        parse_certificate(_card(pki, **overrides))
+def test_alternative_flags_that_do_not_line_up_are_reported_not_refused(
+    pki, overrides, field, message
+):
+    """The 代替文字 flags only help staff find the right character: a certificate whose flags
+    cannot be lined up with its text is accepted, and what could not be read is said."""
+    bf = parse_certificate(_card(pki, **overrides)).basic_four
+    assert getattr(bf, field) == message
+    assert bf.alternative_character_warnings == [message]
+    characters = bf.name_alt_characters if field == "name_alt_error" else bf.address_alt_characters
+    assert characters == []
+    assert jpki.BasicFour.from_dict(bf.to_dict()) == bf
+
+
+def test_unreadable_or_repeated_alternative_flags_are_reported(pki):
+    cert = _with_raw(pki, jpki.OID_NAME_ALT.dotted_string, b"\x04\x0500000")  # OCTET STRING
+    bf = parse_certificate(cert).basic_four
+    assert bf.name_alt_error.startswith(
+        "氏名代替文字の使用位置情報を読み取れませんでした（文字列ではない値です"
+    )
 
 
 def test_empty_alternative_flags_are_accepted(pki):
@@ -238,7 +269,7 @@ def test_flagged_characters_name_each_substitute_and_ignore_out_of_range_flags()
 
     bf = BasicFour(
         name="髙橋　﨑子",
-        name_alt="100100",  # one flag more than characters: ignored, not an IndexError
+        name_alt="10010",
         sex="2",
         birth_date=None,
         birth_date_raw="",
@@ -247,3 +278,6 @@ def test_flagged_characters_name_each_substitute_and_ignore_out_of_range_flags()
     )
     assert bf.name_alt_characters == [(1, "髙"), (4, "﨑")]
     assert bf.address_alt_characters == []
+    # Flags that cannot be lined up (stored data not checked at parse time) name nothing.
+    assert jpki.alternative_characters("髙橋　﨑子", "100100") == []
+    assert jpki.alternative_characters("髙橋　﨑子", "1001x") == []

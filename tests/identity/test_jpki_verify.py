@@ -131,12 +131,13 @@ def test_expired(pki, trust):
     assert "有効期限" in result.reason
 
 
-def test_expired_certificate_valid_at_signing_time(pki):
-    signing_time = pki.expired.certificate.not_valid_after_utc - timedelta(days=1)
-    signed = pki.expired.sign(DATA, FILES, signing_time=signing_time)
-    trust = pki.trust(max_signing_age=timedelta(days=3650))
-    result = verify_package(signed, FILES, trust=trust, at=signing_time + timedelta(days=2))
+def test_expired_certificate_valid_at_reception_time(pki):
+    """Received by マイナポータル while the certificate was valid: valid, whenever imported."""
+    received = pki.expired.certificate.not_valid_after_utc - timedelta(days=1)
+    signed = pki.expired.sign(DATA, FILES, signing_time=received - timedelta(minutes=1))
+    result = verify_package(signed, FILES, trust=pki.trust(), at=received)
     assert result.valid, result.reason
+    assert result.validated_at == received and result.validated_at_source == jpki.AT_RECEIVED
 
 
 def test_not_yet_valid(pki, trust):
@@ -150,7 +151,7 @@ def test_revoked(pki, trust):
     signed = pki.revoked.sign(DATA, FILES)
     result = verify_package(signed, FILES, trust=trust, at=now())
     assert not result.valid and result.code == jpki.REVOKED
-    assert result.reason == "失効した証明書で署名されています。"
+    assert result.reason.startswith("失効した証明書で署名されています（失効日時：")
 
 
 def test_revoked_is_unknown_without_crl(pki):
@@ -251,12 +252,9 @@ def test_signing_time_in_the_future(pki, trust):
     assert not result.valid and result.code == jpki.SIGNING_TIME
 
 
-def test_signing_time_too_old(pki):
-    trust = pki.trust(max_signing_age=timedelta(days=10))
+def test_signing_time_long_before_reception(pki, trust):
     signed = pki.card.sign(DATA, signing_time=now() - timedelta(hours=1))
-    assert verify_package(signed, {}, trust=trust, at=now() + timedelta(days=11)).code == (
-        jpki.SIGNING_TIME
-    )
+    assert verify_package(signed, {}, trust=trust, at=now()).code == jpki.SIGNING_TIME
 
 
 def test_package_without_signing_time_uses_at(pki, trust):
@@ -320,12 +318,16 @@ def test_a_trust_store_sent_to_another_process_decides_the_same(pki, trust, sett
         assert verify_package(signed, FILES, trust=copy, at=now()).code == code
     # Options are carried, not re-read from the settings of the receiving process.
     settings.JPKI_ALLOW_TEST_CA = False
-    settings.JPKI_MAX_SIGNING_AGE_DAYS = 0  # no limit
+    settings.JPKI_SIGNING_TIME_BEFORE_MINUTES = 3
+    settings.JPKI_SIGNING_POLICY_OIDS = ["1.2.3.4"]
     refused = jpki.TrustStore([pki.ca.certificate])
     settings.JPKI_ALLOW_TEST_CA = True
-    settings.JPKI_MAX_SIGNING_AGE_DAYS = 90
+    settings.JPKI_SIGNING_TIME_BEFORE_MINUTES = 10
+    settings.JPKI_SIGNING_POLICY_OIDS = None
     copy = pickle.loads(pickle.dumps(refused))
-    assert copy.max_signing_age is None and copy.allow_test_ca is False
+    assert copy.allow_test_ca is False
+    assert copy.signing_time_before == timedelta(minutes=3)
+    assert copy.signing_policies == ("1.2.3.4",)
     result = verify_package(pki.card.sign(DATA), {}, trust=copy, at=now())
     assert result.code == jpki.TEST_CA_REFUSED
     assert copy.digest != trust.digest

@@ -20,7 +20,7 @@ from madoguchi.identity.serial_links import (
 from tests.applications.conftest import make_procedure
 from tests.applications.test_services import ANSWERS
 
-HEADER = "シリアル番号,宛名番号,有効開始日,有効終了日,異動区分\n"
+HEADER = "シリアル番号（16進）,宛名番号,有効開始日,有効終了日,異動区分\n"
 D = datetime.date
 
 
@@ -125,9 +125,10 @@ def test_full_import_is_all_or_nothing_with_line_numbered_reasons(municipality):
         (b"", "ファイルが空です。"),
         (HEADER.encode(), "データの行がありません（見出しの行だけです）。"),
         (
-            "シリアル番号,宛名,有効開始日\nA1,1,2024-04-01\n".encode(),
+            "シリアル番号（16進）,宛名,有効開始日\nA1,1,2024-04-01\n".encode(),
             "1行目：見出し「宛名」（2列目）は使えません。"
-            "使える見出しは シリアル番号、宛名番号、有効開始日、有効終了日、異動区分 です。",
+            "使える見出しは シリアル番号、シリアル番号（16進）、シリアル番号（10進）、宛名番号、"
+            "有効開始日、有効終了日、異動区分 です。",
         ),
         (
             "シリアル番号,有効開始日,異動区分\nA1,2024-04-01,追加\n".encode(),
@@ -150,7 +151,7 @@ def test_unreadable_files_are_refused_whole(municipality, content, message):
 def test_cp932_and_english_headers(municipality):
     content = csv(
         "a1,000123,令和6年4月1日,,",
-        header="serial,atena_number,valid_from,valid_until,change\n",
+        header="serial_hex,atena_number,valid_from,valid_until,change\n",
         encoding="cp932",
     )
     report = import_full(municipality, content)
@@ -374,3 +375,115 @@ def test_lookup_many_answers_as_lookup_does_in_one_query(municipality, django_as
     source = serial_links.get_source(municipality)
     with django_assert_num_queries(1):
         assert source.lookup_many(queries) == expected
+
+
+# ── the serial number's notation ────────────────────────────────────────────────────────
+
+PLAIN = "シリアル番号,宛名番号,有効開始日,有効終了日,異動区分\n"
+NOTATION_UNKNOWN = (
+    "シリアル番号の表記（16進か10進か）が分かりません。見出しを"
+    "「シリアル番号（16進）」または「シリアル番号（10進）」にするか、表記を指定して"
+    "ください（import_serial_links の --serial-notation hex または dec）。"
+    "同じ数字でも16進と10進では別の証明書になるため、推測はしません。"
+)
+
+
+@pytest.mark.django_db
+def test_a_file_that_does_not_say_its_serial_notation_is_refused(municipality):
+    """「1234」 is certificate 0x1234 in hexadecimal and 0x4D2 in decimal: never guessed."""
+    content = csv("1234,1,2024-04-01,,追加", header=PLAIN)
+    for run in (import_full, import_diff):
+        report = run(municipality, content)
+        assert report.refused
+        assert [str(e) for e in report.errors] == [NOTATION_UNKNOWN]
+        assert report.batch.serial_notation == ""
+    # Letters A–F do not make it hexadecimal either: a typo would be read as a serial.
+    report = import_full(
+        municipality, csv("1234,1,2024-04-01,,", "AB,2,2024-04-01,,", header=PLAIN)
+    )
+    assert [str(e) for e in report.errors] == [NOTATION_UNKNOWN]
+    assert current(municipality) == {}
+
+
+@pytest.mark.django_db
+def test_decimal_serials_by_heading(municipality):
+    header = "シリアル番号（10進）,宛名番号,有効開始日,有効終了日,異動区分\n"
+    report = import_full(
+        municipality, csv("2748,1,2024-04-01,,", "0010,2,2024-04-01,,", header=header)
+    )
+    assert report.ok, report.summary()
+    assert report.batch.serial_notation == "dec"
+    assert "シリアル番号は10進として読みました。" in report.summary()
+    assert set(current(municipality)) == {"ABC", "A"}
+    assert lookup_atena(municipality, "abc", at=D(2024, 4, 1)) == "1"
+    # A hexadecimal value in a decimal file is an error on its line, not a reinterpretation.
+    report = import_diff(
+        municipality, csv("0A1B,3,2024-04-01,,追加", "99,4,2024-04-01,,追加", header=header)
+    )
+    assert [str(e) for e in report.errors] == [
+        "2行目：シリアル番号「0A1B」は10進数（0〜9）ではありません。"
+    ]
+    assert lookup_atena(municipality, "63", at=D(2024, 4, 1)) == "4"  # 99 = 0x63
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "heading", ["シリアル番号(16進)", "シリアル番号（１６進）", "serial_hex", "SERIAL_HEX"]
+)
+def test_hexadecimal_heading_spellings(municipality, heading):
+    report = import_full(
+        municipality, csv("0a1b,1,2024-04-01", header=f"{heading},宛名番号,有効開始日\n")
+    )
+    assert report.ok, report.summary()
+    assert report.batch.serial_notation == "hex"
+    assert set(current(municipality)) == {"A1B"}
+
+
+@pytest.mark.django_db
+def test_notation_option_for_a_plain_heading_and_conflicts(municipality):
+    content = csv("1234,1,2024-04-01,,", header=PLAIN)
+    report = import_full(municipality, content, serial_notation="dec")
+    assert report.ok and report.batch.serial_notation == "dec"
+    assert set(current(municipality)) == {"4D2"}
+    report = import_full(municipality, content, serial_notation="hex", force=True)
+    assert report.ok and set(current(municipality)) == {"1234"}
+    header = "シリアル番号（16進）,宛名番号,有効開始日\n"
+    report = import_full(
+        municipality, csv("1234,1,2024-04-01", header=header), serial_notation="dec"
+    )
+    assert [str(e) for e in report.errors] == [
+        "1行目：見出しのシリアル番号は16進ですが、取込の指定は10進です。どちらが正しいか確かめてください。"
+    ]
+    both = "シリアル番号（16進）,シリアル番号（10進）,宛名番号,有効開始日\n"
+    report = import_full(municipality, csv("1234,4660,1,2024-04-01", header=both))
+    assert [str(e) for e in report.errors] == [
+        "1行目：シリアル番号の列が複数あります。1列だけにしてください。"
+    ]
+    report = import_full(municipality, csv("1,2024-04-01", header="宛名番号,有効開始日\n"))
+    assert [str(e) for e in report.errors] == [
+        "1行目：見出し シリアル番号（16進）またはシリアル番号（10進）がありません。"
+    ]
+
+
+@pytest.mark.django_db
+def test_import_command_serial_notation_option(municipality, tmp_path):
+    from io import StringIO
+
+    path = tmp_path / "links.csv"
+    path.write_bytes(csv("1234,1,2024-04-01,,", header=PLAIN))
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError, match="取り込めなかった"):
+        call_command("import_serial_links", str(path), municipality="131016", full=True, stdout=out)
+    assert NOTATION_UNKNOWN in out.getvalue()
+    call_command(
+        "import_serial_links",
+        str(path),
+        municipality="131016",
+        full=True,
+        serial_notation="dec",
+        force=True,
+        stdout=out,
+        stderr=err,
+    )
+    assert "シリアル番号は10進として読みました。" in out.getvalue()
+    assert lookup_atena(municipality, "4D2", at=D(2024, 4, 1)) == "1"

@@ -147,6 +147,8 @@ class QuarantinedPackage(models.Model):
     source_reference = models.CharField(_("マイナポータルの受付番号"), max_length=64, blank=True)
     procedure_code = models.CharField(_("手続コード"), max_length=80, blank=True)
     reason = models.TextField(_("理由"))
+    # マイナポータル's reception time: a reprocessed package is judged at it again.
+    received_at = models.DateTimeField(_("マイナポータルの受付日時"), null=True, blank=True)
     raw_package = models.BinaryField(_("申請データ"))
     sha256 = models.CharField(max_length=64)
     state = models.CharField(

@@ -8,6 +8,7 @@ import csv
 import datetime
 import hashlib
 import io
+import unicodedata
 from dataclasses import dataclass, field
 
 from madoguchi.jp.errors import JpValueError
@@ -41,6 +42,7 @@ class ParsedFile:
     encoding: str
     sha256: str
     column_count: int = 0
+    keys: list[str] = field(default_factory=list)  # the column keys, in file order
     # (line number, {column: value}) for each data line
     rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
 
@@ -102,6 +104,12 @@ def parse_csv(
     for position, raw in enumerate(header, start=1):
         cell = raw.strip().strip("\ufeff")
         key = names.get(cell) or names.get(cell.lower())
+        if key is None:  # 「シリアル番号(16進)」 with half-width brackets, full-width letters
+            folded = unicodedata.normalize("NFKC", cell).lower()
+            key = next(
+                (k for a, k in names.items() if unicodedata.normalize("NFKC", a).lower() == folded),
+                None,
+            )
         if key is None:
             raise FileRefused(
                 f"1行目：見出し「{cell}」（{position}列目）は使えません。"
@@ -113,7 +121,7 @@ def parse_csv(
     missing = [columns[k][0] for k in columns if k in required and k not in keys]
     if missing:
         raise FileRefused(f"1行目：見出し {'、'.join(missing)} がありません。")
-    parsed = ParsedFile(encoding=used, sha256=sha256(content))
+    parsed = ParsedFile(encoding=used, sha256=sha256(content), keys=list(keys))
     try:
         for cells in reader:
             line = reader.line_num

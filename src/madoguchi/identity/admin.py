@@ -25,6 +25,7 @@ class IdentityImportBatchAdmin(_ReadOnly):
         "municipality",
         "kind",
         "result",
+        "serial_notation",
         "line_count",
         "applied_count",
         "refused_count",

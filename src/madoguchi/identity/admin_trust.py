@@ -125,10 +125,11 @@ class CRLUploadForm(forms.ModelForm):
 
 @admin.register(CertificateRevocationList)
 class CertificateRevocationListAdmin(_SuperuserOnly, admin.ModelAdmin):
-    list_display = ["issuer", "this_update", "next_update", "revoked_count", "loaded_at"]
+    list_display = ["issuer", "scope", "this_update", "next_update", "revoked_count", "loaded_at"]
     readonly_fields = [
         "issuer",
         "issuer_anchor",
+        "scope",
         "crl_number",
         "this_update",
         "next_update",

@@ -66,6 +66,14 @@ BIRTH_ERAS = {"0": None, "1": "明治", "2": "大正", "3": "昭和", "4": "平�
 #: Organisation name that marks a certificate of the project's test CA.
 TEST_CA_MARKER = "madoguchi test CA"
 
+#: Certificate policies of a 署名用電子証明書 (arc 1.2.392.200149.8.5.1.1, "署名用"), as the
+#: J-LIS プロファイル仕様書 is publicly quoted: `.20` the card, `.40` the smartphone
+#: (スマホ用電子証明書). `JPKI_SIGNING_POLICY_OIDS` replaces this list. The
+#: 利用者証明用電子証明書 carries 1.2.392.200149.8.5.1.3.30 instead.
+JPKI_SIGNING_POLICIES = ("1.2.392.200149.8.5.1.1.20", "1.2.392.200149.8.5.1.1.40")
+#: The policy of J-LIS's test cards (検証用): accepted only with `JPKI_ALLOW_TEST_CA`.
+JPKI_TEST_SIGNING_POLICIES = ("1.2.392.200149.8.5.1.0.20",)
+
 MIN_RSA_BITS = 2048
 _ACCEPTED_HASHES = (hashes.SHA256, hashes.SHA384, hashes.SHA512)
 
@@ -89,6 +97,11 @@ class BasicFour:
     birth_date_raw: str
     address: str
     address_alt: str
+    # Why the 代替文字 flags could not be read ("" when they could). The flags only help staff
+    # find the right character; a certificate whose flags do not line up with its text is
+    # still accepted (the signature does not depend on them), and the review says so.
+    name_alt_error: str = ""
+    address_alt_error: str = ""
 
     @property
     def sex_label(self) -> str:
@@ -100,21 +113,28 @@ class BasicFour:
 
     @property
     def name_alt_positions(self) -> list[int]:
-        """1-based positions of 氏名 characters that are 代替文字."""
-        return _flag_positions(self.name_alt)
+        """1-based positions of 氏名 characters that are 代替文字 ([] when unreadable)."""
+        return [] if self.name_alt_error else _flag_positions(self.name_alt)
 
     @property
     def address_alt_positions(self) -> list[int]:
-        return _flag_positions(self.address_alt)
+        return [] if self.address_alt_error else _flag_positions(self.address_alt)
 
     @property
     def name_alt_characters(self) -> list[tuple[int, str]]:
         """(1-based position, character) of each 代替文字 in 氏名."""
-        return alternative_characters(self.name, self.name_alt)
+        return [] if self.name_alt_error else alternative_characters(self.name, self.name_alt)
 
     @property
     def address_alt_characters(self) -> list[tuple[int, str]]:
+        if self.address_alt_error:
+            return []
         return alternative_characters(self.address, self.address_alt)
+
+    @property
+    def alternative_character_warnings(self) -> list[str]:
+        """What could not be read of the 代替文字 information (Japanese), for the case."""
+        return [e for e in (self.name_alt_error, self.address_alt_error) if e]
 
     @property
     def has_alternative_characters(self) -> bool:
@@ -129,6 +149,8 @@ class BasicFour:
             "birth_date_raw": self.birth_date_raw,
             "address": self.address,
             "address_alt": self.address_alt,
+            "name_alt_error": self.name_alt_error,
+            "address_alt_error": self.address_alt_error,
         }
 
     @classmethod
@@ -142,6 +164,8 @@ class BasicFour:
             birth_date_raw=data.get("birth_date_raw", ""),
             address=data.get("address", ""),
             address_alt=data.get("address_alt", ""),
+            name_alt_error=data.get("name_alt_error", ""),
+            address_alt_error=data.get("address_alt_error", ""),
         )
 
 
@@ -151,8 +175,22 @@ def _flag_positions(flags: str) -> list[int]:
 
 def alternative_characters(text: str, flags: str) -> list[tuple[int, str]]:
     """(1-based position, character) of each character of `text` that its 代替文字 flags
-    mark; a flag beyond the text (stored data not checked at parse time) is ignored."""
-    return [(i, text[i - 1]) for i in _flag_positions(flags) if i <= len(text)]
+    mark; nothing when the flags cannot be lined up with the text (`alt_flags_problem`)."""
+    if alt_flags_problem(flags, text):
+        return []
+    return [(i, text[i - 1]) for i in _flag_positions(flags)]
+
+
+def alt_flags_problem(flags: str, text: str) -> str:
+    """Why 代替文字 flags cannot be lined up with their text ("" when they can): one digit,
+    0 or 1, per character. Empty flags mean "no 代替文字"."""
+    if not flags:
+        return ""
+    if not set(flags) <= {"0", "1"}:
+        return "0と1のほかの文字が含まれています"
+    if len(flags) != len(text):
+        return f"桁数（{len(flags)}）が文字数（{len(text)}）と一致しません"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -166,6 +204,7 @@ class CertificateInfo:
     key_usage_ok: bool
     fingerprint_sha256: str = ""
     is_test: bool = False
+    policies: tuple[str, ...] = ()  # certificatePolicies OIDs (dotted)
 
     def to_dict(self) -> dict:
         return {
@@ -178,6 +217,7 @@ class CertificateInfo:
             "key_usage_ok": self.key_usage_ok,
             "fingerprint_sha256": self.fingerprint_sha256,
             "is_test": self.is_test,
+            "policies": list(self.policies),
         }
 
 
@@ -299,27 +339,38 @@ def _parse_birth(raw: str) -> date | None:
     return born
 
 
-def _check_flags(flags: str, text: str, label: str, of: str) -> None:
-    if flags and not set(flags) <= {"0", "1"}:
-        raise CertificateError(f"{label}「{flags}」には0と1のほかの文字は使えません。")
-    if flags and len(flags) != len(text):
-        raise CertificateError(
-            f"{label}の桁数（{len(flags)}）が{of}の文字数（{len(text)}）と一致しません。"
-        )
+_ALT_KEYS = {"name_alt", "address_alt"}
+
+
+def _alt_error(problem: str, label: str) -> str:
+    return (
+        f"{label}を読み取れませんでした（{problem}）。"
+        "代替文字の位置は分からないため、氏名・住所は住民記録で確認してください。"
+    )
 
 
 def parse_basic_four(san: x509.SubjectAlternativeName) -> BasicFour:
     values: dict[str, str] = {}
+    alt_problems: dict[str, str] = {}
     for other in san.get_values_for_type(x509.OtherName):
         spec = BASIC_FOUR_OIDS.get(other.type_id)
         if spec is None:
             continue
         key, label = spec
-        if key in values:
+        if key in values or key in alt_problems:
+            if key in _ALT_KEYS:
+                # The 代替文字 flags only help staff: an unreadable entry never refuses the
+                # certificate (it is reported on the case instead).
+                alt_problems[key] = "複数記録されています"
+                values.pop(key, None)
+                continue
             raise CertificateError(f"証明書に{label}が複数記録されています。")
         try:
             values[key] = decode_der_string(other.value)
         except ValueError as exc:
+            if key in _ALT_KEYS:
+                alt_problems[key] = str(exc)
+                continue
             raise CertificateError(f"証明書の{label}を読み取れません（{exc}）。") from None
     for key, label in (
         ("name", "氏名"),
@@ -334,8 +385,10 @@ def parse_basic_four(san: x509.SubjectAlternativeName) -> BasicFour:
         raise CertificateError(f"性別「{sex}」は定義されていない値です（1: 男、2: 女、3: 不明）。")
     name_alt = values.get("name_alt", "")
     address_alt = values.get("address_alt", "")
-    _check_flags(name_alt, values["name"], "氏名代替文字の使用位置情報", "氏名")
-    _check_flags(address_alt, values["address"], "住所代替文字の使用位置情報", "住所")
+    name_problem = alt_problems.get("name_alt") or alt_flags_problem(name_alt, values["name"])
+    address_problem = alt_problems.get("address_alt") or alt_flags_problem(
+        address_alt, values["address"]
+    )
     raw_birth = values["birth_date_raw"]
     return BasicFour(
         name=values["name"],
@@ -345,6 +398,12 @@ def parse_basic_four(san: x509.SubjectAlternativeName) -> BasicFour:
         birth_date_raw=raw_birth,
         address=values["address"],
         address_alt=address_alt,
+        name_alt_error=_alt_error(name_problem, "氏名代替文字の使用位置情報")
+        if name_problem
+        else "",
+        address_alt_error=(
+            _alt_error(address_problem, "住所代替文字の使用位置情報") if address_problem else ""
+        ),
     )
 
 
@@ -352,9 +411,71 @@ def signing_key_usage_ok(cert: x509.Certificate) -> bool:
     """digitalSignature and nonRepudiation (contentCommitment) both asserted."""
     try:
         usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound:
+    except (x509.ExtensionNotFound, ValueError):
         return False
     return bool(usage.digital_signature and usage.content_commitment)
+
+
+def certificate_policies(cert: x509.Certificate) -> tuple[str, ...]:
+    """The certificatePolicies OIDs of a certificate (dotted), () without the extension."""
+    try:
+        value = cert.extensions.get_extension_for_class(x509.CertificatePolicies).value
+    except x509.ExtensionNotFound:
+        return ()
+    return tuple(p.policy_identifier.dotted_string for p in value)
+
+
+def key_usage_problem(cert: x509.Certificate) -> str | None:
+    """Why `cert` is not usable as a 署名用電子証明書 by its key usage (Japanese), or None.
+
+    A JPKI 署名用電子証明書 asserts digitalSignature and nonRepudiation (critical keyUsage;
+    the 利用者証明用電子証明書 has digitalSignature only) and is an end-entity certificate."""
+    prefix = "署名用電子証明書ではありません"
+    try:
+        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        constraints = None
+    if constraints is not None and constraints.ca:
+        return f"{prefix}（認証局の証明書です）。"
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return f"{prefix}（鍵用途（keyUsage）の拡張がありません）。"
+    missing = []
+    if not usage.digital_signature:
+        missing.append("電子署名（digitalSignature）")
+    if not usage.content_commitment:
+        missing.append("否認防止（nonRepudiation）")
+    if missing:
+        return f"{prefix}（鍵用途に{'・'.join(missing)}がありません）。"
+    if usage.key_cert_sign or usage.crl_sign:
+        return f"{prefix}（鍵用途に証明書・失効リストへの署名があり、認証局の鍵です）。"
+    return None
+
+
+#: Extensions whose meaning verification takes into account: a certificate carrying any
+#: other extension marked critical must be refused (RFC 5280 §4.2).
+_UNDERSTOOD_EXTENSIONS = frozenset(
+    {
+        ExtensionOID.KEY_USAGE,
+        ExtensionOID.BASIC_CONSTRAINTS,
+        ExtensionOID.CERTIFICATE_POLICIES,
+        ExtensionOID.SUBJECT_ALTERNATIVE_NAME,
+        ExtensionOID.ISSUER_ALTERNATIVE_NAME,
+        ExtensionOID.SUBJECT_KEY_IDENTIFIER,
+        ExtensionOID.AUTHORITY_KEY_IDENTIFIER,
+        ExtensionOID.CRL_DISTRIBUTION_POINTS,
+        ExtensionOID.AUTHORITY_INFORMATION_ACCESS,
+    }
+)
+
+
+def unknown_critical_extension(cert: x509.Certificate) -> str | None:
+    """The dotted OID of a critical extension verification does not understand, or None."""
+    for extension in cert.extensions:
+        if extension.critical and extension.oid not in _UNDERSTOOD_EXTENSIONS:
+            return extension.oid.dotted_string
+    return None
 
 
 def parse_certificate(cert: x509.Certificate) -> CertificateInfo:
@@ -384,6 +505,7 @@ def parse_certificate(cert: x509.Certificate) -> CertificateInfo:
         key_usage_ok=signing_key_usage_ok(cert),
         fingerprint_sha256=fingerprint(cert),
         is_test=is_test_certificate(cert),
+        policies=certificate_policies(cert),
     )
 
 
@@ -416,20 +538,169 @@ def load_crl(data: bytes) -> x509.CertificateRevocationList:
 # --------------------------------------------------------------------------------------------
 
 
-def _crl_this_update(crl: x509.CertificateRevocationList) -> datetime:
-    return crl.last_update_utc
+@dataclass(frozen=True)
+class Revocation:
+    """One certificate listed in a CRL: from when it counts as revoked, and why."""
+
+    at: datetime  # the revocation date, or the invalidity date when that is earlier
+    reason: str  # the CRLReason name ("keyCompromise", ...), "" when the CRL states none
+
+    @property
+    def is_hold(self) -> bool:
+        return self.reason == "certificateHold"
 
 
 @dataclass
 class _CRLEntry:
     crl: x509.CertificateRevocationList
-    revoked: dict[int, datetime | None]
     this_update: datetime
     next_update: datetime | None
+    # IssuingDistributionPoint: the names of the partition this CRL covers (empty: every
+    # certificate of the issuer), and whether it covers only end-entity or only CA ones.
+    scope: frozenset[str] = frozenset()
+    only_user: bool = False
+    only_ca: bool = False
+    _revoked: dict[int, Revocation] | None = None
+
+    @property
+    def revoked(self) -> dict[int, Revocation]:
+        """serial → Revocation, read once (a JPKI CRL is large; most stores need one)."""
+        if self._revoked is None:
+            self._revoked = _revocations(self.crl)
+        return self._revoked
+
+    def covers(self, cert: x509.Certificate) -> bool:
+        """Whether this CRL is the one that would list `cert` (partitioned CRLs)."""
+        is_ca = _basic_ca(cert)
+        if (self.only_user and is_ca) or (self.only_ca and not is_ca):
+            return False
+        if not self.scope:
+            return True
+        return bool(self.scope & _distribution_points(cert))
+
+
+def _revocations(crl: x509.CertificateRevocationList) -> dict[int, Revocation]:
+    found: dict[int, Revocation] = {}
+    for entry in crl:
+        reason = ""
+        when = entry.revocation_date_utc
+        try:
+            extensions = entry.extensions
+            try:
+                reason = extensions.get_extension_for_class(x509.CRLReason).value.reason.name
+            except x509.ExtensionNotFound:
+                pass
+            try:
+                invalid = extensions.get_extension_for_class(x509.InvalidityDate).value
+                invalid_at = invalid.invalidity_date_utc
+                if invalid_at < when:
+                    # The key was known to be compromised earlier than the revocation date.
+                    when = invalid_at
+            except x509.ExtensionNotFound:
+                pass
+        except ValueError:
+            pass  # an unreadable entry extension: the entry still revokes, from its date
+        if reason == "remove_from_crl":  # only meaningful in delta CRLs, which are not used
+            continue
+        reason = _CRL_REASON_NAMES.get(reason, reason)
+        previous = found.get(entry.serial_number)
+        if previous is None or when < previous.at:
+            found[entry.serial_number] = Revocation(when, reason)
+    return found
+
+
+# cryptography's ReasonFlags names → the RFC 5280 names (shown in reasons and kept).
+_CRL_REASON_NAMES = {
+    "unspecified": "unspecified",
+    "key_compromise": "keyCompromise",
+    "ca_compromise": "cACompromise",
+    "affiliation_changed": "affiliationChanged",
+    "superseded": "superseded",
+    "cessation_of_operation": "cessationOfOperation",
+    "certificate_hold": "certificateHold",
+    "privilege_withdrawn": "privilegeWithdrawn",
+    "aa_compromise": "aACompromise",
+}
+
+
+def _general_names(names) -> frozenset[str]:
+    out = set()
+    for name in names or ():
+        value = getattr(name, "value", name)
+        out.add(value.rfc4514_string() if isinstance(value, x509.Name) else str(value))
+    return frozenset(out)
+
+
+def _distribution_points(cert: x509.Certificate) -> frozenset[str]:
+    try:
+        points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    except (x509.ExtensionNotFound, ValueError):
+        return frozenset()
+    names: set[str] = set()
+    for point in points:
+        names |= _general_names(point.full_name)
+    return frozenset(names)
+
+
+def _basic_ca(cert: x509.Certificate) -> bool:
+    try:
+        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except (x509.ExtensionNotFound, ValueError):
+        return False
+
+
+def crl_entry(crl: x509.CertificateRevocationList) -> _CRLEntry:
+    """The CRL with what verification needs to know about its scope."""
+    scope: frozenset[str] = frozenset()
+    only_user = only_ca = False
+    try:
+        idp = crl.extensions.get_extension_for_class(x509.IssuingDistributionPoint).value
+        scope = _general_names(idp.full_name)
+        only_user, only_ca = idp.only_contains_user_certs, idp.only_contains_ca_certs
+    except x509.ExtensionNotFound:
+        pass
+    return _CRLEntry(
+        crl, crl.last_update_utc, crl.next_update_utc, scope, bool(only_user), bool(only_ca)
+    )
+
+
+def crl_scope(crl: x509.CertificateRevocationList) -> str:
+    """Which certificates of its issuer a CRL lists, as a key ("" for a complete CRL): CRLs
+    of one issuer and scope replace each other; other scopes are other partitions."""
+    entry = crl_entry(crl)
+    parts = sorted(entry.scope)
+    if entry.only_user:
+        parts.append("onlyContainsUserCerts")
+    if entry.only_ca:
+        parts.append("onlyContainsCACerts")
+    return " ".join(parts)
+
+
+def crl_problem(crl: x509.CertificateRevocationList) -> str | None:
+    """Why a CRL cannot be used (Japanese), or None: delta CRLs and CRLs that cover only
+    attribute certificates or only some revocation reasons are not complete lists."""
+    try:
+        crl.extensions.get_extension_for_class(x509.DeltaCRLIndicator)
+        return "差分失効リスト（delta CRL）は読み込めません。完全な失効リストを読み込んでください。"
+    except x509.ExtensionNotFound:
+        pass
+    except ValueError as exc:
+        return f"失効リストの拡張領域を読み取れません（{exc}）。"
+    try:
+        idp = crl.extensions.get_extension_for_class(x509.IssuingDistributionPoint).value
+    except x509.ExtensionNotFound:
+        return None
+    if idp.only_some_reasons or idp.only_contains_attribute_certs or idp.indirect_crl:
+        return (
+            "失効理由を限った失効リスト・属性証明書の失効リスト・間接失効リストは読み込めません。"
+        )
+    return None
 
 
 class TrustStore:
-    """Trust anchors (the JPKI signing CA certificates), intermediate CA certificates and CRLs.
+    """Trust anchors (the JPKI signing CA certificates), intermediate CA certificates, CRLs
+    and the verification policy (test CA, CRL requirement, signing-time window, accepted
+    certificate policies).
 
     Anchors whose subject carries the test-CA marker (or loaded with is_test=True) are refused
     unless `allow_test_ca` (default: settings.JPKI_ALLOW_TEST_CA) is true."""
@@ -443,18 +714,27 @@ class TrustStore:
         test_anchors: Iterable[x509.Certificate] = (),
         allow_test_ca: bool | None = None,
         require_crl: bool | None = None,
-        max_signing_age: timedelta | None = None,
+        signing_time_before: timedelta | None = None,
+        signing_time_after: timedelta | None = None,
+        signing_policies: Iterable[str] | None = None,
     ):
         if allow_test_ca is None:
             allow_test_ca = _setting("JPKI_ALLOW_TEST_CA", False)
         if require_crl is None:
             require_crl = _setting("JPKI_REQUIRE_CRL", False)
-        if max_signing_age is None:
-            days = _setting("JPKI_MAX_SIGNING_AGE_DAYS", 90)
-            max_signing_age = timedelta(days=days) if days else None
+        if signing_time_before is None:
+            signing_time_before = timedelta(
+                minutes=_setting("JPKI_SIGNING_TIME_BEFORE_MINUTES", 10)
+            )
+        if signing_time_after is None:
+            signing_time_after = timedelta(minutes=_setting("JPKI_SIGNING_TIME_AFTER_MINUTES", 5))
+        if signing_policies is None:
+            signing_policies = _setting("JPKI_SIGNING_POLICY_OIDS", None) or JPKI_SIGNING_POLICIES
         self.allow_test_ca = bool(allow_test_ca)
         self.require_crl = bool(require_crl)
-        self.max_signing_age = max_signing_age
+        self.signing_time_before = signing_time_before
+        self.signing_time_after = signing_time_after
+        self.signing_policies = tuple(dict.fromkeys(str(p) for p in signing_policies))
         anchors, intermediates, crls = list(anchors), list(intermediates), list(crls)
         test_anchors = list(test_anchors)
         # The inputs as DER, so the store can be sent to verification worker processes
@@ -466,13 +746,15 @@ class TrustStore:
             tuple(c.public_bytes(serialization.Encoding.DER) for c in test_anchors),
             self.allow_test_ca,
             self.require_crl,
-            max_signing_age,
+            self.signing_time_before,
+            self.signing_time_after,
+            self.signing_policies,
         )
         self.anchors: dict[bytes, list[x509.Certificate]] = {}
         self.refused_test_anchors: dict[bytes, list[x509.Certificate]] = {}
         self.intermediates: dict[bytes, list[x509.Certificate]] = {}
         self._crls_by_issuer: dict[bytes, list[x509.CertificateRevocationList]] = {}
-        self._crl_cache: dict[str, _CRLEntry | None] = {}
+        self._crl_cache: dict[str, list[_CRLEntry]] = {}
         self._issued_by_cache: dict[tuple[str, str], bool] = {}
         self.anchor_fingerprints: set[str] = set()
         self.test_fingerprints: set[str] = set()
@@ -498,11 +780,25 @@ class TrustStore:
         """Identifies the content (anchors, CRLs, options): equal stores, equal digests."""
         return hashlib.sha256(repr(self._spec).encode()).hexdigest()
 
+    @property
+    def accepted_policies(self) -> tuple[str, ...]:
+        """The certificate policies a 署名用電子証明書 may carry under this store's policy."""
+        if self.allow_test_ca:
+            return tuple(dict.fromkeys([*self.signing_policies, *JPKI_TEST_SIGNING_POLICIES]))
+        return self.signing_policies
+
     @classmethod
-    def load(cls, **options) -> TrustStore:
-        """Active trust anchors, intermediates and every loaded CRL from the database."""
+    def load(cls, *, history_days: int | None = None, now: datetime | None = None, **options):
+        """Active trust anchors, intermediates and the CRLs from the database: for each CA
+        the newest CRL and those issued in the last `history_days` (default
+        settings.JPKI_CRL_HISTORY_DAYS, 90). Older CRLs matter only for a certificate that
+        has expired since (a CRL may drop it after its expiry), when a package received
+        that long ago is imported."""
         from madoguchi.identity.trust_models import CertificateRevocationList, TrustAnchor
 
+        if history_days is None:
+            history_days = int(_setting("JPKI_CRL_HISTORY_DAYS", 90))
+        since = (now or datetime.now(UTC)) - timedelta(days=max(history_days, 0))
         anchors, tests, intermediates, crls = [], [], [], []
         for row in TrustAnchor.objects.filter(is_active=True).order_by("pk"):
             try:
@@ -516,7 +812,19 @@ class TrustStore:
                 tests.append(cert)
             else:
                 anchors.append(cert)
-        for row in CertificateRevocationList.objects.order_by("-this_update", "-pk"):
+        newest_seen: set[tuple] = set()
+        rows = CertificateRevocationList.objects.order_by("-this_update", "-pk").values_list(
+            "pk", "issuer_anchor_id", "issuer", "scope", "this_update"
+        )
+        wanted = []
+        for pk, anchor_id, issuer, scope, this_update in rows:
+            key = (anchor_id, issuer, scope)
+            if key not in newest_seen or this_update >= since:
+                wanted.append(pk)
+            newest_seen.add(key)
+        for row in CertificateRevocationList.objects.filter(pk__in=wanted).order_by(
+            "-this_update", "-pk"
+        ):
             try:
                 crls.append(x509.load_der_x509_crl(bytes(row.crl_der)))
             except ValueError:
@@ -537,30 +845,57 @@ class TrustStore:
             self._issued_by_cache[key] = cached
         return cached
 
-    def crl_for(self, issuer: x509.Certificate) -> _CRLEntry | None:
-        """The newest loaded CRL issued (and validly signed) by `issuer`."""
+    def crls_of(self, issuer: x509.Certificate) -> list[_CRLEntry]:
+        """The usable CRLs issued (and validly signed) by `issuer`, newest first."""
         fp = fingerprint(issuer)
         if fp in self._crl_cache:
             return self._crl_cache[fp]
-        best = None
+        entries = []
         for crl in self._crls_by_issuer.get(issuer.subject.public_bytes(), []):
             try:
                 if not crl.is_signature_valid(issuer.public_key()):
                     continue
             except (TypeError, ValueError):
                 continue
-            if best is None or _crl_this_update(crl) > _crl_this_update(best):
-                best = crl
-        entry = None
-        if best is not None:
-            revoked = {r.serial_number: r.revocation_date_utc for r in best}
-            entry = _CRLEntry(best, revoked, _crl_this_update(best), best.next_update_utc)
-        self._crl_cache[fp] = entry
-        return entry
+            if crl_problem(crl) is not None:
+                continue
+            entries.append(crl_entry(crl))
+        entries.sort(key=lambda e: e.this_update, reverse=True)
+        self._crl_cache[fp] = entries
+        return entries
+
+    def crl_for(self, issuer: x509.Certificate) -> _CRLEntry | None:
+        """The newest usable CRL issued by `issuer` (any partition)."""
+        entries = self.crls_of(issuer)
+        return entries[0] if entries else None
+
+    def revocation_status(
+        self, cert: x509.Certificate, issuer: x509.Certificate
+    ) -> tuple[Revocation | None, _CRLEntry | None]:
+        """(how `cert` is listed, the CRL that answers for it): the newest CRL of its
+        partition that was issued while `cert` was still valid — a CRL issued after a
+        certificate expired may leave it out (RFC 5280 §3.3), so a newer one cannot clear
+        it — and, when listed, the newest CRL that lists it. (None, None): no such CRL."""
+        covering = [e for e in self.crls_of(issuer) if e.covers(cert)]
+        if not covering:
+            return None, None
+        expiry = cert.not_valid_after_utc
+        answering = next((e for e in covering if e.this_update <= expiry), None)
+        for entry in covering:
+            revocation = entry.revoked.get(cert.serial_number)
+            if revocation is not None:
+                # A revocation is permanent; a hold listed by a CRL issued after the
+                # certificate expired cannot be known to have been released: both count.
+                return revocation, entry
+            if entry is answering:
+                break  # older CRLs are older states of the same list
+        return None, answering
 
 
 def _trust_store_from_spec(spec) -> TrustStore:
-    anchors, intermediates, crls, tests, allow_test_ca, require_crl, max_age = spec
+    (anchors, intermediates, crls, tests, allow_test_ca, require_crl, before, after, policies) = (
+        spec
+    )
     store = TrustStore(
         [x509.load_der_x509_certificate(d) for d in anchors],
         intermediates=[x509.load_der_x509_certificate(d) for d in intermediates],
@@ -568,10 +903,10 @@ def _trust_store_from_spec(spec) -> TrustStore:
         test_anchors=[x509.load_der_x509_certificate(d) for d in tests],
         allow_test_ca=allow_test_ca,
         require_crl=require_crl,
-        max_signing_age=max_age or timedelta(days=1),
+        signing_time_before=before,
+        signing_time_after=after,
+        signing_policies=policies,
     )
-    # None means "no limit"; passing it to the constructor would read the settings instead.
-    store.max_signing_age = max_age
     store._spec = spec
     return store
 
@@ -639,6 +974,47 @@ def attachment_digest(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+MAX_ATTACHMENT_NAME = 200
+# Characters a file name may not hold: control and format characters (a right-to-left
+# override can disguise "txt.exe" as "exe.txt"), surrogates and line separators.
+_FORBIDDEN_NAME_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
+
+
+def visible_name(name: str) -> str:
+    """A name with its invisible characters written as U+XXXX, for messages."""
+    return "".join(
+        f"U+{ord(c):04X}" if unicodedata.category(c) in _FORBIDDEN_NAME_CATEGORIES else c
+        for c in name[:MAX_ATTACHMENT_NAME]
+    )
+
+
+def attachment_name_problem(name: str) -> str | None:
+    """Why `name` cannot be an attachment's file name (a Japanese sentence), or None.
+
+    Refused: an empty name, one of only dots (".", ".."), one of only spaces, a path
+    separator, a control or format character, more than 200 characters."""
+    if not isinstance(name, str) or not name:
+        return "添付書類の名前がありません。"
+    shown = visible_name(name)
+    for c in name:
+        if unicodedata.category(c) in _FORBIDDEN_NAME_CATEGORIES:
+            return f"添付書類の名前「{shown}」に制御文字（U+{ord(c):04X}）が含まれています。"
+    if len(name) > MAX_ATTACHMENT_NAME:
+        return f"添付書類の名前「{shown}…」が長すぎます（{MAX_ATTACHMENT_NAME}文字まで）。"
+    if "/" in name or "\\" in name:
+        return f"添付書類の名前「{shown}」に「/」や「\\」は使えません。"
+    if set(name) == {"."}:
+        return f"添付書類の名前「{shown}」は使えません（「.」だけの名前です）。"
+    if not name.strip():
+        return "添付書類の名前が空白だけです。"
+    return None
+
+
+def same_name(a: str, b: str) -> bool:
+    """Two file names that read the same (equal after Unicode normalisation NFC)."""
+    return unicodedata.normalize("NFC", a) == unicodedata.normalize("NFC", b)
+
+
 def build_unsigned_package(
     data_xml: bytes, attachments: Mapping[str, bytes], *, signing_time: datetime
 ) -> etree._Element:
@@ -651,8 +1027,9 @@ def build_unsigned_package(
     data.append(data_root)
     listing = etree.SubElement(root, f"{_P}Attachments")
     for name, content in attachments.items():
-        if not name or any(unicodedata.category(c) == "Cc" for c in name):
-            raise ValueError(f"添付書類の名前「{name!r}」は使えません。")
+        problem = attachment_name_problem(name)
+        if problem:
+            raise ValueError(problem)
         etree.SubElement(
             listing,
             f"{_P}Attachment",
@@ -732,8 +1109,10 @@ BAD_SIGNATURE = "bad_signature"
 ATTACHMENT_MISSING = "attachment_missing"
 ATTACHMENT_UNSIGNED = "attachment_unsigned"
 ATTACHMENT_TAMPERED = "attachment_tampered"
+DUPLICATE_ENTRY = "duplicate_entry"
 BAD_CERTIFICATE = "bad_certificate"
 KEY_USAGE = "key_usage"
+POLICY = "policy"
 WEAK_ALGORITHM = "weak_algorithm"
 UNKNOWN_CA = "unknown_ca"
 TEST_CA_REFUSED = "test_ca_refused"
@@ -743,6 +1122,13 @@ CA_NOT_VALID = "ca_not_valid"
 REVOKED = "revoked"
 NO_CRL = "no_crl"
 SIGNING_TIME = "signing_time"
+
+# What the time a signature is judged at (`at`) is: マイナポータル's reception time of the
+# application (受付日時, what the 受取等API reports), or, for a package without one, the
+# time it was pulled.
+AT_RECEIVED = "received_at"
+AT_PULLED = "pulled_at"
+AT_SOURCES = (AT_RECEIVED, AT_PULLED)
 
 
 @dataclass
@@ -757,6 +1143,11 @@ class VerificationResult:
     warnings: list[str] = field(default_factory=list)
     revocation_checked: bool = False
     chain: list[str] = field(default_factory=list)  # subjects, leaf first
+    # The time the certificate was judged at, and what that time is (AT_RECEIVED/AT_PULLED).
+    validated_at: datetime | None = None
+    validated_at_source: str = AT_RECEIVED
+    # When the newest CRL that answered for the signing certificate was issued.
+    crl_this_update: datetime | None = None
 
     def identity(self, verified_at: datetime | None = None) -> dict:
         """The `Application.identity` fields this result provides (see the contract)."""
@@ -770,6 +1161,10 @@ class VerificationResult:
             "code": self.code,
             "warnings": list(self.warnings),
             "signing_time": self.signing_time.isoformat() if self.signing_time else None,
+            "validated_at": self.validated_at.isoformat() if self.validated_at else None,
+            "validated_at_source": self.validated_at_source,
+            "revocation_checked": self.revocation_checked,
+            "crl_this_update": (self.crl_this_update.isoformat() if self.crl_this_update else None),
             "verified_at": (verified_at or datetime.now(UTC)).isoformat(),
         }
 
@@ -777,11 +1172,17 @@ class VerificationResult:
 VALID_REASON = "署名は有効です。"
 
 
-def _fmt(dt: datetime) -> str:
+def _fmt(dt: datetime, *, seconds: bool = False) -> str:
     from zoneinfo import ZoneInfo
 
     local = dt.astimezone(ZoneInfo("Asia/Tokyo"))
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    clock = f"{local:%H:%M:%S}" if seconds else f"{local:%H:%M}"
+    return f"{local.year}年{local.month}月{local.day}日 {clock}"
+
+
+def _minutes(delta: timedelta) -> str:
+    minutes = delta.total_seconds() / 60
+    return f"{minutes:.0f}分" if minutes == int(minutes) else f"{minutes:.1f}分"
 
 
 def verify_package(
@@ -790,14 +1191,33 @@ def verify_package(
     *,
     trust: TrustStore,
     at: datetime,
+    at_source: str = AT_RECEIVED,
+    now: datetime | None = None,
 ) -> VerificationResult:
-    """Verify a signed package. Never raises; `reason` is Japanese."""
+    """Verify a signed package. Never raises; `reason` is Japanese.
+
+    `at` is the time the signature is judged at: マイナポータル's reception time of the
+    application (`at_source=AT_RECEIVED`), or the time of the pull for a package that came
+    without one (`AT_PULLED`). Certificate validity and revocation are decided at `at`,
+    never at the signer's own `SigningTime`, which must lie close to the reception time.
+    `now` (default: the current time) decides only whether the CRL is past its nextUpdate."""
     try:
-        return _verify(signed_xml, attachments, trust=trust, at=at)
+        return _verify(
+            signed_xml,
+            attachments,
+            trust=trust,
+            at=at,
+            at_source=at_source,
+            now=now or datetime.now(UTC),
+        )
     except PackageError as exc:
-        return VerificationResult(False, exc.message, code=exc.code)
+        return VerificationResult(
+            False, exc.message, code=exc.code, validated_at=at, validated_at_source=at_source
+        )
     except CertificateError as exc:
-        return VerificationResult(False, exc.message, code=BAD_CERTIFICATE)
+        return VerificationResult(
+            False, exc.message, code=BAD_CERTIFICATE, validated_at=at, validated_at_source=at_source
+        )
     except Exception as exc:  # never let a hostile package crash the intake
         logger.warning(
             "unexpected error verifying a package: %s", type(exc).__name__, exc_info=True
@@ -806,6 +1226,8 @@ def verify_package(
             False,
             f"署名付きデータを検証できませんでした（{type(exc).__name__}）。",
             code=MALFORMED,
+            validated_at=at,
+            validated_at_source=at_source,
         )
 
 
@@ -824,12 +1246,20 @@ def _x509_from_signature(root: etree._Element) -> list[x509.Certificate]:
     return certs
 
 
-def _verify(signed_xml, attachments, *, trust: TrustStore, at: datetime) -> VerificationResult:
+def _at_label(at_source: str) -> str:
+    return "マイナポータルの受付日時" if at_source == AT_RECEIVED else "取得日時"
+
+
+def _verify(
+    signed_xml, attachments, *, trust: TrustStore, at: datetime, at_source: str, now: datetime
+) -> VerificationResult:
     from signxml import DigestAlgorithm, SignatureConfiguration, SignatureMethod
     from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature
 
     if at.tzinfo is None:
         raise ValueError("at must be timezone-aware")
+    if at_source not in AT_SOURCES:
+        raise ValueError(f"at_source must be one of {AT_SOURCES}")
     root = _parse_xml(signed_xml, "署名付きデータ")
     if root.tag != PACKAGE_ROOT:
         raise PackageError(
@@ -850,7 +1280,7 @@ def _verify(signed_xml, attachments, *, trust: TrustStore, at: datetime) -> Veri
         expect_references=1,
         signature_methods=frozenset({SignatureMethod.RSA_SHA256}),
         digest_algorithms=frozenset({DigestAlgorithm.SHA256}),
-        # Validity is checked below at the signing time; signxml only gets a time inside it.
+        # Validity is checked below at `at`; signxml only gets a time inside it.
         verification_time=leaf.not_valid_before_utc,
     )
     try:
@@ -876,9 +1306,17 @@ def _verify(signed_xml, attachments, *, trust: TrustStore, at: datetime) -> Veri
         raise PackageError("署名の対象が申請データ全体ではありません。", BAD_SIGNATURE)
     # Reference URI="" with the enveloped transform covers the whole document: the element
     # signxml returns is the signed document, and everything below is read from it only.
-    signing_time_el = signed.find(f"{_P}SigningTime")
-    data_el = signed.find(f"{_P}Data")
-    listing_el = signed.find(f"{_P}Attachments")
+    signing_times = signed.findall(f"{_P}SigningTime")
+    data_els = signed.findall(f"{_P}Data")
+    listings = signed.findall(f"{_P}Attachments")
+    if len(signing_times) > 1 or len(data_els) > 1 or len(listings) > 1:
+        raise PackageError(
+            "署名付きデータに署名日時・申請データ・添付書類の一覧のどれかが複数あります。",
+            DUPLICATE_ENTRY,
+        )
+    signing_time_el = signing_times[0] if signing_times else None
+    data_el = data_els[0] if data_els else None
+    listing_el = listings[0] if listings else None
     if data_el is None or len(data_el) != 1 or listing_el is None:
         raise PackageError("署名付きデータに申請データまたは添付書類の一覧がありません。")
     data_root = data_el[0]
@@ -895,14 +1333,34 @@ def _verify(signed_xml, attachments, *, trust: TrustStore, at: datetime) -> Veri
         if signing_time.tzinfo is None:
             raise PackageError("署名日時（SigningTime）に時差（タイムゾーン）がありません。")
 
-    result = VerificationResult(False, "", data_xml=data_xml, signing_time=signing_time)
+    result = VerificationResult(
+        False,
+        "",
+        data_xml=data_xml,
+        signing_time=signing_time,
+        validated_at=at,
+        validated_at_source=at_source,
+    )
 
-    # Attachments: every signed digest recomputed; none missing, none extra.
+    # Attachments: every signed digest recomputed; none missing, none extra, no name twice.
     signed_list: dict[str, str] = {}
     for item in listing_el.findall(f"{_P}Attachment"):
         name, digest = item.get("name") or "", (item.get("sha256") or "").lower()
-        if not name or len(digest) != 64 or name in signed_list:
-            raise PackageError("添付書類の一覧の形式が正しくありません。")
+        problem = attachment_name_problem(name)
+        if problem:
+            return _fail(result, MALFORMED, f"署名された添付書類の一覧：{problem}")
+        if any(same_name(name, other) for other in signed_list):
+            return _fail(
+                result,
+                DUPLICATE_ENTRY,
+                f"署名された添付書類の一覧に「{name}」という名前の添付書類が2つあります。",
+            )
+        if len(digest) != 64 or not set(digest) <= set("0123456789abcdef"):
+            return _fail(
+                result,
+                MALFORMED,
+                f"署名された添付書類「{name}」のハッシュ値の形式が正しくありません。",
+            )
         signed_list[name] = digest
     result.attachments = dict(signed_list)
     for name, digest in signed_list.items():
@@ -918,37 +1376,21 @@ def _verify(signed_xml, attachments, *, trust: TrustStore, at: datetime) -> Veri
         if name not in signed_list:
             return _fail(result, ATTACHMENT_UNSIGNED, f"添付書類「{name}」は署名されていません。")
 
-    # Certificate contents.
+    # Certificate contents and profile (a 署名用電子証明書 of the JPKI).
     try:
         info = parse_certificate(leaf)
     except CertificateError as exc:
         return _fail(result, BAD_CERTIFICATE, exc.message)
     result.certificate = info
+    result.warnings.extend(info.basic_four.alternative_character_warnings)
 
     problem = _key_problem(leaf, "署名用電子証明書")
     if problem:
         return _fail(result, WEAK_ALGORITHM, problem)
-    if not info.key_usage_ok:
-        return _fail(
-            result,
-            KEY_USAGE,
-            "署名用電子証明書ではありません（鍵用途に電子署名・否認防止がありません）。",
-        )
-
-    # Signing time against the verification time.
-    if signing_time > at + CLOCK_SKEW:
-        return _fail(
-            result,
-            SIGNING_TIME,
-            f"署名日時（{_fmt(signing_time)}）が検証日時（{_fmt(at)}）より後になっています。",
-        )
-    if trust.max_signing_age is not None and signing_time < at - trust.max_signing_age:
-        return _fail(
-            result,
-            SIGNING_TIME,
-            f"署名日時（{_fmt(signing_time)}）が古すぎます"
-            f"（{trust.max_signing_age.days}日より前の署名は受け付けません）。",
-        )
+    problem = key_usage_problem(leaf)
+    if problem:
+        return _fail(result, KEY_USAGE, problem)
+    label = _at_label(at_source)
 
     # Path to a trust anchor.
     path, refused_test = _build_path(leaf, extra, trust)
@@ -967,59 +1409,148 @@ def _verify(signed_xml, attachments, *, trust: TrustStore, at: datetime) -> Veri
         )
     result.chain = [c.subject.rfc4514_string() for c in path]
 
-    # Validity at the signing time.
-    if signing_time < leaf.not_valid_before_utc:
+    # The JPKI signing certificate profile: its certificate policy, no unknown critical
+    # extension (RFC 5280 §4.2).
+    accepted = trust.accepted_policies
+    if not set(info.policies) & set(accepted):
+        expected = "、".join(accepted)
+        if not info.policies:
+            return _fail(
+                result,
+                POLICY,
+                "署名用電子証明書に公的個人認証サービスの署名用の証明書ポリシー"
+                f"（{expected}）がありません。",
+            )
+        return _fail(
+            result,
+            POLICY,
+            f"署名用電子証明書の証明書ポリシー（{'、'.join(info.policies)}）に"
+            f"公的個人認証サービスの署名用の証明書ポリシー（{expected}）がありません。",
+        )
+    unknown = unknown_critical_extension(leaf)
+    if unknown:
+        return _fail(
+            result,
+            BAD_CERTIFICATE,
+            f"署名用電子証明書に処理できない重要（critical）な拡張（{unknown}）があります。",
+        )
+
+    # Validity at `at` (the reception time), never at the signer's SigningTime.
+    if at < leaf.not_valid_before_utc:
         return _fail(
             result,
             NOT_YET_VALID,
-            f"署名用電子証明書の有効期間の開始（{_fmt(leaf.not_valid_before_utc)}）より前に署名されています。",
+            f"署名用電子証明書の有効期間の開始（{_fmt(leaf.not_valid_before_utc)}）が"
+            f"{label}（{_fmt(at)}）より後です。",
         )
-    if signing_time > leaf.not_valid_after_utc:
+    if at > leaf.not_valid_after_utc:
         return _fail(
             result,
             EXPIRED,
-            f"署名用電子証明書の有効期限（{_fmt(leaf.not_valid_after_utc)}）が切れています。",
+            f"署名用電子証明書の有効期限（{_fmt(leaf.not_valid_after_utc)}）が"
+            f"{label}（{_fmt(at)}）には切れています。",
         )
     for ca in path[1:]:
-        if not (ca.not_valid_before_utc <= signing_time <= ca.not_valid_after_utc):
+        if not (ca.not_valid_before_utc <= at <= ca.not_valid_after_utc):
             return _fail(
                 result,
                 CA_NOT_VALID,
-                f"認証局の証明書（{ca.subject.rfc4514_string()}）が署名日時に有効期間外です。",
+                f"認証局の証明書（{ca.subject.rfc4514_string()}）が{label}（{_fmt(at)}）に"
+                "有効期間外です。",
             )
         problem = _key_problem(ca, "認証局の証明書")
         if problem:
             return _fail(result, WEAK_ALGORITHM, problem)
 
-    # Revocation: every certificate below the anchor, against its issuer's CRL.
-    checked = True
+    # Revocation of every certificate below the anchor, at `at`. A certificate listed as
+    # revoked at or before `at` is refused whatever CRL lists it (older or newer than the
+    # signing, past its nextUpdate or not): a stale CRL only ever adds a warning.
+    unchecked: list[str] = []
+    stale: list[_CRLEntry] = []
     for cert, issuer in zip(path, path[1:], strict=False):
-        entry = trust.crl_for(issuer)
-        if entry is None:
-            checked = False
-            continue
-        if cert.serial_number in entry.revoked:
+        revocation, entry = trust.revocation_status(cert, issuer)
+        whose = "署名用電子証明書" if cert is leaf else "認証局の証明書"
+        if revocation is not None and revocation.at <= at:
+            why = f"、理由：{revocation.reason}" if revocation.reason else ""
             if cert is leaf:
-                return _fail(result, REVOKED, "失効した証明書で署名されています。")
+                return _fail(
+                    result,
+                    REVOKED,
+                    f"失効した証明書で署名されています（失効日時：{_fmt(revocation.at)}{why}、"
+                    f"{label}：{_fmt(at)}）。",
+                )
             return _fail(
                 result,
                 REVOKED,
-                f"認証局の証明書（{cert.subject.rfc4514_string()}）が失効しています。",
+                f"認証局の証明書（{cert.subject.rfc4514_string()}）が{label}より前に失効して"
+                f"います（失効日時：{_fmt(revocation.at)}{why}）。",
             )
-        if entry.next_update is not None and entry.next_update < at:
+        if revocation is not None:
             result.warnings.append(
-                f"失効リストの次回更新日時（{_fmt(entry.next_update)}）を過ぎています。"
-                "最新の失効リストを読み込んでください。"
+                f"{whose}は{label}（{_fmt(at)}）の後（{_fmt(revocation.at)}）に失効しています。"
+                f"{label}には有効だったため、署名は有効です。"
             )
-            if trust.require_crl:
-                return _fail(result, NO_CRL, "失効リストが古いため、失効を確認できません。")
-    result.revocation_checked = checked
-    if not checked:
+        newest = trust.crl_for(issuer)
+        if newest is None:
+            unchecked.append("失効リストが読み込まれていないため、失効は確認していません。")
+        elif entry is None:
+            unchecked.append(
+                f"{whose}の有効期限より後に発行された失効リストしか読み込まれていないため"
+                "（有効期限の切れた証明書は失効リストから外れることがあります）、"
+                "失効は確認していません。"
+            )
+        else:
+            if cert is leaf:
+                result.crl_this_update = entry.this_update
+            if entry is not newest and entry.next_update is not None and entry.next_update < at:
+                unchecked.append(
+                    f"{label}に有効な失効リストが読み込まれていないため"
+                    f"（{_fmt(entry.this_update)} 発行の失効リストの次の失効リストがありません）、"
+                    "失効は確認していません。"
+                )
+        if newest is not None and newest.next_update is not None and newest.next_update < now:
+            if not any(newest is s for s in stale):
+                stale.append(newest)
+    for entry in stale:
+        result.warnings.append(
+            f"失効リストの次回更新日時（{_fmt(entry.next_update)}）を過ぎています。"
+            "最新の失効リストを読み込んでください。"
+        )
+    if stale and trust.require_crl:
+        return _fail(result, NO_CRL, "失効リストが古いため、失効を確認できません。")
+    result.revocation_checked = not unchecked
+    if unchecked:
         if trust.require_crl:
             return _fail(
-                result, NO_CRL, "失効リストが読み込まれていないため、失効を確認できません。"
+                result,
+                NO_CRL,
+                unchecked[0].replace("失効は確認していません", "失効を確認できません"),
             )
-        result.warnings.append("失効リストが読み込まれていないため、失効は確認していません。")
+        result.warnings.extend(dict.fromkeys(unchecked))
+
+    # Last, the signer's own SigningTime against the time the municipality can trust: the
+    # certificate's own faults (expired, revoked) are the reasons staff need first.
+    if signing_time > at + trust.signing_time_after:
+        return _fail(
+            result,
+            SIGNING_TIME,
+            f"署名日時（{_fmt(signing_time, seconds=True)}）が{label}"
+            f"（{_fmt(at, seconds=True)}）より後になっています"
+            f"（{_minutes(trust.signing_time_after)}までの時計のずれだけを認めます）。",
+        )
+    if at_source == AT_RECEIVED and signing_time < at - trust.signing_time_before:
+        return _fail(
+            result,
+            SIGNING_TIME,
+            f"署名日時（{_fmt(signing_time, seconds=True)}）が{label}"
+            f"（{_fmt(at, seconds=True)}）の{_minutes(trust.signing_time_before)}より前です。"
+            "署名日時は申請者の端末が記録した時刻のため、受付日時から離れた署名は受け付けません。",
+        )
+    if at_source == AT_PULLED:
+        result.warnings.append(
+            "マイナポータルから受付日時が届かなかったため、証明書の有効性は取得日時"
+            f"（{_fmt(at)}）で判断しました。"
+        )
 
     result.valid = True
     result.code = OK

@@ -41,6 +41,12 @@ class IdentityImportBatch(models.Model):
     file_name = models.CharField(_("ファイル名"), max_length=255, blank=True)
     sha256 = models.CharField(max_length=64, db_index=True)
     encoding = models.CharField(_("文字コード"), max_length=10, blank=True)
+    serial_notation = models.CharField(
+        _("シリアル番号の表記"),
+        max_length=3,
+        blank=True,
+        choices=[("hex", _("16進")), ("dec", _("10進"))],
+    )
     line_count = models.PositiveIntegerField(_("データ行数"), default=0)
     applied_count = models.PositiveIntegerField(_("取り込んだ行数"), default=0)
     unchanged_count = models.PositiveIntegerField(_("変更のなかった行数"), default=0)

@@ -59,8 +59,16 @@ _CHANGE_WORDS = {
     "削除": DELETE,
     "delete": DELETE,
 }
+HEX, DEC = "hex", "dec"
+SERIAL_NOTATIONS = {HEX: "16進", DEC: "10進"}
+# The serial number column says its notation in its heading (「シリアル番号（16進）」); a
+# plain 「シリアル番号」 needs the notation as an import option. Never guessed: the same digits
+# read as hexadecimal and as decimal are two different certificates.
+SERIAL_COLUMNS = {"serial": None, "serial_hex": HEX, "serial_dec": DEC}
 COLUMNS = {
     "serial": ("シリアル番号", "serial", "certificate_serial"),
+    "serial_hex": ("シリアル番号（16進）", "serial_hex", "certificate_serial_hex"),
+    "serial_dec": ("シリアル番号（10進）", "serial_dec", "certificate_serial_dec"),
     "atena": ("宛名番号", "atena_number"),
     "valid_from": ("有効開始日", "valid_from"),
     "valid_until": ("有効終了日", "valid_until"),
@@ -111,6 +119,30 @@ def normalize_serial(value: str) -> str:
     if len(text) > MAX_SERIAL:
         raise ValueError(_("シリアル番号が長すぎます（%(max)d桁まで）。") % {"max": MAX_SERIAL})
     return text
+
+
+_DEC_RE = re.compile("[0-9]+")
+
+
+def serial_from_decimal(value: str) -> str:
+    """A serial number written in decimal ("2748") → the stored upper-case hex ("ABC").
+    Raises ValueError (Japanese) if it is not a decimal number."""
+    text = unicodedata.normalize("NFKC", value or "").strip()
+    if not text:
+        raise ValueError(_("シリアル番号がありません。"))
+    if not _DEC_RE.fullmatch(text):
+        raise ValueError(
+            _("シリアル番号「%(value)s」は10進数（0〜9）ではありません。") % {"value": value}
+        )
+    number = int(text)
+    if number >= 16**MAX_SERIAL:
+        raise ValueError(_("シリアル番号が大きすぎます。"))
+    return f"{number:X}"
+
+
+def serial_in(value: str, notation: str) -> str:
+    """A serial number as written in a file of the given notation → stored form."""
+    return serial_from_decimal(value) if notation == DEC else normalize_serial(value)
 
 
 def normalize_atena(value: str) -> str:
@@ -336,6 +368,10 @@ class ImportReport:
             "invalidated": b.invalidated_count,
             "closed": b.closed_count,
         }
+        if b.serial_notation:
+            text += _("シリアル番号は%(notation)sとして読みました。") % {
+                "notation": SERIAL_NOTATIONS.get(b.serial_notation, b.serial_notation)
+            }
         return text + "".join(f"\n  {error}" for error in self.errors)
 
 
@@ -370,7 +406,9 @@ def _duplicate_error(previous: IdentityImportBatch) -> LineError:
     )
 
 
-def _parse_line(line: int, row: dict[str, str], *, full: bool, column_count: int) -> LinkLine:
+def _parse_line(
+    line: int, row: dict[str, str], *, full: bool, column_count: int, notation: str
+) -> LinkLine:
     """One data line, or ValueError whose args[0] is a list of Japanese messages."""
     problems: list[str] = []
     error = column_count_error(row, column_count)
@@ -401,7 +439,7 @@ def _parse_line(line: int, row: dict[str, str], *, full: bool, column_count: int
         )
     values: dict = {}
     for key, parse in (
-        ("serial", lambda: normalize_serial(row.get("serial", ""))),
+        ("serial", lambda: serial_in(row.get("serial", ""), notation)),
         ("atena", lambda: normalize_atena(row.get("atena", ""))),
         ("valid_from", lambda: parse_date(row.get("valid_from", ""), _("有効開始日"))),
         (
@@ -424,15 +462,61 @@ def _parse_line(line: int, row: dict[str, str], *, full: bool, column_count: int
     return LinkLine(line, change, values["serial"], values["atena"], start, end)
 
 
-def _read(content: bytes, *, full: bool, encoding: str | None):
-    required = {"serial", "atena", "valid_from"} | (set() if full else {"change"})
+def _serial_notation(keys: list[str], option: str | None) -> tuple[str, str]:
+    """(notation, the serial column's key) from the heading and the import option; raises
+    FileRefused when the file does not say and no option does, or when they disagree."""
+    columns = [key for key in keys if key in SERIAL_COLUMNS]
+    if not columns:
+        raise FileRefused(
+            _("1行目：見出し シリアル番号（16進）またはシリアル番号（10進）がありません。")
+        )
+    if len(columns) > 1:
+        raise FileRefused(_("1行目：シリアル番号の列が複数あります。1列だけにしてください。"))
+    column = columns[0]
+    stated = SERIAL_COLUMNS[column]
+    if option and stated and option != stated:
+        raise FileRefused(
+            _(
+                "1行目：見出しのシリアル番号は%(heading)sですが、取込の指定は%(option)sです。"
+                "どちらが正しいか確かめてください。"
+            )
+            % {"heading": SERIAL_NOTATIONS[stated], "option": SERIAL_NOTATIONS[option]}
+        )
+    notation = stated or option
+    if not notation:
+        raise FileRefused(
+            _(
+                "シリアル番号の表記（16進か10進か）が分かりません。見出しを"
+                "「シリアル番号（16進）」または「シリアル番号（10進）」にするか、表記を指定して"
+                "ください（import_serial_links の --serial-notation hex または dec）。"
+                "同じ数字でも16進と10進では別の証明書になるため、推測はしません。"
+            )
+        )
+    return notation, column
+
+
+def _read(
+    content: bytes,
+    *,
+    full: bool,
+    encoding: str | None,
+    serial_notation: str | None = None,
+):
+    if serial_notation not in (None, "", HEX, DEC):
+        raise ValueError(f"serial_notation must be {HEX!r} or {DEC!r}")
+    required = {"atena", "valid_from"} | (set() if full else {"change"})
     parsed = parse_csv(content, columns=COLUMNS, required=required, encoding=encoding)
+    notation, column = _serial_notation(parsed.keys, serial_notation or None)
     lines: list[LinkLine] = []
     errors: list[LineError] = []
     seen: dict[str, int] = {}
     for number, row in parsed.rows:
+        if column != "serial" and column in row:
+            row = {**row, "serial": row[column]}
         try:
-            link = _parse_line(number, row, full=full, column_count=parsed.column_count)
+            link = _parse_line(
+                number, row, full=full, column_count=parsed.column_count, notation=notation
+            )
         except ValueError as exc:
             errors.extend(LineError(number, message) for message in exc.args[0])
             continue
@@ -447,7 +531,7 @@ def _read(content: bytes, *, full: bool, encoding: str | None):
             continue
         seen[link.serial] = number
         lines.append(link)
-    return parsed, lines, errors
+    return parsed, notation, lines, errors
 
 
 def _new_batch(municipality, kind, *, file_name, content, user) -> IdentityImportBatch:
@@ -500,6 +584,7 @@ def import_full(
     file_name: str = "",
     user=None,
     encoding: str | None = None,
+    serial_notation: str | None = None,
     force: bool = False,
 ) -> ImportReport:
     """Replace the municipality's links with the file's, in one transaction.
@@ -515,10 +600,13 @@ def import_full(
         user=user,
     )
     try:
-        parsed, lines, errors = _read(content, full=True, encoding=encoding)
+        parsed, notation, lines, errors = _read(
+            content, full=True, encoding=encoding, serial_notation=serial_notation
+        )
     except FileRefused as exc:
         return _refuse(batch, content, [LineError(0, exc.message)])
     batch.encoding = parsed.encoding
+    batch.serial_notation = notation
     batch.line_count = len(parsed.rows)
     if not force and (previous := _already_imported(municipality, batch.kind, batch.sha256)):
         return _refuse(batch, content, [_duplicate_error(previous)])
@@ -666,6 +754,7 @@ def import_diff(
     file_name: str = "",
     user=None,
     encoding: str | None = None,
+    serial_notation: str | None = None,
     force: bool = False,
 ) -> ImportReport:
     """Apply a differential file line by line, in file order.
@@ -681,10 +770,13 @@ def import_diff(
         user=user,
     )
     try:
-        parsed, lines, errors = _read(content, full=False, encoding=encoding)
+        parsed, notation, lines, errors = _read(
+            content, full=False, encoding=encoding, serial_notation=serial_notation
+        )
     except FileRefused as exc:
         return _refuse(batch, content, [LineError(0, exc.message)])
     batch.encoding = parsed.encoding
+    batch.serial_notation = notation
     batch.line_count = len(parsed.rows)
     if not force and (previous := _already_imported(municipality, batch.kind, batch.sha256)):
         return _refuse(batch, content, [_duplicate_error(previous)])
@@ -721,7 +813,9 @@ def import_diff(
 
 
 def _signed_at(identity: dict):
-    for key in ("signed_at", "verified_at"):
+    # The time the signature was judged at (マイナポータル's reception time) — never the
+    # signer's own SigningTime; "signed_at" is what cases imported before stored.
+    for key in ("validated_at", "signed_at", "verified_at"):
         value = identity.get(key)
         if value:
             try:

@@ -60,6 +60,15 @@ class CertificateRevocationList(models.Model):
     this_update = models.DateTimeField(_("発行日時"))
     next_update = models.DateTimeField(_("次回更新予定"), null=True, blank=True)
     revoked_count = models.PositiveIntegerField(_("失効した証明書の数"), default=0)
+    scope = models.CharField(
+        _("対象"),
+        max_length=1000,
+        blank=True,
+        help_text=_(
+            "分割された失効リスト（発行分布点つき）の対象。空欄は認証局のすべての証明書を"
+            "対象とする失効リストです。"
+        ),
+    )
     source = models.CharField(
         _("読込元"),
         max_length=500,

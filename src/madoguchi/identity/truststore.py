@@ -11,6 +11,8 @@ from django.db import transaction
 
 from madoguchi.identity.jpki import (
     CertificateError,
+    crl_problem,
+    crl_scope,
     fingerprint,
     is_test_certificate,
     load_certificate,
@@ -78,6 +80,10 @@ def add_crl(data: bytes, *, source: str = "") -> tuple[CertificateRevocationList
     """Register a CRL (DER). Its signature must verify with a registered CA certificate.
     Returns (row, created); the same file twice is one row. Raises CertificateError."""
     crl = load_crl(data)
+    problem = crl_problem(crl)
+    if problem:
+        raise CertificateError(problem)
+    scope = crl_scope(crl)
     der = crl.public_bytes(_DER)
     digest = hashlib.sha256(der).hexdigest()
     existing = CertificateRevocationList.objects.filter(sha256=digest).first()
@@ -103,7 +109,7 @@ def add_crl(data: bytes, *, source: str = "") -> tuple[CertificateRevocationList
             "失効リストの署名が正しくありません。先に認証局の証明書を登録してください。"
         )
     newest = (
-        CertificateRevocationList.objects.filter(issuer_anchor=issuer_row)
+        CertificateRevocationList.objects.filter(issuer_anchor=issuer_row, scope=scope[:1000])
         .order_by("-this_update")
         .first()
     )
@@ -125,6 +131,7 @@ def add_crl(data: bytes, *, source: str = "") -> tuple[CertificateRevocationList
             this_update=crl.last_update_utc,
             next_update=crl.next_update_utc,
             revoked_count=len(crl),
+            scope=scope[:1000],
             source=source,
         )
     return row, True

@@ -64,7 +64,7 @@ def test_same_receipt_number_twice_is_one_case(loaded_municipality, mapping, car
 def test_known_serial_gets_atena_number(loaded_municipality, mapping, card, trust):
     from madoguchi.identity.serial_links import import_full
 
-    csv = f"シリアル番号,宛名番号,有効開始日\n{card.serial},000123456,2020-01-01\n".encode()
+    csv = f"シリアル番号（16進）,宛名番号,有効開始日\n{card.serial},000123456,2020-01-01\n".encode()
     report = import_full(loaded_municipality, csv, file_name="links.csv")
     assert getattr(report, "ok", True), report
     outcome = intake.import_package(loaded_municipality, make_package(card), trust=trust)

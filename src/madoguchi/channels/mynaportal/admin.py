@@ -78,6 +78,7 @@ class QuarantinedPackageAdmin(MunicipalityScopedAdmin):
         "source_reference",
         "procedure_code",
         "reason",
+        "received_at",
         "sha256",
         "state",
         "attempts",

@@ -4,8 +4,8 @@ No Django and no database here, so a batch can be checked in worker processes (o
 core) while the importing process writes the previous results: on the 2-core reference
 machine verification alone is a large share of the import time (bench/mynaportal_bench.py).
 
-`check_many(items, trust=..., at=..., now=...)` returns, in input order, a `Checked` or a
-`Rejected` per package; it never raises for a bad package. `start(...)` does the same but
+`check_many(items, trust=..., pulled_at=..., now=...)` returns, in input order, a `Checked`
+or a `Rejected` per package; it never raises for a bad package. `start(...)` does the same but
 returns at once (the intake writes the previous batch while the workers check this one). Worker processes are started
 with "forkserver" (they never inherit the parent's database connections) and kept for the
 life of the process; a different trust store (an anchor or CRL loaded meanwhile) starts a
@@ -33,6 +33,10 @@ MIN_PARALLEL = 8
 CHUNK = 8
 
 
+# (マイナポータルの受付番号 or "", the package, マイナポータル's reception time or None)
+Item = tuple[str, bytes, datetime | None]
+
+
 @dataclass
 class Checked:
     data: ApplicationData
@@ -46,16 +50,39 @@ class Rejected:
     procedure_code: str = ""
 
 
-def check_one(raw: bytes, source_reference: str, *, trust, at: datetime, now: datetime):
-    """Parse and verify one package: Checked, or Rejected with a Japanese reason."""
+def check_one(
+    raw: bytes,
+    source_reference: str,
+    *,
+    trust,
+    received_at: datetime | None,
+    pulled_at: datetime,
+    now: datetime,
+):
+    """Parse and verify one package: Checked, or Rejected with a Japanese reason.
+
+    The signature is judged at マイナポータル's reception time of the application
+    (`received_at`, from the 受取等API); a package that came without one is judged at the
+    time of the pull (`pulled_at`), which the case then says."""
     from madoguchi.identity import jpki
 
     try:
         package = open_package(raw)
     except PackageError as exc:
         return Rejected(exc.reason)
+    if received_at is not None:
+        at, at_source = received_at, jpki.AT_RECEIVED
+    else:
+        at, at_source = pulled_at, jpki.AT_PULLED
     try:
-        result = jpki.verify_package(package.signed_xml, package.attachments, trust=trust, at=at)
+        result = jpki.verify_package(
+            package.signed_xml,
+            package.attachments,
+            trust=trust,
+            at=at,
+            at_source=at_source,
+            now=now,
+        )
     except Exception as exc:  # a verifier surprise is a reason too, never a lost package
         logger.warning("mynaportal: verification raised %s", type(exc).__name__)
         return Rejected(f"電子署名を検証できませんでした（{type(exc).__name__}）。")
@@ -70,9 +97,11 @@ def check_one(raw: bytes, source_reference: str, *, trust, at: datetime, now: da
             f"申請データの受付番号（{data.receipt_number}）が取得した受付番号と一致しません。",
             data.procedure_code,
         )
-    identity = {**result.identity(now), "atena_source": ""}
-    # serial_links reads the signing date as "signed_at".
-    identity["signed_at"] = identity.get("signing_time")
+    identity = {
+        **result.identity(now),
+        "atena_source": "",
+        "received_at": received_at.isoformat() if received_at else None,
+    }
     return Checked(data=data, identity=identity, attachments=package.attachments)
 
 
@@ -86,8 +115,11 @@ def _init_worker(trust) -> None:
     _worker_trust = trust
 
 
-def _check_chunk(chunk, at: datetime, now: datetime):
-    return [check_one(raw, ref, trust=_worker_trust, at=at, now=now) for ref, raw in chunk]
+def _check_chunk(chunk, pulled_at: datetime, now: datetime):
+    return [
+        check_one(raw, ref, trust=_worker_trust, received_at=received, pulled_at=pulled_at, now=now)
+        for ref, raw, received in chunk
+    ]
 
 
 _lock = threading.Lock()
@@ -131,21 +163,22 @@ def shutdown() -> None:
             _pool = None
 
 
-def check_many(items: list[tuple[str, bytes]], *, trust, at: datetime, now: datetime) -> list:
-    """[(source_reference, raw)] → [Checked | Rejected], same order."""
-    return start(items, trust=trust, at=at, now=now)()
+def check_many(items: list[Item], *, trust, pulled_at: datetime, now: datetime) -> list:
+    """[(source_reference, raw, received_at)] → [Checked | Rejected], same order."""
+    return start(items, trust=trust, pulled_at=pulled_at, now=now)()
 
 
-def start(items: list[tuple[str, bytes]], *, trust, at: datetime, now: datetime):
+def start(items: list[Item], *, trust, pulled_at: datetime, now: datetime):
     """Start checking in the worker processes and return at once; calling the returned
     function waits for the results (so the caller can write the previous batch meanwhile).
-    Inline (no workers), the work is done when the function is called."""
+    Inline (no workers), the work is done when the function is called. `received_at` of an
+    item may be None: that package is judged at `pulled_at`."""
     executor = _executor(trust) if len(items) >= MIN_PARALLEL else None
     futures = None
     if executor is not None:
         chunks = [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
         try:
-            futures = [executor.submit(_check_chunk, chunk, at, now) for chunk in chunks]
+            futures = [executor.submit(_check_chunk, chunk, pulled_at, now) for chunk in chunks]
         except (BrokenProcessPool, OSError, RuntimeError) as exc:
             _broken(exc)
 
@@ -155,7 +188,10 @@ def start(items: list[tuple[str, bytes]], *, trust, at: datetime, now: datetime)
                 return [result for future in futures for result in future.result()]
             except (BrokenProcessPool, CancelledError, OSError, RuntimeError) as exc:
                 _broken(exc)
-        return [check_one(raw, ref, trust=trust, at=at, now=now) for ref, raw in items]
+        return [
+            check_one(raw, ref, trust=trust, received_at=received, pulled_at=pulled_at, now=now)
+            for ref, raw, received in items
+        ]
 
     return results
 

@@ -36,11 +36,20 @@ class ApplicationSummary:
     received_at: datetime.datetime | None
 
 
+JST = datetime.timezone(datetime.timedelta(hours=9), "JST")
+
+
 def _parse_time(value) -> datetime.datetime | None:
-    try:
-        return datetime.datetime.fromisoformat(value) if value else None
-    except (TypeError, ValueError):
+    """An ISO 8601 time from the API; one written without an offset is Japan time (the
+    service is Japanese; assumption, see docs/mynaportal.md). None when absent or unreadable:
+    the intake then judges the package at the time of the pull and says so on the case."""
+    if not isinstance(value, str) or not value:
         return None
+    try:
+        parsed = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=JST) if parsed.tzinfo is None else parsed
 
 
 class MynaportalClient:

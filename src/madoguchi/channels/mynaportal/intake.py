@@ -118,13 +118,17 @@ def import_package(
     raw: bytes,
     *,
     source_reference: str = "",
+    received_at: datetime.datetime | None = None,
     at: datetime.datetime | None = None,
     trust=None,
 ) -> Outcome:
     """Import one package; returns what happened. Raises only for failures of our own side
-    (database, storage): then nothing is kept and the next pull tries again."""
+    (database, storage): then nothing is kept and the next pull tries again.
+
+    `received_at`: マイナポータル's reception time of the application (the signature is judged
+    at that time); without it, at `at` (the time of the pull, default now)."""
     outcome = import_batch(
-        municipality, [(source_reference, raw)], at=at, trust=trust, hand_off=True
+        municipality, [(source_reference, raw, received_at)], at=at, trust=trust, hand_off=True
     )[0]
     if outcome.kind == FAILED:
         raise outcome.error
@@ -140,8 +144,9 @@ def import_batch(
     hand_off: bool = True,
     message_ids: list[int] | None = None,
 ) -> list[Outcome]:
-    """Import [(source_reference, raw)] (source_reference may be ""); one Outcome per item,
-    in order. Never raises for a package: our own failures are FAILED outcomes (a failure
+    """Import [(source_reference, raw, received_at)] (source_reference may be "";
+    received_at, マイナポータル's reception time, may be None or left out: such a package is
+    judged at `at`, the time of the pull, default now); one Outcome per item, in order. Never raises for a package: our own failures are FAILED outcomes (a failure
     to reach the database at all still raises).
 
     The status messages written for the new cases are handed to the outbox worker after
@@ -193,12 +198,25 @@ class _Failed:
     error: Exception
 
 
+def _items(items) -> list[checking.Item]:
+    """(reference, raw) or (reference, raw, received_at) → (reference, raw, received_at)."""
+    normalised = []
+    for item in items:
+        ref, raw, *rest = item
+        received = rest[0] if rest else None
+        if received is not None and timezone.is_naive(received):
+            raise ValueError("received_at must be timezone-aware")
+        normalised.append((ref, raw, received))
+    return normalised
+
+
 def _begin(municipality, items, *, at, trust) -> _Started:
     """Find the packages already imported; start checking the others."""
+    items = _items(items)
     outcomes: list = [None] * len(items)
-    existing = _existing_applications(municipality, [ref for ref, _raw in items])
+    existing = _existing_applications(municipality, [ref for ref, _raw, _received in items])
     todo = []
-    for index, (ref, _raw) in enumerate(items):
+    for index, (ref, _raw, _received) in enumerate(items):
         if ref in existing:
             outcomes[index] = Outcome(DUPLICATE, application=existing[ref])
         else:
@@ -207,7 +225,9 @@ def _begin(municipality, items, *, at, trust) -> _Started:
     if todo:
         trust = trust if trust is not None else _trust_store()
         now = timezone.now()
-        results = checking.start([items[i] for i in todo], trust=trust, at=at or now, now=now)
+        results = checking.start(
+            [items[i] for i in todo], trust=trust, pulled_at=at or now, now=now
+        )
     return _Started(municipality, items, outcomes, todo, results)
 
 
@@ -236,7 +256,7 @@ def _finish(started: _Started, *, hand_off: bool, message_ids: list[int] | None)
             try:
                 ready[index] = _prepare(municipality, result, lookups)
             except Rejected as exc:
-                ref, raw = items[index]
+                ref, raw, received = items[index]
                 outcomes[index] = Outcome(
                     QUARANTINED,
                     quarantine=quarantine(
@@ -245,6 +265,7 @@ def _finish(started: _Started, *, hand_off: bool, message_ids: list[int] | None)
                         reason=exc.reason,
                         source_reference=ref,
                         procedure_code=exc.procedure_code,
+                        received_at=received,
                     ),
                 )
         _write(municipality, ready, outcomes)
@@ -427,8 +448,16 @@ def _map_items(prepared: Prepared, known_keys: set[str]) -> None:
 
 
 def quarantine(
-    municipality, raw: bytes, *, reason: str, source_reference: str = "", procedure_code: str = ""
+    municipality,
+    raw: bytes,
+    *,
+    reason: str,
+    source_reference: str = "",
+    procedure_code: str = "",
+    received_at: datetime.datetime | None = None,
 ) -> QuarantinedPackage:
+    """Keep a package that cannot be imported, whole, with its reason (and マイナポータル's
+    reception time: reprocessing judges the signature at that same time)."""
     digest = hashlib.sha256(raw or b"").hexdigest()
     with transaction.atomic():
         entry = None
@@ -449,6 +478,8 @@ def quarantine(
         entry.source_reference = source_reference
         entry.procedure_code = procedure_code[:80] or entry.procedure_code
         entry.reason = reason
+        if received_at is not None:
+            entry.received_at = received_at
         entry.raw_package = bytes(raw or b"")
         entry.sha256 = digest
         entry.state = QuarantinedPackage.State.QUARANTINED
@@ -490,11 +521,16 @@ def _resolve_quarantines(municipality, outcomes: list[Outcome]) -> None:
 
 
 def reprocess(entry: QuarantinedPackage, *, trust=None) -> Outcome:
-    """Import a quarantined package again (after its cause was fixed)."""
+    """Import a quarantined package again (after its cause was fixed). The signature is
+    judged at the package's reception time, as on its first import: a certificate that has
+    expired or been revoked since does not refuse it, and a later CRL that no longer lists a
+    certificate revoked before that time does not accept it."""
     outcome = import_package(
         entry.municipality,
         bytes(entry.raw_package),
         source_reference=entry.source_reference,
+        received_at=entry.received_at,
+        at=entry.created_at if entry.received_at is None else None,
         trust=trust,
     )
     if outcome.kind != QUARANTINED and not entry.source_reference:

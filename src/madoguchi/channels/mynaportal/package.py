@@ -34,6 +34,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
+from madoguchi.identity.jpki import attachment_name_problem, same_name, visible_name
+
 NAMESPACE = "urn:madoguchi:mynaportal:application:1"
 SIGNATURE_NAME = "signature.xml"
 ATTACHMENT_PREFIX = "attachments/"
@@ -48,7 +50,6 @@ RECEIPT_RE = re.compile(r"^[0-9A-Za-z-]{1,64}$")
 PROCEDURE_RE = re.compile(r"^[0-9A-Za-z_.-]{1,80}$")
 LG_CODE_RE = re.compile(r"^[0-9]{6}$")
 ITEM_ID_RE = re.compile(r"^[0-9A-Za-z_.\-]{1,200}$")
-ATTACHMENT_NAME_RE = re.compile(r"^[^/\\\x00-\x1f]{1,200}$")
 
 
 class PackageError(Exception):
@@ -156,7 +157,19 @@ def open_package(raw: bytes) -> RawPackage:
     total = 0
     signed_xml = None
     attachments: dict[str, bytes] = {}
+    seen: dict[str, str] = {}  # every entry name after NFC → as written
     for info in infos:
+        # Two entries of one name (a second signature.xml, an attachment twice) make the
+        # package ambiguous: which one was signed, which one would a reader open?
+        key = unicodedata.normalize("NFC", info.filename.rstrip("/"))
+        if key in seen:
+            if key == SIGNATURE_NAME:
+                raise PackageError("申請データに署名（signature.xml）が2つあります。")
+            shown = visible_name(
+                key[len(ATTACHMENT_PREFIX) :] if key.startswith(ATTACHMENT_PREFIX) else key
+            )
+            raise PackageError(f"申請データに「{shown}」という名前のファイルが2つあります。")
+        seen[key] = info.filename
         if info.is_dir():
             continue
         if info.file_size > MAX_ENTRY_BYTES or info.flag_bits & 0x1:
@@ -177,8 +190,9 @@ def open_package(raw: bytes) -> RawPackage:
             signed_xml = content
         elif name.startswith(ATTACHMENT_PREFIX):
             short = name[len(ATTACHMENT_PREFIX) :]
-            if not ATTACHMENT_NAME_RE.match(short) or short in attachments:
-                raise PackageError(f"添付書類のファイル名「{short[:100]}」が正しくありません。")
+            problem = attachment_name_problem(short)
+            if problem:
+                raise PackageError(problem)
             attachments[short] = content
         else:
             raise PackageError(f"申請データに想定外のファイル「{name[:100]}」があります。")
@@ -281,8 +295,13 @@ def _parse_root(root, attachments: dict[str, bytes]) -> ApplicationData:
             content_type=element.get("contentType") or "application/octet-stream",
             sha256=(element.get("sha256") or "").lower(),
         )
-        if not ATTACHMENT_NAME_RE.match(info.name) or any(a.name == info.name for a in listed):
-            raise PackageError(f"添付書類の名前「{info.name[:100]}」が正しくありません。")
+        problem = attachment_name_problem(info.name)
+        if problem:
+            raise PackageError(f"申請データの添付書類の一覧：{problem}")
+        if any(same_name(a.name, info.name) for a in listed):
+            raise PackageError(
+                f"申請データの添付書類の一覧に「{info.name}」という名前の添付書類が2つあります。"
+            )
         if info.item and not ITEM_ID_RE.match(info.item):
             raise PackageError(f"添付書類「{info.name}」の項目IDが正しくありません。")
         if info.name not in attachments:

@@ -102,7 +102,7 @@ def pull(
             municipality=municipality, source_reference__in=references
         ).values_list("source_reference", flat=True)
     )
-    pending = [s.receipt_number for s in summaries if s.receipt_number not in done]
+    pending = [s for s in summaries if s.receipt_number not in done]
     result.duplicates += len(summaries) - len(pending)
     message_ids: list[int] = []
     if progress is not None:
@@ -125,18 +125,22 @@ def pull(
     return result
 
 
-def _fetch_batches(client: MynaportalClient, references: list[str], result: PullResult):
-    """Fetch the packages, yielding batches of (受付番号, package) for the intake."""
-    batch: list[tuple[str, bytes]] = []
+def _fetch_batches(client: MynaportalClient, summaries: list, result: PullResult):
+    """Fetch the packages, yielding batches of (受付番号, package, 受付日時) for the intake.
+    The reception time is the one マイナポータル reports for the application (its detail,
+    else the listing); the signature is judged at it, never at the signer's own time."""
+    batch: list[tuple[str, bytes, datetime.datetime | None]] = []
     size = 0
-    for reference in references:
+    for summary in summaries:
+        reference = summary.receipt_number
         try:
             data = client.get_application(reference)
         except MynaportalError as exc:
             result.failed += 1
             result.errors.append(str(exc))
             continue
-        batch.append((reference, data["package"]))
+        received_at = data.get("received_at") or summary.received_at
+        batch.append((reference, data["package"], received_at))
         size += len(data["package"])
         if len(batch) >= intake.BATCH_SIZE or size >= intake.BATCH_BYTES:
             yield batch

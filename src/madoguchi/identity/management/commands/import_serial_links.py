@@ -33,12 +33,24 @@ class Command(BaseCommand):
             help="文字コード（auto・utf-8・cp932）。既定は auto（自動判別）",
         )
         parser.add_argument(
+            "--serial-notation",
+            choices=["hex", "dec"],
+            default=None,
+            help=(
+                "シリアル番号の表記（hex: 16進、dec: 10進）。見出しが「シリアル番号（16進）」"
+                "「シリアル番号（10進）」のファイルでは不要です。見出しが「シリアル番号」だけの"
+                "ファイルは、この指定がなければ取り込みません（推測はしません）"
+            ),
+        )
+        parser.add_argument(
             "--force",
             action="store_true",
             help="取り込み済みのファイルと同じ内容でも取り込む",
         )
 
-    def handle(self, *args, file, municipality, full, diff, encoding, force, **options):
+    def handle(
+        self, *args, file, municipality, full, diff, encoding, serial_notation, force, **options
+    ):
         try:
             target = Municipality.objects.get(lg_code=municipality)
         except Municipality.DoesNotExist as exc:
@@ -49,7 +61,14 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"ファイル {file} を読めません：{exc}") from exc
         run = serial_links.import_full if full else serial_links.import_diff
-        report = run(target, content, file_name=path.name, encoding=encoding, force=force)
+        report = run(
+            target,
+            content,
+            file_name=path.name,
+            encoding=encoding,
+            serial_notation=serial_notation,
+            force=force,
+        )
         self.stdout.write(report.summary())
         if not report.ok:
             raise CommandError(
