@@ -76,16 +76,17 @@ def main() -> None:
             items={"recipient_name.family": "山田", "recipient_name.given": "花子"},
             attachments=infos,
         )
-        signed = card.sign(data_xml, {"kenko.pdf": ATTACHMENT})
-        packages.append((receipt, pkg.build_zip(signed, {"kenko.pdf": ATTACHMENT})))
+        received_at = dt.datetime.now(dt.UTC)
+        signed = card.sign(data_xml, {"kenko.pdf": ATTACHMENT}, signing_time=received_at)
+        # As a pull hands them over: with マイナポータル's reception time of each application.
+        packages.append((receipt, pkg.build_zip(signed, {"kenko.pdf": ATTACHMENT}), received_at))
 
     # Bare verification (the floor any import is bounded by).
-    now = dt.datetime.now(dt.UTC)
     sample = packages[:VERIFY]
-    opened = [pkg.open_package(raw) for _r, raw in sample]
+    opened = [(pkg.open_package(raw), received) for _r, raw, received in sample]
     start = time.perf_counter()
-    for p in opened:
-        assert jpki.verify_package(p.signed_xml, p.attachments, trust=trust, at=now).valid
+    for p, received in opened:
+        assert jpki.verify_package(p.signed_xml, p.attachments, trust=trust, at=received).valid
     verify_rate = len(opened) / (time.perf_counter() - start)
 
     # The production path of `pull` (intake.import_batches, batches of intake.BATCH_SIZE):

@@ -7,6 +7,7 @@ BIN=.venv/bin
 PG_URL="${DATABASE_URL_PG:-postgres://postgres@127.0.0.1:5432/test}"
 
 bash tools/ensure-browser.sh || true
+bash tools/ensure-xmlsec.sh || true
 
 export MADOGUCHI_VAR_DIR="$(mktemp -d)"
 trap 'rm -rf "$MADOGUCHI_VAR_DIR"' EXIT

@@ -237,6 +237,11 @@ JPKI_REQUIRE_CRL = _env_bool("JPKI_REQUIRE_CRL", False)
 JPKI_SIGNING_TIME_BEFORE_MINUTES = float(os.environ.get("JPKI_SIGNING_TIME_BEFORE_MINUTES", "10"))
 JPKI_SIGNING_TIME_AFTER_MINUTES = float(os.environ.get("JPKI_SIGNING_TIME_AFTER_MINUTES", "5"))
 JPKI_CRL_HISTORY_DAYS = int(os.environ.get("JPKI_CRL_HISTORY_DAYS", "90"))
+# Certificate policies a 署名用電子証明書 must carry (comma-separated OIDs); empty: the JPKI
+# signing policies of identity.jpki.JPKI_SIGNING_POLICIES.
+JPKI_SIGNING_POLICY_OIDS = [
+    oid.strip() for oid in os.environ.get("JPKI_SIGNING_POLICY_OIDS", "").split(",") if oid.strip()
+] or None
 
 # Behind a load balancer that sets X-Forwarded-For, record the client address from it.
 USE_X_FORWARDED_FOR = _env_bool("USE_X_FORWARDED_FOR", False)

@@ -16,7 +16,8 @@ Endpoints (JSON unless noted):
     POST /api/v1/applications/<受付番号>/statuses       {"status_code","status_label","comment"}
     GET  /api/v1/statuses                             every registered status (for tests)
     POST /api/v1/resident/applications                "submit as a resident" (JSON, signed)
-    POST /api/v1/resident/raw                         store a ready-made package (tests)
+    POST /api/v1/resident/raw                         store a ready-made package (tests;
+                                                      "received_at": a time, or null for none)
     GET|POST /resident/apply                          the same as an HTML form (demo, browser)
     GET  /statuses                                    HTML list of registered statuses
 """
@@ -84,9 +85,11 @@ class Store:
         return f"{day}{value:08d}"
 
     def add_application(self, receipt, lg_code, procedure_code, received_at, raw: bytes):
+        # received_at: マイナポータル's reception time (受付日時), reported in the listing and
+        # with the application; None stores a package the API reports without one.
         self.execute(
             "insert into applications values (?, ?, ?, ?, ?)",
-            (receipt, lg_code, procedure_code, received_at.isoformat(), raw),
+            (receipt, lg_code, procedure_code, received_at and received_at.isoformat(), raw),
         )
 
 
@@ -257,7 +260,10 @@ class Handler(BaseHTTPRequestHandler):
             ("to", "received_at", "<="),
         ):
             if query.get(key):
-                where.append(f"{column} {op} ?")
+                if column == "received_at":  # a package without a time is always listed
+                    where.append(f"(received_at is null or {column} {op} ?)")
+                else:
+                    where.append(f"{column} {op} ?")
                 params.append(query[key])
         if where:
             sql += " where " + " and ".join(where)
@@ -328,6 +334,15 @@ class Handler(BaseHTTPRequestHandler):
         data = self._json_body()
         receipt = str(data.get("receipt_number") or self.store.next_receipt_number())
         received = datetime.datetime.now(JST).replace(microsecond=0)
+        if "received_at" in data:  # tests: a package received earlier, or without a time
+            try:
+                received = (
+                    datetime.datetime.fromisoformat(data["received_at"])
+                    if data["received_at"]
+                    else None
+                )
+            except (TypeError, ValueError) as exc:
+                raise SimulatorError(400, "received_at はISO 8601の日時です。") from exc
         self.store.add_application(
             receipt,
             str(data.get("lg_code", "")),

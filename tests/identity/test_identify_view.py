@@ -212,3 +212,67 @@ def test_a_case_without_certificate_shows_only_the_atena_number(client, applicat
     assert element(body, "atena-number") == "未特定"
     assert 'id="certificate-serial"' not in body
     assert 'id="identify-candidates"' not in body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("basic_four", "element_id", "what"),
+    [
+        ({"name_alt": "0001"}, "basic-four-name-alt", "氏名"),  # 4 flags, 5 characters
+        ({"name_alt": "00a10"}, "basic-four-name-alt", "氏名"),  # an unexpected symbol
+        ({"address_alt": "01"}, "basic-four-address-alt", "住所"),
+        (
+            {"name_alt": "", "name_alt_error": "氏名代替文字の使用位置情報を読み取れませんでした"},
+            "basic-four-name-alt",
+            "氏名",
+        ),  # unreadable at intake (the value is not even a string)
+    ],
+)
+def test_unreadable_alternative_characters_are_said_on_the_review(
+    client, application, basic_four, element_id, what
+):
+    """The case was imported (the signature is valid); the review says that the 代替文字
+    information could not be read instead of naming wrong characters."""
+    identity = dict(IDENTITY)
+    identity["basic_four"] = {**IDENTITY["basic_four"], **basic_four}
+    identity["warnings"] = (
+        [basic_four.get("name_alt_error", "")] if "name_alt_error" in basic_four else []
+    )
+    application.identity = identity
+    application.save(update_fields=["identity"])
+    login_with_2fa(client, make_staff("kodomo1", application.municipality, "kodomo"))
+    body = client.get(detail(application)).content.decode()
+    assert element(body, element_id) == (
+        f"代替文字の情報を読み取れませんでした（証明書の{what}代替文字の使用位置情報が{what}の"
+        f"文字と対応しません）。どの字が代替文字かは分からないため、{what}は住民記録で確認して"
+        "ください。"
+    )
+    assert 'data-unreadable="true"' in body
+    assert element(body, "signature-verification").startswith("有効")
+    assert 'id="signature-warnings"' not in body  # said once, beside the name or address
+
+
+@pytest.mark.django_db
+def test_review_says_when_the_signature_was_judged_and_its_warnings(client, application):
+    identity = dict(IDENTITY)
+    identity.update(
+        validated_at="2026-04-01T01:00:00+00:00",
+        validated_at_source="received_at",
+        received_at="2026-04-01T01:00:00+00:00",
+        warnings=["失効リストの次回更新日時（2026年4月2日 09:00）を過ぎています。"],
+    )
+    application.identity = identity
+    application.save(update_fields=["identity"])
+    login_with_2fa(client, make_staff("kodomo1", application.municipality, "kodomo"))
+    body = client.get(detail(application)).content.decode()
+    assert (
+        element(body, "signature-validated-at") == "2026/04/01 10:00:00（マイナポータルの受付日時）"
+    )
+    assert "失効リストの次回更新日時（2026年4月2日 09:00）を過ぎています。" in body
+    identity["validated_at_source"] = "pulled_at"
+    application.identity = identity
+    application.save(update_fields=["identity"])
+    body = client.get(detail(application)).content.decode()
+    assert element(body, "signature-validated-at") == (
+        "2026/04/01 10:00:00（取得日時。マイナポータルから受付日時が届きませんでした）"
+    )

@@ -81,6 +81,9 @@ class BasicFourView:
     birth_date_raw: str = ""
     address: str = ""
     address_alt: str = ""
+    # Why the certificate's 代替文字 flags could not be read ("" when they could).
+    name_alt_error: str = ""
+    address_alt_error: str = ""
 
     @property
     def sex_label(self) -> str:
@@ -116,6 +119,8 @@ def basic_four_from_dict(data) -> BasicFourView | None:
         birth_date_raw=raw,
         address=str(data.get("address") or ""),
         address_alt=str(data.get("address_alt") or ""),
+        name_alt_error=str(data.get("name_alt_error") or ""),
+        address_alt_error=str(data.get("address_alt_error") or ""),
     )
 
 

@@ -40,7 +40,7 @@ from ._imports import (
     parse_date,
     sha256,
 )
-from .jpki import alternative_characters
+from .jpki import AT_PULLED, alt_flags_problem, alternative_characters
 from .models import IdentityImportBatch, ResidentRecord, SerialLink
 from .registry import Candidate, basic_four_from_dict, candidates
 
@@ -837,8 +837,9 @@ def assign_atena_if_known(application) -> bool:
     """Identify the applicant from the certificate serial when the serial is linked.
 
     Does nothing (False) when the application already has a 宛名番号, carries no
-    certificate serial, its signature was not valid, or the serial is unknown on the
-    signing date (`identity["signed_at"]`, else `verified_at`, else now). On success sets
+    certificate serial, its signature was not valid, or the serial is unknown on the date
+    the signature was judged at (`identity["validated_at"]`, マイナポータル's reception time;
+    for older cases `signed_at`, else `verified_at`, else now). On success sets
     `atena_number`, `identity["atena_source"] = "serial_link"` and records an "identified"
     event by the system."""
     from madoguchi.applications.models import ApplicationEvent
@@ -915,10 +916,18 @@ def confirm_identity(application, atena_number: str, *, user, expected_version: 
 def _alternative_characters_text(basic_four, part: str) -> str:
     """Which characters of the certificate's 氏名 or 住所 are 代替文字 (a character the card
     could not hold, replaced by a substitute), in words; "" when there are none. Staff read
-    the right character from the 住民記録, so they are told where to look, not the flags."""
+    the right character from the 住民記録, so they are told where to look, not the flags.
+    Flags that cannot be lined up with the text are said to be unreadable instead."""
     if basic_four is None:
         return ""
-    flagged = alternative_characters(getattr(basic_four, part), getattr(basic_four, f"{part}_alt"))
+    text, flags = getattr(basic_four, part), getattr(basic_four, f"{part}_alt")
+    if _alt_unreadable(basic_four, part):
+        return _(
+            "代替文字の情報を読み取れませんでした（証明書の%(what)s代替文字の使用位置情報が"
+            "%(what)sの文字と対応しません）。どの字が代替文字かは分からないため、"
+            "%(what)sは住民記録で確認してください。"
+        ) % {"what": _("氏名") if part == "name" else _("住所")}
+    flagged = alternative_characters(text, flags)
     if not flagged:
         return ""
     places = "、".join(
@@ -928,6 +937,26 @@ def _alternative_characters_text(basic_four, part: str) -> str:
     return _("%(places)sは代替文字です。正しい字は住民記録で確認してください。") % {
         "places": places
     }
+
+
+def _alt_unreadable(basic_four, part: str) -> bool:
+    """The certificate's 代替文字 flags of 氏名 or 住所 could not be read (at intake, or
+    they do not line up with the text as stored)."""
+    if basic_four is None:
+        return False
+    if getattr(basic_four, f"{part}_alt_error", ""):
+        return True
+    return bool(alt_flags_problem(getattr(basic_four, f"{part}_alt"), getattr(basic_four, part)))
+
+
+def _aware(value) -> datetime.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if timezone.is_aware(parsed) else None
 
 
 def review_panel(application, *, can_confirm: bool) -> dict:
@@ -947,6 +976,22 @@ def review_panel(application, *, can_confirm: bool) -> dict:
         "can_confirm": can_confirm,
         "name_alt_text": _alternative_characters_text(basic_four, "name"),
         "address_alt_text": _alternative_characters_text(basic_four, "address"),
+        "name_alt_unreadable": _alt_unreadable(basic_four, "name"),
+        "address_alt_unreadable": _alt_unreadable(basic_four, "address"),
+        # (the unreadable 代替文字 are said beside 氏名 and 住所 instead)
+        "warnings": [
+            w
+            for w in identity.get("warnings") or []
+            if isinstance(w, str)
+            and w
+            not in (
+                getattr(basic_four, "name_alt_error", ""),
+                getattr(basic_four, "address_alt_error", ""),
+            )
+        ],
+        "validated_at": _aware(identity.get("validated_at")),
+        "validated_at_pulled": identity.get("validated_at_source") == AT_PULLED,
+        "received_at": _aware(identity.get("received_at")),
     }
     if basic_four is not None and not application.atena_number:
         panel["candidates"] = candidates(
