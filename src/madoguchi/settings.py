@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "madoguchi.linkage",
     "madoguchi.analytics",
     "madoguchi.identity",
+    "madoguchi.ops",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -89,6 +90,8 @@ if _env_bool("MADOGUCHI_DEV_TOOLS", True) and importlib.util.find_spec("madoguch
     INSTALLED_APPS.append("madoguchi_dev")
 
 MIDDLEWARE = [
+    # First: health/readiness/metrics, request id, deployment role, access log (madoguchi.ops).
+    "madoguchi.ops.middleware.OpsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -195,15 +198,31 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 if os.environ.get("STORAGE_S3_BUCKET"):
-    # Object storage in production (django-storages must be installed: pip install madoguchi[s3]).
+    # S3-compatible object storage in production (django-storages): attachments, exports,
+    # linkage files. Credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the
+    # platform's role). Files are streamed: uploads in multipart chunks, downloads read from
+    # the response body (madoguchi.ops.storage.open_stream), never whole into memory.
+    from botocore.config import Config as _BotoConfig
+
     STORAGES["default"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": os.environ["STORAGE_S3_BUCKET"],
-            "endpoint_url": os.environ.get("STORAGE_S3_ENDPOINT_URL"),
-            "region_name": os.environ.get("STORAGE_S3_REGION"),
+            "endpoint_url": os.environ.get("STORAGE_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("STORAGE_S3_REGION") or None,
+            "location": os.environ.get("STORAGE_S3_PREFIX", ""),
             "default_acl": "private",
             "querystring_auth": True,
+            "file_overwrite": False,
+            "addressing_style": os.environ.get("STORAGE_S3_ADDRESSING_STYLE") or None,
+            # A file opened for reading spills to a temporary file past 2 MiB.
+            "max_memory_size": 2 * 1024 * 1024,
+            "client_config": _BotoConfig(
+                connect_timeout=float(os.environ.get("STORAGE_S3_CONNECT_TIMEOUT", "5")),
+                read_timeout=float(os.environ.get("STORAGE_S3_READ_TIMEOUT", "60")),
+                retries={"max_attempts": 3, "mode": "standard"},
+                signature_version="s3v4",
+            ),
         },
     }
 
@@ -273,14 +292,13 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
-}
+# Logs: JSON lines in production (LOG_FORMAT=json), plain text otherwise; every line has the
+# request id; no personal data (madoguchi.ops.logs).
+from madoguchi.ops.logs import logging_config as _logging_config  # noqa: E402
+
+LOGGING = _logging_config(
+    fmt=os.environ.get("LOG_FORMAT", "plain"), level=os.environ.get("LOG_LEVEL", "INFO")
+)
 
 # Static files are served by WhiteNoise; finders let the embedded default run without a
 # collectstatic step (production runs collectstatic at deploy time).
@@ -324,3 +342,74 @@ SPECTACULAR_SETTINGS = {
 # Rows younger than this are left to the next list request (a not yet committed transaction
 # may hold an older cursor key): the cursor neither skips nor repeats. Seconds.
 API_LIST_SETTLE_SECONDS = float(os.environ.get("API_LIST_SETTLE_SECONDS", "2"))
+
+# ---------------------------------------------------------------------------------------------
+# Production at scale (madoguchi.ops; docs/deploy.md): deployment role, shared cache,
+# health, metrics, error reporting. Every app server is stateless: sessions, drafts, CSRF,
+# TOTP, lockouts, job progress are in PostgreSQL; rate limits and caches in Redis; files in
+# object storage.
+
+# 三層の対策: "public" serves the resident and business portals only, "internal" the back
+# office (申請管理, API, admin); "all" both (madoguchi.ops.roles).
+MADOGUCHI_ROLE = os.environ.get("MADOGUCHI_ROLE", "all").strip().lower()
+
+# The cache shared by every app server (rate limits, throttles): Redis at CACHE_URL, or at
+# REDIS_URL when only that is set. A Redis outage makes the cache miss (logged), it does not
+# fail requests. Without either, each process keeps its own (the embedded default).
+MADOGUCHI_CACHE_URL = os.environ.get("CACHE_URL") or REDIS_URL
+if MADOGUCHI_CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": MADOGUCHI_CACHE_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "madoguchi"),
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": 1.0,
+                "SOCKET_TIMEOUT": 1.0,
+                "IGNORE_EXCEPTIONS": True,
+            },
+        }
+    }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    DJANGO_REDIS_LOGGER = "madoguchi.ops.cache"
+
+# Celery with several workers and a broker that may restart: reconnect, and hand a task
+# whose worker died back to the queue (every task is safe to run twice).
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 4
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+    "socket_connect_timeout": 4,
+    "socket_timeout": 10,
+    "retry_on_timeout": True,
+}
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 3,
+    "interval_start": 0.2,
+    "interval_step": 0.5,
+    "interval_max": 1.0,
+}
+CELERY_WORKER_SEND_TASK_EVENTS = False
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Readiness and requests fail fast when the database is unreachable.
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
+    )
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# /metrics (Prometheus) answers only with "Authorization: Bearer <METRICS_TOKEN>".
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
+# Optional error reporting (Sentry or a compatible service), with personal data scrubbed.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from madoguchi.ops.errors import init_sentry
+
+    init_sentry(
+        SENTRY_DSN,
+        environment=os.environ.get("SENTRY_ENVIRONMENT", "production"),
+        release=os.environ.get("SENTRY_RELEASE") or None,
+        traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0")),
+    )

@@ -21,6 +21,7 @@ to run twice (Celery may deliver a task again after a worker crash).
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import traceback
@@ -73,8 +74,12 @@ def _run_in_thread(task: Any, args: tuple) -> None:
 
 def start_thread(task: Any, args: tuple) -> threading.Thread:
     name = getattr(task, "name", None) or getattr(task, "__name__", "task")
+    # The thread runs in a copy of the caller's context: it logs under the same request id.
     thread = threading.Thread(
-        target=_run_in_thread, args=(task, args), name=f"madoguchi-job-{name}", daemon=True
+        target=contextvars.copy_context().run,
+        args=(_run_in_thread, task, args),
+        name=f"madoguchi-job-{name}",
+        daemon=True,
     )
     thread.start()
     return thread

@@ -69,8 +69,14 @@ def backoff(attempts: int) -> datetime.timedelta:
 
 def enqueue(kind: str, payload: dict, *, municipality=None, reference: str = "") -> OutboxMessage:
     """Write a message to the outbox inside the caller's transaction; deliver after commit."""
+    from madoguchi.ops import context
+
     message = OutboxMessage.objects.create(
-        municipality=municipality, kind=kind, payload=payload, reference=reference
+        municipality=municipality,
+        kind=kind,
+        payload=payload,
+        reference=reference,
+        request_id=context.current()[:64],
     )
     transaction.on_commit(lambda: _schedule(message.pk))
     return message
@@ -126,6 +132,16 @@ def _send(message: OutboxMessage) -> None:
 
 def deliver(message_id: int) -> bool:
     """Try to deliver one message now. Returns True when sent."""
+    from madoguchi.ops import context
+
+    request_id = (
+        OutboxMessage.objects.filter(pk=message_id).values_list("request_id", flat=True).first()
+    )
+    with context.bound(request_id or context.current()):
+        return _deliver(message_id)
+
+
+def _deliver(message_id: int) -> bool:
     with transaction.atomic():
         message = (
             OutboxMessage.objects.select_for_update()

@@ -37,6 +37,8 @@ class OutboxMessage(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     # A reference for the audit trail (e.g. "application:42"), never personal data.
     reference = models.CharField(max_length=100, blank=True)
+    # The request (or task) that wrote the message, so its delivery logs under the same id.
+    request_id = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("送信待ちメッセージ")
