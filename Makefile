@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test install lint format bench clean-var
+.PHONY: run test install lint format bench clean-var check-deploy
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,8 @@ format:
 ## Benchmarks (figures printed, never asserted in unit tests)
 bench: install
 	$(BIN)/python bench/run.py
+
+## Deployment artifacts: render the Kustomize overlays and check them (schemas, checkov,
+## hadolint), without a cluster or Docker.
+check-deploy:
+	bash tools/check-deploy.sh

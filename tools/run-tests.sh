@@ -12,6 +12,9 @@ bash tools/ensure-xmlsec.sh || true
 export MADOGUCHI_VAR_DIR="$(mktemp -d)"
 trap 'rm -rf "$MADOGUCHI_VAR_DIR"' EXIT
 
+echo "== deployment artifacts (rendered and checked offline)"
+bash tools/check-deploy.sh
+
 echo "== tests on SQLite"
 env -u DATABASE_URL "$BIN/pytest" -n 2 -q "$@"
 

@@ -97,3 +97,16 @@ app.conf.beat_schedule = {
     },
 }
 # --- end of 業務改革の指標 block -------------------------------------------------------------------
+
+# --- 運用: background jobs whose worker died or whose hand-off was lost ------------------------
+# madoguchi.ops.tasks is found by autodiscover_tasks. Merges into beat_schedule like the blocks
+# above; never replace beat_schedule below this line.
+app.conf.beat_schedule = {
+    **(app.conf.beat_schedule or {}),
+    "ops-recover-jobs": {
+        "task": "ops.recover_jobs",
+        "schedule": 120.0,
+        "options": {"expires": 110},
+    },
+}
+# --- end of 運用 block ---------------------------------------------------------------------------

@@ -13,6 +13,13 @@ from pathlib import Path
 import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent
+
+# Secrets mounted as files (Kubernetes Secret volume, Docker secrets): every file of
+# MADOGUCHI_SECRETS_DIR named like a variable below (SECRET_KEY, DATABASE_URL, ...) sets that
+# variable, unless the environment already does.
+from madoguchi.ops.secrets import load_secrets_dir  # noqa: E402
+
+load_secrets_dir(os.environ.get("MADOGUCHI_SECRETS_DIR", ""))
 VAR_DIR = Path(os.environ.get("MADOGUCHI_VAR_DIR", Path.cwd() / "var")).resolve()
 
 
@@ -189,7 +196,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media-not-served/"  # attachments are only served through permission-checked views
 
@@ -282,6 +289,10 @@ CONTENT_SECURITY_POLICY = {
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "madoguchi@example.lg.jp")
 
 # Background jobs: Celery on Redis in production; inline (eager) in the embedded default.

@@ -106,3 +106,33 @@ def test_submissions_and_status_changes_are_counted_after_commit(
     assert value(after, "madoguchi_status_changes_total", status="in_progress") == (
         value(before, "madoguchi_status_changes_total", status="in_progress") + 1
     )
+
+
+def test_the_grafana_dashboard_asks_only_for_metrics_we_export(client, settings):
+    """deploy/grafana/madoguchi.json: every madoguchi_* series it queries is one /metrics
+    serves (a renamed metric would leave an empty panel)."""
+    import json
+    import re
+    from pathlib import Path
+
+    from madoguchi.ops import metrics
+
+    dashboard = json.loads(
+        (Path(__file__).resolve().parents[2] / "deploy/grafana/madoguchi.json").read_text()
+    )
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"madoguchi_[a-z_]+", target["expr"])
+    }
+    settings.METRICS_TOKEN = TOKEN
+    metrics.PULL_PACKAGES.labels("imported").inc(0)
+    metrics.PULLS.labels("ok").inc(0)
+    exported = {name for name, _labels in scrape(client)}
+    exported |= {  # families present once anything was observed
+        "madoguchi_http_request_duration_seconds_bucket",
+        "madoguchi_celery_queue_length",  # only with a broker
+    }
+    assert queried - exported == set()
+    assert len(dashboard["panels"]) >= 10

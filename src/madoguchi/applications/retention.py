@@ -293,5 +293,10 @@ def apply_retention(
 
 @shared_task(name="madoguchi.applications.apply_retention", ignore_result=True)
 def apply_retention_task() -> None:
-    """Daily (Celery beat, see `madoguchi.celery`): `apply_retention()` with the current time."""
-    apply_retention()
+    """Daily (Celery beat, see `madoguchi.celery`): `apply_retention()` with the current time;
+    never twice at once (a second worker given the same tick skips it)."""
+    from madoguchi.ops.locks import single_flight
+
+    with single_flight("applications-retention") as acquired:
+        if acquired:
+            apply_retention()

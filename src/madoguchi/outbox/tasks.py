@@ -16,4 +16,8 @@ def deliver_messages(message_ids: list[int]) -> int:
 
 @shared_task(name="outbox.deliver_due")
 def deliver_due() -> tuple[int, int]:
-    return delivery.deliver_due()
+    """The periodic sweep; one at a time (each message is locked on its own anyway)."""
+    from madoguchi.ops.locks import single_flight
+
+    with single_flight("outbox-deliver-due") as acquired:
+        return delivery.deliver_due() if acquired else (0, 0)

@@ -64,11 +64,37 @@ def client_for(connection: MynaportalConnection) -> MynaportalClient:
 Progress = Callable[[int, int, PullResult], None]
 
 
+BUSY_MESSAGE = "別の取得が実行中のため、今回は取得しませんでした。"
+
+
 def pull(
     connection: MynaportalConnection,
     *,
     client: MynaportalClient | None = None,
     progress: Progress | None = None,
+    wait: float = 0.0,
+) -> PullResult:
+    """Pull one connection. One pull per connection at a time across every worker (a lock
+    that dies with its process): a second one waits `wait` seconds, then gives up."""
+    from madoguchi.ops.locks import single_flight
+
+    with single_flight(f"mynaportal-pull:{connection.pk}", wait=wait) as acquired:
+        if not acquired:
+            result = PullResult()
+            result.errors.append(_(BUSY_MESSAGE))
+            return result
+        result = _pull(connection, client=client, progress=progress)
+    from madoguchi.ops import metrics
+
+    metrics.count_pull(result)
+    return result
+
+
+def _pull(
+    connection: MynaportalConnection,
+    *,
+    client: MynaportalClient | None,
+    progress: Progress | None,
 ) -> PullResult:
     municipality = connection.municipality
     result = PullResult()
@@ -187,6 +213,7 @@ def pull_all() -> dict[str, PullResult]:
 
 
 STALE_AFTER = datetime.timedelta(minutes=30)
+RUN_WAIT_SECONDS = 600.0
 
 
 @transaction.atomic
@@ -230,7 +257,8 @@ def run_pull(run_id: int) -> str:
         runs.update(total=total, done=done, **_counts(result))
 
     try:
-        result = pull(run.connection, progress=progress)
+        # A scheduled pull of the same connection may be running: wait for it to finish.
+        result = pull(run.connection, progress=progress, wait=RUN_WAIT_SECONDS)
     except Exception as exc:
         logger.error("mynaportal: pull run %s failed: %s", run_id, type(exc).__name__)
         summary = _("取得に失敗しました（%(error)s）。もう一度取得してください。") % {
