@@ -47,6 +47,7 @@ ENV PATH=/opt/madoguchi/bin:$PATH \
     STATIC_ROOT=/opt/static \
     MADOGUCHI_VAR_DIR=/var/lib/madoguchi \
     LOG_FORMAT=json \
+    MADOGUCHI_DEV_TOOLS=0 \
     PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus
 WORKDIR /var/lib/madoguchi
 USER 10001:10001
