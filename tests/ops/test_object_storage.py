@@ -1,0 +1,140 @@
+"""Files in S3-compatible object storage, against a real S3 protocol server (moto's server
+mode, its own process — not a mock object): attachments stored by the portal and read back
+by staff, export files, the readiness check of the bucket."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from django.core.files.base import ContentFile
+
+pytestmark = pytest.mark.django_db
+
+BUCKET = "madoguchi-test"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def s3_server():
+    port = _free_port()
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=1).read()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail("the S3 server did not start")
+            time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+@pytest.fixture
+def s3(settings, s3_server, monkeypatch):
+    import boto3
+    from botocore.config import Config
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    client = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+    try:
+        client.create_bucket(Bucket=BUCKET)
+    except client.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": BUCKET,
+                "endpoint_url": s3_server,
+                "region_name": "us-east-1",
+                "addressing_style": "path",
+                "default_acl": "private",
+                "file_overwrite": False,
+                "max_memory_size": 64 * 1024,
+                "client_config": Config(connect_timeout=2, read_timeout=10),
+            },
+        },
+    }
+    return client
+
+
+def test_an_attachment_goes_to_the_bucket_and_comes_back_to_staff(s3, client, municipality):
+    from madoguchi.applications.models import Attachment
+    from tests.api.conftest import make_procedure, submit_case
+    from tests.conftest import login_with_2fa, make_staff
+
+    procedure = make_procedure(municipality)
+    application = submit_case(procedure, with_attachment=True)
+    attachment = Attachment.objects.get(application=application)
+    listed = s3.list_objects_v2(Bucket=BUCKET)["Contents"]
+    assert attachment.file.name in [item["Key"] for item in listed]
+    body = s3.get_object(Bucket=BUCKET, Key=attachment.file.name)["Body"].read()
+    assert body == b"%PDF-1.4 test"
+
+    staff = make_staff("kodomo1", municipality, "kodomo")
+    login_with_2fa(client, staff)
+    from django.urls import reverse
+
+    response = client.get(
+        reverse("staff:attachment_download", args=[application.pk, attachment.uid])
+    )
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"%PDF-1.4 test"
+
+
+def test_a_large_file_is_streamed_in_parts(s3):
+    """A file past the multipart threshold goes up in parts and is read back in chunks."""
+    from django.core.files.storage import default_storage
+
+    payload = os.urandom(12 * 1024 * 1024)
+    name = default_storage.save("attachments/large.bin", ContentFile(payload))
+    head = s3.head_object(Bucket=BUCKET, Key=name)
+    assert head["ContentLength"] == len(payload)
+    assert "-" in head["ETag"]  # a multipart upload's ETag names its part count
+    read = bytearray()
+    with default_storage.open(name, "rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            assert len(chunk) <= 1024 * 1024
+            read += chunk
+    assert bytes(read) == payload
+    default_storage.delete(name)
+
+
+def test_readiness_checks_the_bucket(s3, client, settings):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert json.loads(response.content)["checks"]["storage"]["ok"] is True
+    settings.STORAGES["default"]["OPTIONS"]["bucket_name"] = "no-such-bucket"
+    settings.STORAGES = {**settings.STORAGES}
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert json.loads(response.content)["checks"]["storage"]["ok"] is False
