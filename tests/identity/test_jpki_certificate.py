@@ -4,6 +4,8 @@ from datetime import date
 
 import pytest
 from cryptography import x509
+from hypothesis import given
+from hypothesis import strategies as st
 
 from madoguchi.identity import jpki
 from madoguchi.identity.jpki import CertificateError, decode_der_string, parse_certificate
@@ -281,3 +283,20 @@ def test_flagged_characters_name_each_substitute_and_ignore_out_of_range_flags()
     # Flags that cannot be lined up (stored data not checked at parse time) name nothing.
     assert jpki.alternative_characters("髙橋　﨑子", "100100") == []
     assert jpki.alternative_characters("髙橋　﨑子", "1001x") == []
+
+
+@given(st.text(min_size=1, max_size=40), st.data())
+def test_flags_that_line_up_name_exactly_the_flagged_characters(text, data):
+    flags = data.draw(st.text(alphabet="01", min_size=len(text), max_size=len(text)))
+    assert jpki.alt_flags_problem(flags, text) == ""
+    assert jpki.alternative_characters(text, flags) == [
+        (i, text[i - 1]) for i, flag in enumerate(flags, start=1) if flag == "1"
+    ]
+
+
+@given(st.text(min_size=1, max_size=40), st.text(min_size=1, max_size=41))
+def test_flags_that_do_not_line_up_name_nothing(text, flags):
+    lined_up = len(flags) == len(text) and set(flags) <= {"0", "1"}
+    assert (jpki.alt_flags_problem(flags, text) == "") is lined_up
+    if not lined_up:
+        assert jpki.alternative_characters(text, flags) == []

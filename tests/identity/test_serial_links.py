@@ -6,6 +6,8 @@ import datetime
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from hypothesis import given
+from hypothesis import strategies as st
 
 from madoguchi.applications import services
 from madoguchi.applications.models import ApplicationEvent
@@ -487,3 +489,14 @@ def test_import_command_serial_notation_option(municipality, tmp_path):
     )
     assert "シリアル番号は10進として読みました。" in out.getvalue()
     assert lookup_atena(municipality, "4D2", at=D(2024, 4, 1)) == "1"
+
+
+@given(st.integers(min_value=0, max_value=16**64 - 1), st.integers(min_value=0, max_value=5))
+def test_decimal_and_hexadecimal_spellings_of_one_serial_are_stored_alike(number, zeros):
+    """A serial written in decimal and the same serial written in hexadecimal (any case,
+    leading zeros, colons) are one stored value: the certificate's own spelling."""
+    stored = serial_links.serial_in("0" * zeros + str(number), serial_links.DEC)
+    hex_text = "0" * zeros + f"{number:x}"
+    assert stored == serial_links.serial_in(hex_text, serial_links.HEX)
+    assert stored == serial_links.serial_in(":".join(hex_text), serial_links.HEX)
+    assert int(stored, 16) == number

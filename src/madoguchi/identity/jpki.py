@@ -870,13 +870,18 @@ class TrustStore:
         return entries[0] if entries else None
 
     def revocation_status(
-        self, cert: x509.Certificate, issuer: x509.Certificate
+        self,
+        cert: x509.Certificate,
+        issuer: x509.Certificate,
+        entries: list[_CRLEntry] | None = None,
     ) -> tuple[Revocation | None, _CRLEntry | None]:
         """(how `cert` is listed, the CRL that answers for it): the newest CRL of its
         partition that was issued while `cert` was still valid — a CRL issued after a
         certificate expired may leave it out (RFC 5280 §3.3), so a newer one cannot clear
         it — and, when listed, the newest CRL that lists it. (None, None): no such CRL."""
-        covering = [e for e in self.crls_of(issuer) if e.covers(cert)]
+        if entries is None:
+            entries = self.crls_of(issuer)
+        covering = [e for e in entries if e.covers(cert)]
         if not covering:
             return None, None
         expiry = cert.not_valid_after_utc
@@ -1468,7 +1473,8 @@ def _verify(
     unchecked: list[str] = []
     stale: list[_CRLEntry] = []
     for cert, issuer in zip(path, path[1:], strict=False):
-        revocation, entry = trust.revocation_status(cert, issuer)
+        entries = trust.crls_of(issuer)
+        revocation, entry = trust.revocation_status(cert, issuer, entries)
         whose = "署名用電子証明書" if cert is leaf else "認証局の証明書"
         if revocation is not None and revocation.at <= at:
             why = f"、理由：{revocation.reason}" if revocation.reason else ""
@@ -1490,7 +1496,7 @@ def _verify(
                 f"{whose}は{label}（{_fmt(at)}）の後（{_fmt(revocation.at)}）に失効しています。"
                 f"{label}には有効だったため、署名は有効です。"
             )
-        newest = trust.crl_for(issuer)
+        newest = entries[0] if entries else None
         if newest is None:
             unchecked.append("失効リストが読み込まれていないため、失効は確認していません。")
         elif entry is None:

@@ -5,10 +5,11 @@ core) while the importing process writes the previous results: on the 2-core ref
 machine verification alone is a large share of the import time (bench/mynaportal_bench.py).
 
 `check_many(items, trust=..., pulled_at=..., now=...)` returns, in input order, a `Checked`
-or a `Rejected` per package; it never raises for a bad package. `start(...)` does the same but
-returns at once (the intake writes the previous batch while the workers check this one). Worker processes are started
-with "forkserver" (they never inherit the parent's database connections) and kept for the
-life of the process; a different trust store (an anchor or CRL loaded meanwhile) starts a
+or a `Rejected` per package; it never raises for a bad package. `start(...)` does the same
+but returns at once (the intake writes the previous batch while the workers check this
+one). Each item carries マイナポータル's reception time, at which its signature is judged.
+Worker processes are started with "forkserver" (they never inherit the parent's database
+connections) and kept for the life of the process; a different trust store (an anchor or CRL loaded meanwhile) starts a
 new pool. When processes cannot be used (one core, a daemonic Celery child, a broken pool),
 the same function runs inline: the result is the same, only slower.
 """

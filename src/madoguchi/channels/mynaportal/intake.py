@@ -146,8 +146,9 @@ def import_batch(
 ) -> list[Outcome]:
     """Import [(source_reference, raw, received_at)] (source_reference may be "";
     received_at, マイナポータル's reception time, may be None or left out: such a package is
-    judged at `at`, the time of the pull, default now); one Outcome per item, in order. Never raises for a package: our own failures are FAILED outcomes (a failure
-    to reach the database at all still raises).
+    judged at `at`, the time of the pull, default now); one Outcome per item, in order.
+    Never raises for a package: our own failures are FAILED outcomes (a failure to reach the
+    database at all still raises).
 
     The status messages written for the new cases are handed to the outbox worker after
     commit when `hand_off`; otherwise their ids are appended to `message_ids` for the caller
