@@ -92,7 +92,8 @@ class Simulator:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        deadline = time.monotonic() + 30
+        # Generous: a Django process starting on a loaded 2-core machine can take long.
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
                 urllib.request.urlopen(f"{self.url}/health", timeout=1).read()
