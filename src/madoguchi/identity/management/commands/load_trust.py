@@ -78,6 +78,8 @@ class Command(BaseCommand):
                 f"{row.not_before:%Y-%m-%d}〜{row.not_after:%Y-%m-%d}"
             )
         for crl in CertificateRevocationList.objects.all():
+            scope = f" 対象 {crl.scope}" if crl.scope else ""
             self.stdout.write(
-                f"CRL {crl.issuer} 発行 {crl.this_update:%Y-%m-%d %H:%M} 失効 {crl.revoked_count}件"
+                f"CRL {crl.issuer}{scope} 発行 {crl.this_update:%Y-%m-%d %H:%M} "
+                f"失効 {crl.revoked_count}件"
             )
