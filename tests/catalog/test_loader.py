@@ -379,7 +379,7 @@ BROKEN_PROCEDURE_CASES = {
         "標準様式「unknown_procedure_key」の手続情報「open_from」: この設定はありません（手続情報で"
         "使える設定: name, reading, category, life_events, keywords, summary, description, "
         "eligibility, what_you_need, duration, processing_time, fee, identity_level, allows_proxy, "
-        "departments, required_attachments, retention_years）。",
+        "departments, required_attachments, retention_years, target_days）。",
     ),
     "missing_category": (
         lambda d: d["procedure"].pop("category"),
@@ -393,6 +393,11 @@ BROKEN_PROCEDURE_CASES = {
     "bad_retention": (
         lambda d: d["procedure"].update(retention_years="5年"),
         "標準様式「bad_retention」の手続情報「retention_years」: 保存期間（年）は1から100までの"
+        "整数で指定してください。",
+    ),
+    "bad_target_days": (
+        lambda d: d["procedure"].update(target_days=0),
+        "標準様式「bad_target_days」の手続情報「target_days」: 処理期間の目標（日）は1から365までの"
         "整数で指定してください。",
     ),
 }
