@@ -367,7 +367,7 @@ BROKEN_PROCEDURE_CASES = {
     "bad_life_event": (
         lambda d: d["procedure"].update(life_events=["birth", "marriage"]),
         "標準様式「bad_life_event」の手続情報「life_events」: ライフイベント「marriage」は使えません"
-        "（使える値: birth, childcare, moving, nursing_care, disaster, daily_life, pets）。",
+        "（使える値: birth, childcare, moving, nursing_care, disaster, daily_life, pets, death, work）。",
     ),
     "bad_identity_level": (
         lambda d: d["procedure"].update(identity_level="mynumber"),

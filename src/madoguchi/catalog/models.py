@@ -31,6 +31,8 @@ class LifeEvent(models.TextChoices):
     DISASTER = "disaster", _("災害")
     DAILY_LIFE = "daily_life", _("くらし")
     PETS = "pets", _("ペット")
+    DEATH = "death", _("おくやみ")
+    WORK = "work", _("仕事・事業")
 
 
 class IdentityLevel(models.TextChoices):
