@@ -256,8 +256,19 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+# Parsed files by (path, size, modification time), as JSON text: reading YAML is what loading
+# every standard template spends most of its time on, and the same files are read again each
+# time the templates are loaded into a municipality. A file whose content is not plain JSON
+# (YAML dates, non-string keys) is not cached, so its errors and values stay exactly as read.
+_PARSED: dict[tuple[str, int, int], str] = {}
+
+
 def _read_yaml(path: Path, template: str) -> Any:
     try:
+        stat = path.stat()
+        cache_key = (str(path), stat.st_size, stat.st_mtime_ns)
+        if cache_key in _PARSED:
+            return json.loads(_PARSED[cache_key])
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise TemplateError(template, None, f"ファイル「{path}」がありません。") from None
@@ -266,7 +277,7 @@ def _read_yaml(path: Path, template: str) -> Any:
             template, None, f"ファイル「{path.name}」を読めません（{exc}）。"
         ) from exc
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{mark.line + 1}行目" if mark is not None else "位置不明"
@@ -274,6 +285,13 @@ def _read_yaml(path: Path, template: str) -> Any:
         raise TemplateError(
             template, None, f"YAML の書き方が正しくありません（{where}: {problem}）。"
         ) from exc
+    try:
+        as_json = json.dumps(data, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return data
+    if json.loads(as_json) == data:
+        _PARSED[cache_key] = as_json
+    return data
 
 
 def _jsonable(value: Any, template: str, where: str) -> Any:
