@@ -102,7 +102,15 @@ def start_draft(
     application; `proxy_business`/`proxy_user`: a registered business filing for a resident."""
     if procedure.current_version_id is None:
         raise ApplicationStateError("この手続は現在受け付けていません。")
-    if channel == Channel.PORTAL and procedure.identity_level == IdentityLevel.JPKI:
+    # The portal cannot take a マイナンバーカード signature: residents file these procedures
+    # through マイナポータル. A registered business filing as a proxy (介護事業所) was
+    # identified when the municipality registered it, and counter staff check identity in
+    # person, so both may still file them.
+    if (
+        channel == Channel.PORTAL
+        and proxy_business is None
+        and procedure.identity_level == IdentityLevel.JPKI
+    ):
         raise ApplicationStateError(
             "この手続はマイナンバーカードによる電子署名が必要なため、"
             "マイナポータル（ぴったりサービス）から申請してください。"
