@@ -160,3 +160,24 @@ def test_template_is_filed_end_to_end(key, municipality, client):
     assert departments <= set(
         Department.objects.filter(municipality=municipality).values_list("code", flat=True)
     )
+
+
+def test_procedure_page_sends_residents_of_a_signed_procedure_to_mynaportal(municipality, client):
+    load_standard_templates(
+        municipality, keys=["fukushi_yougu_kounyu", "jidou_teate_kifu", "inu_shibou"]
+    )
+
+    proxy = client.get("/131016/procedures/fukushi_yougu_kounyu/").content.decode()
+    assert 'id="mynaportal-notice"' in proxy
+    assert "マイナポータルから申請してください。" in proxy
+    assert f'<a href="{reverse("business:home")}">事業者用ページ</a>から代理申請できます。' in proxy
+    assert 'id="start-button"' not in proxy
+
+    resident_only = client.get("/131016/procedures/jidou_teate_kifu/").content.decode()
+    assert 'id="mynaportal-notice"' in resident_only
+    assert "事業者用ページ" not in resident_only
+    assert 'id="start-button"' not in resident_only
+
+    no_signature = client.get("/131016/procedures/inu_shibou/").content.decode()
+    assert 'id="mynaportal-notice"' not in no_signature
+    assert 'id="start-button"' in no_signature
