@@ -313,3 +313,19 @@ def test_other_templates_details():
     inu = load("inu_touroku").schema
     assert inu.field("rabies_certificate").type == "file"
     assert inu.field("microchip_number").pattern.fullmatch("392141000123456")
+
+
+def test_docs_table_matches_the_templates():
+    """docs/standard-templates.md is generated from the templates; refresh it with
+    `.venv/bin/python tools/standard_templates_doc.py`."""
+    import importlib.util
+
+    path = TEMPLATES_DIR.parents[3] / "tools" / "standard_templates_doc.py"
+    spec = importlib.util.spec_from_file_location("standard_templates_doc", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    current = tool.DOC.read_text(encoding="utf-8")
+    assert tool.render(current) == current, "run tools/standard_templates_doc.py"
+    assert set(tool.SOURCES) == set(EXPECTED)
+    for key in EXPECTED:
+        assert f"（`{key}`）" in current
