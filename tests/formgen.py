@@ -22,6 +22,7 @@ unknown option, file of the wrong type). The messages are written out here on pu
 taken from the engine, so a test fails when the engine's wording drifts.
 
 `answers_strategy(form)` is the same generator as a Hypothesis strategy (the seed is drawn).
+`fill_in_browser(page, form, filled, step_key, files_dir)` types a step into a Playwright page.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ __all__ = [
     "InvalidCase",
     "Upload",
     "answers_strategy",
+    "fill_in_browser",
     "generate",
     "invalid_cases",
     "japan_today",
@@ -572,3 +574,72 @@ def invalid_cases(form: FormSchema, filled: Filled) -> Iterator[InvalidCase]:
                     rule,
                     affects_conditions=f.key in sources,
                 )
+
+
+# -- a browser ---------------------------------------------------------------------------------
+
+
+def fill_in_browser(page, form: FormSchema, filled: Filled, step_key: str, files_dir) -> None:
+    """Type one step of `filled` into a Playwright page that shows that step, the way a
+    resident does: field by field in page order (so that fields revealed by an earlier answer
+    are there when their turn comes), repeat items added with the page's own button, the
+    address left for the postal-code lookup to fill before it is typed over, files attached
+    from `files_dir` (a pathlib.Path that receives them). Inputs are found by the names of
+    docs/contracts-formengine.md."""
+    raw = filled.post_data(step_key)
+    for f in form.step(step_key).fields:
+        if f.key not in filled.answers:
+            continue
+        if f.type != "repeat":
+            _fill_field(page, f, top_loc(f), raw, filled, files_dir)
+            continue
+        items = filled.answers[f.key]
+        count = page.locator(f"[name='{f.key}__count']")
+        while int(count.input_value() or 0) < len(items):
+            before = int(count.input_value() or 0)
+            page.locator(f"button[name='_action'][value='add:{f.key}']").click()
+            page.wait_for_function(
+                "([name, n]) => Number(document.querySelector(`[name='${name}']`).value) > n",
+                arg=[f"{f.key}__count", before],
+            )
+        for i, item in enumerate(items):
+            for child in f.fields:
+                if child.key in item:
+                    _fill_field(page, child, child_loc(f, i, child), raw, filled, files_dir)
+
+
+def _fill_field(page, f: Field, loc, raw: dict, filled: Filled, files_dir) -> None:
+    if f.type == "file":
+        paths = []
+        for i, (name, content, _type) in enumerate(filled.files.get(loc.name, [])):
+            path = files_dir / f"{loc.name}-{i}-{name}"
+            path.write_bytes(content)
+            paths.append(str(path))
+        page.locator(f"input[type='file'][name='{loc.name}']").set_input_files(paths)
+        return
+    for name, _is_list in TYPES[f.type].input_names(f, loc):
+        value = raw.get(name)
+        if value in (None, "", []):
+            continue
+        element = page.locator(f"[name='{name}']")
+        first = element.first
+        kind = (first.get_attribute("type") or "").lower()
+        if kind == "radio":
+            page.locator(f"[name='{name}'][value='{value}']").check()
+        elif kind == "checkbox":
+            wanted = value if isinstance(value, list) else [value]
+            for box in element.all():
+                if box.get_attribute("value") in wanted:
+                    box.check()
+        elif first.evaluate("e => e.tagName") == "SELECT":
+            first.select_option(str(value))
+        else:
+            first.fill(str(value))
+    if f.type == "postal_code" and f.address_field:
+        address_name = loc.name[: -len(f.key)] + f.address_field
+        # the page looks the address up as the code is typed; wait for it, then the address
+        # field's own turn types the full address over it
+        page.wait_for_function(
+            "name => document.querySelector(`[name='${name}']`).value.length > 0",
+            arg=address_name,
+        )
