@@ -612,7 +612,10 @@ def _fill_field(page, f: Field, loc, raw: dict, filled: Filled, files_dir) -> No
     if f.type == "file":
         paths = []
         for i, (name, content, _type) in enumerate(filled.files.get(loc.name, [])):
-            path = files_dir / f"{loc.name}-{i}-{name}"
+            # one folder per file, so the resident's file name is the generated one
+            folder = files_dir / f"{loc.name}-{i}"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / name
             path.write_bytes(content)
             paths.append(str(path))
         page.locator(f"input[type='file'][name='{loc.name}']").set_input_files(paths)
