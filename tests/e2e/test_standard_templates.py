@@ -61,3 +61,41 @@ def test_resident_files_a_new_standard_template_on_a_phone(phone, chiyoda_live, 
     assert without_ids(application.answers) == without_ids(filled.answers)
     files = sum(len(specs) for specs in filled.files.values())
     assert Attachment.objects.filter(application=application).count() == files
+
+
+def test_browsing_about_fifty_procedures_by_field_and_life_event(phone, chiyoda_live):
+    """With every standard template loaded, the home page's tiles count them right and each
+    list is short enough to scan on a phone; life events lead to the procedures of that
+    moment (おくやみ, 仕事・事業 as well)."""
+    from madoguchi.catalog.models import Category, LifeEvent
+
+    page = phone
+    page.goto(f"{chiyoda_live}/")
+    procedures = list(Procedure.objects.filter(municipality__lg_code="131016"))
+    tiles = page.locator("#by-category + ul li a")
+    for value, label in Category.choices:
+        count = sum(1 for p in procedures if p.category == value)
+        expect(page.locator(f"a[href$='?category={value}']")).to_contain_text(f"{label}{count}件")
+    for value, label in LifeEvent.choices:
+        count = sum(1 for p in procedures if value in p.life_events)
+        assert count, value
+        expect(page.locator(f"a[href$='?life_event={value}']")).to_contain_text(f"{label}{count}件")
+    assert tiles.count() == len(Category.choices)
+    assert_accessible(page, "home with every standard template")
+    screenshot(page, "21-home-with-every-template")
+
+    page.locator("a[href$='?category=childcare']").click()
+    expect(page.locator("h1")).to_have_text("子育ての手続")
+    childcare = [p for p in procedures if p.category == "childcare"]
+    expect(page.locator("#results > li")).to_have_count(len(childcare))
+    screenshot(page, "22-childcare-procedures")
+
+    page.goto(f"{chiyoda_live}/procedures/?life_event=death")
+    expect(page.locator("h1")).to_have_text("おくやみに関する手続")
+    expect(page.locator("#results")).to_contain_text("未支払の児童手当等の請求")
+    expect(page.locator("#results")).to_contain_text("災害弔慰金の支給申請")
+
+    page.goto(f"{chiyoda_live}/procedures/fukushi_yougu_kounyu/")
+    expect(page.locator("#mynaportal-notice")).to_contain_text("マイナポータルから申請してください")
+    expect(page.locator("#start-button")).to_have_count(0)
+    screenshot(page, "23-procedure-needing-a-signature")
