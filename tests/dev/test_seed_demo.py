@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from madoguchi.catalog.loader import available_template_keys
 from madoguchi.catalog.models import Procedure
 from madoguchi.tenants.models import Municipality, StaffMembership
 from madoguchi_dev.demo import DEMO_LG_CODE, DEMO_PASSWORD
@@ -20,7 +21,9 @@ def test_seed_creates_municipality_procedures_and_prints_accounts():
     output = run_seed()
     municipality = Municipality.objects.get(lg_code=DEMO_LG_CODE)
     assert municipality.name == "みほん市"
-    assert Procedure.objects.for_municipality(municipality).count() == 9
+    assert Procedure.objects.for_municipality(municipality).count() == len(
+        available_template_keys()
+    )
     water = Procedure.objects.get(municipality=municipality, slug="suido_shiyou_kaishi")
     assert sorted(water.departments.values_list("code", flat=True)) == ["gesuido", "suido"]
     for username in ["admin", "kodomo", "kaigo", "suido", "gesuido", "etsuran"]:
@@ -46,7 +49,7 @@ def test_running_the_seed_again_keeps_data_and_changed_passwords():
     user.refresh_from_db()
     assert user.check_password("changed-by-the-municipality-1")
     assert Procedure.objects.get(slug="sodai_gomi").fee == "1点300円"
-    assert Procedure.objects.count() == 9
+    assert Procedure.objects.count() == len(available_template_keys())
     assert StaffMembership.objects.count() == 6
 
 
