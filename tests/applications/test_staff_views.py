@@ -252,3 +252,27 @@ def test_drafts_are_not_reachable(staff_client, procedure):
     draft, _ = services.start_draft(procedure)
     client = staff_client("admin1", procedure.municipality, role="admin")
     assert client.get(reverse("staff:application_detail", args=[draft.pk])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_inbox_offers_the_export_of_its_rows_with_the_same_filters(staff_client, procedure):
+    make_app(procedure, name="山田　花子", kana="ヤマダ　ハナコ")
+    client = staff_client("kodomo-export", procedure.municipality, "kodomo", role="viewer")
+    department = kodomo(procedure)
+    body = client.get(inbox_url(procedure), {"q": "やまだ", "status": "received"}).content
+    match = re.search(r'id="inbox-export" href="([^"]+)"', body.decode())
+    assert match, "the inbox has no 「一覧を出力」"
+    href = match.group(1).replace("&amp;", "&")
+    assert href.startswith(f"/staff/exports/new/?department={department.pk}&")
+    form = client.get(href)
+    assert form.status_code == 200
+    hidden = re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form.content.decode())
+    assert ("q", "やまだ") in hidden and ("status", "received") in hidden
+    assert ("department", str(department.pk)) in hidden
+
+
+@pytest.mark.django_db
+def test_the_combined_inbox_offers_no_export(staff_client, procedure):
+    client = staff_client("kodomo-all", procedure.municipality, "kodomo")
+    body = client.get(reverse("staff:inbox_all")).content.decode()
+    assert 'id="inbox-export"' not in body
