@@ -222,3 +222,102 @@ def test_admin_sees_and_lifts_a_lockout(client, people):
     assert not AccessAttempt.objects.filter(username="kodomo_a").exists()
     response = other.post(reverse("account:login"), {"username": "kodomo_a", "password": PASSWORD})
     assert response["Location"] == reverse("account:verify")
+
+
+# -- who may act on whom: the 管理者 of every municipality a member belongs to --------------
+
+
+@pytest.fixture
+def matrix(municipality, other_municipality, django_user_model):
+    """A: municipality, B: other_municipality. `both` is 管理者 of A and a 担当者 of B; `root`
+    is a superuser who is also a member of A."""
+    from madoguchi.tenants.models import StaffMembership
+
+    admin_a = make_staff("admin_a", municipality, role="admin")
+    admin_b = make_staff("admin_b", other_municipality, role="admin")
+    admin_ab = make_staff("admin_ab", municipality, role="admin")
+    StaffMembership.objects.create(user=admin_ab, municipality=other_municipality, role="admin")
+    member_a = make_staff("member_a", municipality, "kodomo")
+    both = make_staff("both", municipality, role="admin")
+    StaffMembership.objects.create(user=both, municipality=other_municipality, role="handler")
+    root = django_user_model.objects.create_superuser("root_a", password=PASSWORD)
+    StaffMembership.objects.create(user=root, municipality=municipality, role="handler")
+    for user in (member_a, both, root, admin_a, admin_b):
+        TOTPDevice.objects.create(user=user, name="app", confirmed=True)
+    return {
+        "admin_a": admin_a,
+        "admin_b": admin_b,
+        "admin_ab": admin_ab,
+        "member_a": member_a,
+        "both": both,
+        "root": root,
+    }
+
+
+# (actor, target, may act): a 管理者 acts on a member only when 管理者 of every municipality
+# the member belongs to, and never on a superuser.
+MATRIX = [
+    ("admin_a", "member_a", True),
+    ("admin_a", "both", False),  # also B's member: B's business too
+    ("admin_a", "root", False),  # a superuser
+    ("admin_a", "admin_b", False),
+    ("admin_b", "member_a", False),
+    ("admin_b", "both", False),  # the fault: B's 管理者 reset A's 管理者
+    ("admin_b", "root", False),
+    ("admin_b", "admin_a", False),
+    ("admin_ab", "member_a", True),
+    ("admin_ab", "both", True),
+    ("admin_ab", "admin_a", True),
+    ("admin_ab", "admin_b", True),
+    ("admin_ab", "root", False),
+    ("both", "member_a", True),
+    ("both", "admin_b", False),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("actor", "target", "allowed"), MATRIX)
+def test_who_may_reset_whose_two_factor(client, matrix, actor, target, allowed):
+    login_with_2fa(client, matrix[actor])
+    target_user = matrix[target]
+    TOTPDevice.objects.get_or_create(user=target_user, name="app", defaults={"confirmed": True})
+    response = client.post(reverse("account:member_reset_two_factor", args=[target_user.pk]))
+    if allowed:
+        assert response.status_code == 302
+        assert not TOTPDevice.objects.filter(user=target_user).exists()
+    else:
+        assert response.status_code == 404
+        assert TOTPDevice.objects.filter(user=target_user).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("actor", "target", "allowed"), MATRIX)
+def test_who_may_unlock_whom(client, matrix, actor, target, allowed):
+    target_user = matrix[target]
+    AccessAttempt.objects.create(
+        username=target_user.username,
+        ip_address="192.0.2.1",
+        user_agent="test",
+        failures_since_start=5,
+        get_data="",
+        post_data="",
+        http_accept="",
+        path_info="/",
+    )
+    login_with_2fa(client, matrix[actor])
+    response = client.post(reverse("account:member_unlock", args=[target_user.pk]))
+    assert response.status_code == (302 if allowed else 404)
+    assert AccessAttempt.objects.filter(username=target_user.username).exists() is not allowed
+
+
+@pytest.mark.django_db
+def test_member_list_offers_no_action_on_a_member_of_another_municipality(client, matrix):
+    login_with_2fa(client, matrix["admin_b"])
+    body = client.get(reverse("account:member_list")).content.decode()
+    assert "both" in body  # listed: a member of B
+    assert reverse("account:member_reset_two_factor", args=[matrix["both"].pk]) not in body
+    assert "ここでは操作できません" in body
+    login_with_2fa(client, matrix["admin_a"])
+    body = client.get(reverse("account:member_list")).content.decode()
+    assert reverse("account:member_reset_two_factor", args=[matrix["member_a"].pk]) in body
+    assert reverse("account:member_reset_two_factor", args=[matrix["root"].pk]) not in body

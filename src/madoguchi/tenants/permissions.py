@@ -123,12 +123,17 @@ def is_any_handler(user) -> bool:
 
 
 def manageable_members(user):
-    """Users the user may manage as 管理者 (2段階認証のリセット, ロック解除): every member of
-    staff of the municipalities where the user is 管理者."""
+    """Users the user may manage as 管理者 (2段階認証のリセット, ロック解除): members of staff
+    all of whose memberships are in municipalities where the user is 管理者. A member who
+    also belongs to another municipality is that municipality's business too, so only a
+    管理者 of every municipality they belong to may act on them; a superuser (the platform
+    operator) is never managed by a municipality."""
     from django.contrib.auth import get_user_model
 
+    administered = admin_municipality_ids(user)
     return (
         get_user_model()
-        .objects.filter(memberships__municipality_id__in=admin_municipality_ids(user))
+        .objects.filter(memberships__municipality_id__in=administered, is_superuser=False)
+        .exclude(memberships__in=StaffMembership.objects.exclude(municipality_id__in=administered))
         .distinct()
     )

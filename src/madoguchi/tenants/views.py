@@ -224,11 +224,15 @@ def member_list(request):
         )
     )
     locked = _locked_usernames(request, [entry["user"].username for entry in users.values()])
+    manageable = set(
+        manageable_members(request.user).filter(pk__in=users).values_list("pk", flat=True)
+    )
     members = []
     for user_id, entry in users.items():
         entry["enrolled"] = user_id in enrolled
         entry["locked"] = entry["user"].username in locked
         entry["is_self"] = user_id == request.user.pk
+        entry["manageable"] = user_id in manageable
         members.append(entry)
     return render(request, "tenants/member_list.html", {"members": members})
 
