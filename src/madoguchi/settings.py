@@ -211,6 +211,8 @@ if os.environ.get("STORAGE_S3_BUCKET"):
     # the response body (madoguchi.ops.storage.open_stream), never whole into memory.
     from botocore.config import Config as _BotoConfig
 
+    from madoguchi.ops.storage import transfer_config as _transfer_config
+
     STORAGES["default"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -224,6 +226,8 @@ if os.environ.get("STORAGE_S3_BUCKET"):
             "addressing_style": os.environ.get("STORAGE_S3_ADDRESSING_STYLE") or None,
             # A file opened for reading spills to a temporary file past 2 MiB.
             "max_memory_size": 2 * 1024 * 1024,
+            # Uploads in 8 MiB parts, one at a time (about 32 MiB of heap per upload, any size).
+            "transfer_config": _transfer_config(),
             "client_config": _BotoConfig(
                 connect_timeout=float(os.environ.get("STORAGE_S3_CONNECT_TIMEOUT", "5")),
                 read_timeout=float(os.environ.get("STORAGE_S3_READ_TIMEOUT", "60")),

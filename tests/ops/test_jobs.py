@@ -200,6 +200,20 @@ def test_two_pulls_of_one_connection_never_run_at_once(municipality):
     assert result.errors == [pull.BUSY_MESSAGE]
 
 
+def test_the_busy_message_is_translated(municipality):
+    from django.utils import translation
+
+    from madoguchi.channels.models import MynaportalConnection
+    from madoguchi.channels.mynaportal import pull
+
+    conn = MynaportalConnection.objects.create(
+        municipality=municipality, base_url="http://127.0.0.1:1", login_id="x"
+    )
+    with held_elsewhere(f"mynaportal-pull:{conn.pk}"), translation.override("en"):
+        result = pull.pull(conn)
+    assert result.errors == ["Another retrieval is running, so nothing was retrieved this time."]
+
+
 # ------------------------------------------------------------------ abandoned jobs
 
 

@@ -61,6 +61,8 @@ def s3(settings, s3_server, monkeypatch):
     import boto3
     from botocore.config import Config
 
+    from madoguchi.ops.storage import transfer_config
+
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     client = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
@@ -80,6 +82,7 @@ def s3(settings, s3_server, monkeypatch):
                 "default_acl": "private",
                 "file_overwrite": False,
                 "max_memory_size": 64 * 1024,
+                "transfer_config": transfer_config(),
                 "client_config": Config(connect_timeout=2, read_timeout=10),
             },
         },
@@ -127,6 +130,53 @@ def test_a_large_file_is_streamed_in_parts(s3):
             read += chunk
     assert bytes(read) == payload
     default_storage.delete(name)
+
+
+def test_a_large_attachment_is_stored_without_holding_it_in_memory(s3, municipality):
+    """A 64 MiB upload (spooled to disk by Django, as every upload past 2 MiB is) goes to the
+    bucket in 8 MiB parts, one at a time: the Python heap holds a few parts' worth (boto3
+    keeps a couple of copies of the part it sends), never the whole file as reading it
+    whole did."""
+    import hashlib
+    import tracemalloc
+
+    from django.core.files.uploadedfile import TemporaryUploadedFile
+
+    from madoguchi.applications import services
+    from madoguchi.applications.models import Attachment
+    from tests.api.conftest import make_procedure
+
+    size = 64 * 1024 * 1024
+    block = os.urandom(1024 * 1024)
+    upload = TemporaryUploadedFile("大きな書類.pdf", "application/pdf", size, None)
+    digest = hashlib.sha256()
+    for _ in range(size // len(block)):
+        upload.write(block)
+        digest.update(block)
+    upload.seek(0)
+    application, _token = services.start_draft(make_procedure(municipality))
+
+    tracemalloc.start()
+    try:
+        answer = services.store_attachment(
+            application, "document", upload, content_type="application/pdf"
+        )
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        upload.close()
+    assert peak < 40 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for a 64 MiB file"
+    assert answer["size"] == size
+    assert answer["sha256"] == digest.hexdigest()
+    attachment = Attachment.objects.get(uid=answer["attachment"])
+    head = s3.head_object(Bucket=BUCKET, Key=attachment.file.name)
+    assert head["ContentLength"] == size
+    assert head["ETag"].endswith('-8"')  # eight 8 MiB parts
+    read = hashlib.sha256()
+    with attachment.file.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            read.update(chunk)
+    assert read.hexdigest() == digest.hexdigest()
 
 
 def test_readiness_checks_the_bucket(s3, client, settings):

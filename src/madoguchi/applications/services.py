@@ -5,11 +5,12 @@ through the durable outbox. See docs/contracts-applications.md.
 """
 
 import datetime
+import hashlib
 import re
 import unicodedata
 import uuid
 
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -302,22 +303,35 @@ def store_attachment(
     content_type: str,
     content: bytes | None = None,
 ) -> dict:
-    if content is None:
-        uploaded_file.seek(0)
-        content = uploaded_file.read()
+    """Keep one attachment of a draft. The upload is streamed: hashed in chunks, then handed
+    to the storage as a file (multipart parts to object storage, chunked copies on disk), so
+    a large file is never held whole in memory. `content` is for callers that already hold
+    the bytes (small generated files)."""
+    name = (getattr(uploaded_file, "name", None) or "file")[:255]
+    source = ContentFile(content, name=name) if content is not None else File(uploaded_file)
+    digest = hashlib.sha256()
+    size = 0
+    source.seek(0)
+    for chunk in source.chunks(ATTACHMENT_CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+    source.seek(0)
     attachment = Attachment(
         municipality_id=application.municipality_id,
         application=application,
         uid=uuid.uuid4().hex,
         field_key=field_key,
-        original_name=(getattr(uploaded_file, "name", None) or "file")[:255],
+        original_name=name,
         content_type=content_type,
-        size=len(content),
-        sha256=Attachment.digest(content),
+        size=size,
+        sha256=digest.hexdigest(),
     )
-    attachment.file.save(attachment.uid, ContentFile(content), save=False)
+    attachment.file.save(attachment.uid, source, save=False)
     attachment.save()
     return attachment.as_answer()
+
+
+ATTACHMENT_CHUNK = 1024 * 1024
 
 
 @transaction.atomic

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from madoguchi.applications.models import Application, Channel
 from madoguchi.channels.models import (
@@ -64,7 +65,8 @@ def client_for(connection: MynaportalConnection) -> MynaportalClient:
 Progress = Callable[[int, int, PullResult], None]
 
 
-BUSY_MESSAGE = "別の取得が実行中のため、今回は取得しませんでした。"
+# Marked for translation here, translated when a pull gives up (in the language active then).
+BUSY_MESSAGE = gettext_noop("別の取得が実行中のため、今回は取得しませんでした。")
 
 
 def pull(
