@@ -117,3 +117,13 @@ def test_log_access_keeps_ids_not_data(rf, municipality, member):
     row = log_access(request, AccessLog.Action.SEARCH, municipality=municipality, q_length=3)
     assert row.ip_address == "192.0.2.1"
     assert row.detail == {"q_length": 3}
+
+
+def test_csv_download_neutralises_formulas(client, municipality, member):
+    admin = member("admin1", municipality, "admin")
+    odd = member("=HYPERLINK(1)", municipality, "handler")  # a user name is free text
+    add_log(municipality, odd, AccessLog.Action.VIEW_APPLICATION, receipt="2026-000001")
+    login_with_2fa(client, admin)
+    response = client.get("/staff/audit/download/", {"receipt_number": "2026-000001"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert rows[1][1] == "'=HYPERLINK(1)"

@@ -58,3 +58,5 @@ def test_inbox_export_carries_the_filter_and_downloads(
     assert rows[0][0] == "受付番号"
     assert len(rows) == 2, rows  # the header and the one filtered application
     assert "髙橋\u3000美咲" in rows[1]
+    # 髙 is written as Windows writes it (IBM extension row FB), not Python's NEC row EE.
+    assert b"\xfb\xfc" in content and b"\xee\xe0" not in content

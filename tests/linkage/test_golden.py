@@ -6,7 +6,7 @@ the diff of tests/linkage/golden/ like code.
 The cases (tests/linkage/conftest.py GOLDEN_CASES) cover: 和暦 at era boundaries
 (令和元年5月1日 R010501, 昭和64年1月7日 S640107, 平成元年1月8日 H010108, 昭和元年12月25日
 S011225), 𠮷 (not in CP932: the record is refused with a report), 髙 and ① (NEC/IBM
-extensions: encodable), half-width katakana (1 byte each), 〜 (WAVE DASH, written as the
+extensions: encodable; 髙 written FB FC as Windows and Java MS932 write it), half-width katakana (1 byte each), 〜 (WAVE DASH, written as the
 CP932 ～), full-width padding, comma and quotes in CSV.
 """
 
@@ -79,8 +79,9 @@ def test_csv_cp932_refuses_only_the_record_with_a_character_outside_cp932(
     assert "R-0001,20240501,山田\u3000花子,ﾔﾏﾀﾞ ﾊﾅｺ,2,R010501,1,髙橋方①\r\n" in text
     assert "R-0003,20240503,佐藤\u3000一郎,ｻﾄｳ,1,H010108,0,～まで\r\n" in text  # 〜 → CP932 ～
     assert "R-0002" not in text
-    # 髙 (IBM extension, NEC-selected row) and ① (NEC special row 13) are in the file.
-    assert "髙".encode("cp932") in data and "①".encode("cp932") in data
+    # 髙 (IBM extension, also in the NEC-selected rows) is written FB FC as Windows writes
+    # it, not EE E0 as Python's codec does; ① (NEC special row 13) as 87 40.
+    assert b"\xfb\xfc" in data and b"\xee\xe0" not in data and b"\x87\x40" in data
 
 
 @pytest.mark.django_db
@@ -115,7 +116,22 @@ def test_fixed_length_cp932(golden_cases, make_layout):
     assert first[41:48] == b"R010501"
     assert first[48:53] == b"00042"
     # 備考 right-aligned with full-width padding: 髙橋方① is 8 bytes, one 全角空白 before it.
-    assert first[53:63] == "\u3000髙橋方①".encode("cp932")
+    assert first[53:63] == "\u3000".encode("cp932") + b"\xfb\xfc" + "橋方①".encode("cp932")
     assert records[1][41:48] == b"H010108"
     # 〜 (WAVE DASH) is written as CP932 ～ (0x8160); two full-width spaces pad it to 10.
     assert records[1][53:63] == "\u3000\u3000～まで".encode("cp932")
+
+
+@pytest.mark.django_db
+def test_csv_neutralises_formulas_but_fixed_length_keeps_the_value(linkage_procedure, make_layout):
+    from .conftest import make_case
+
+    make_case(linkage_procedure, "R-0009", family="山田", given="花子", note="=1+1", kana="@A")
+    text = content(run(make_layout(encoding="utf-8"))).decode("utf-8")
+    assert text.endswith(",'@A,,,,'=1+1\r\n")
+    columns = [
+        {"header": "受付番号", "source": "receipt_number", "width": 8},
+        {"header": "備考", "source": "note", "width": 6},
+    ]
+    layout = make_layout(name="固定長", format="fixed", encoding="cp932", columns=columns)
+    assert content(run(layout)) == b"R-0009  =1+1  \r\n"

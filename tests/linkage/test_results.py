@@ -124,3 +124,15 @@ def test_cases_of_other_procedures_cannot_be_touched(
     job = do_import(make_layout(), handler, b"S-0001,completed\nR-0001X,completed\n")
     assert job.applied == 0
     assert job.report[0]["result"] == "受付番号「S-0001」の申請はこの手続にありません。"
+
+
+def test_report_csv_neutralises_what_the_core_system_wrote():
+    from types import SimpleNamespace
+
+    from madoguchi.linkage.results import report_csv
+
+    job = SimpleNamespace(
+        report=[{"line": 1, "receipt_number": "R-1", "status": "", "ok": False, "result": "=1+1"}]
+    )
+    text = report_csv(job).decode("utf-8-sig")
+    assert text.splitlines()[1] == "1,R-1,,エラー,'=1+1"

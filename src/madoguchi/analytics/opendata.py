@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from madoguchi.applications.models import Application, Channel
 from madoguchi.catalog.models import Procedure
-from madoguchi.exports.writers import CsvRowWriter
+from madoguchi.core.csvfile import CsvWriter
 from madoguchi.jp.fiscal_year import fiscal_year_period, last_complete_fiscal_year
 from madoguchi.tenants.models import Municipality
 
@@ -104,7 +104,7 @@ def online_procedures(request, lg_code: str):
         year = last_complete_fiscal_year(timezone.localdate())
     start, end = fiscal_year_period(year)
     raw = io.BytesIO()
-    writer = CsvRowWriter(raw, "utf-8-sig")
+    writer = CsvWriter(raw, "utf-8-sig")
     writer.write_row(HEADER)
     for row in rows(municipality, start, end):
         writer.write_row(row)

@@ -18,7 +18,8 @@ from django.views.decorators.http import require_POST
 
 from madoguchi.applications.models import ApplicationEvent
 from madoguchi.catalog.models import Procedure
-from madoguchi.exports.writers import CsvRowWriter, XlsxRowWriter
+from madoguchi.core.csvfile import CsvWriter
+from madoguchi.exports.writers import XlsxRowWriter
 from madoguchi.jp.fiscal_year import fiscal_year_label, fiscal_year_of, fiscal_year_period
 from madoguchi.tenants.decorators import staff_required
 from madoguchi.tenants.permissions import Role, is_admin, memberships
@@ -160,7 +161,7 @@ def download(request):
     scope, _municipalities, _errors = _scope(request)
     table_list = tables.build(figures.dashboard(scope))
     raw = io.BytesIO()
-    writer = CsvRowWriter(raw, "utf-8-sig") if file_format == "csv" else XlsxRowWriter(raw, "KPI")
+    writer = CsvWriter(raw, "utf-8-sig") if file_format == "csv" else XlsxRowWriter(raw, "KPI")
     write_tables(writer, scope, table_list)
     writer.close()
     name = f"kpi-{scope.municipality.lg_code}-{scope.start:%Y%m%d}-{scope.end:%Y%m%d}.{file_format}"

@@ -7,7 +7,6 @@ a 管理者 gets a 404 (the page does not exist for them).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import unicodedata
@@ -20,6 +19,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from madoguchi.core import csvfile
 from madoguchi.tenants.decorators import staff_required
 from madoguchi.tenants.models import Municipality
 from madoguchi.tenants.permissions import admin_municipality_ids
@@ -121,17 +121,8 @@ def log_search(request):
     )
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def _csv_rows(qs: QuerySet):
-    writer = csv.writer(_Echo(), lineterminator="\r\n")
-    yield "\ufeff"
-    yield writer.writerow(
-        [_("日時"), _("職員"), _("操作"), _("受付番号"), _("対象"), _("接続元"), _("詳細")]
-    )
+    yield [_("日時"), _("職員"), _("操作"), _("受付番号"), _("対象"), _("接続元"), _("詳細")]
     actions = {value: str(label) for value, label in AccessLog.Action.choices}
     rows = qs.values_list(
         "created_at",
@@ -143,17 +134,15 @@ def _csv_rows(qs: QuerySet):
         "detail",
     )
     for created_at, username, action, receipt, ref, ip, detail in rows.iterator(chunk_size=2000):
-        yield writer.writerow(
-            [
-                timezone.localtime(created_at).strftime("%Y-%m-%d %H:%M:%S"),
-                username or "",
-                actions.get(action, action),
-                receipt,
-                ref,
-                ip or "",
-                json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else "",
-            ]
-        )
+        yield [
+            timezone.localtime(created_at).strftime("%Y-%m-%d %H:%M:%S"),
+            username or "",
+            actions.get(action, action),
+            receipt,
+            ref,
+            ip or "",
+            json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else "",
+        ]
 
 
 @staff_required
@@ -169,6 +158,8 @@ def log_download(request):
             filters=search.as_detail(),
         )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
-    response = StreamingHttpResponse(_csv_rows(qs), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(
+        csvfile.stream(_csv_rows(qs)), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="access-log-{stamp}.csv"'
     return response

@@ -40,11 +40,12 @@ from django.utils.translation import gettext as _
 
 from madoguchi.applications.models import Application, Channel, Status
 from madoguchi.catalog.models import Procedure
+from madoguchi.jp import cp932
 from madoguchi.tenants.models import Department
 from madoguchi.tenants.permissions import visible_applications
 
 from . import columns as cols
-from .encoding import CP932_EQUIVALENTS, to_cp932
+from .encoding import to_cp932
 from .models import ExportJob
 from .writers import open_writer
 
@@ -136,20 +137,11 @@ class Report:
 
 
 def _cp932_row(cells: list[str], headers: list[str], receipt_number: str, report: Report):
+    """The cells with each character CP932 cannot hold replaced by 〓 and reported. (The
+    writer's encoder maps the JIS X 0208 equivalents such as 〜 itself.)"""
     line = "\x1f".join(cells)
-    if line.isascii():
+    if line.isascii() or not cp932.unencodable(line):
         return cells
-    translated = line.translate(CP932_EQUIVALENTS)
-    try:
-        translated.encode("cp932")
-    except UnicodeEncodeError:
-        pass
-    else:
-        if translated == line:
-            return cells
-        parts = translated.split("\x1f")
-        if len(parts) == len(cells):  # (a cell holding \x1f itself falls through)
-            return parts
     fixed = []
     for header, cell in zip(headers, cells, strict=True):
         text, missing = to_cp932(cell)

@@ -1,55 +1,32 @@
-"""File writers for exports. Rows are written one by one to a file on disk, so memory does not
-grow with the number of rows.
+"""File writers for exports. Rows are written to a file on disk as they come, so memory does
+not grow with the number of rows.
 
-- CSV: RFC 4180 (CRLF, fields quoted when needed), UTF-8 with BOM (Excel opens it as UTF-8)
-  or CP932. The caller makes every cell encodable first (see `encoding.to_cp932`).
-- XLSX: openpyxl in write-only mode (rows are streamed to the worksheet XML).
-
-Formula injection: a cell starting with = + - @ (or a tab / carriage return) that is not a
-number is written with a leading ' in CSV, so that a spreadsheet opening the file shows the
-text instead of running it as a formula (a resident controls what they type). In XLSX every
-cell is written as a string cell, which is never evaluated, so the value is kept as is.
+- CSV: the project's one CSV writer (`madoguchi.core.csvfile`: RFC 4180, UTF-8 with BOM or
+  CP932 as Windows writes it, formula cells neutralised). The caller makes every cell
+  encodable first (see `encoding.to_cp932`) so that nothing is lost silently.
+- XLSX: openpyxl in write-only mode (rows are streamed to the worksheet XML). Every cell is
+  written as a string cell, which a spreadsheet never evaluates, so the value is kept as is.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from typing import BinaryIO, Protocol
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+from madoguchi.core.csvfile import CsvWriter, neutralise
 
-
-def neutralise_formula(value: str) -> str:
-    if value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
-        return "'" + value
-    return value
+# The names other modules import.
+CsvRowWriter = CsvWriter
+neutralise_formula = neutralise
 
 
 class RowWriter(Protocol):
     def write_row(self, cells: list[str]) -> None: ...
 
     def close(self) -> None: ...
-
-
-class CsvRowWriter:
-    def __init__(self, raw: BinaryIO, encoding: str):
-        # utf-8-sig writes the BOM once, at the start of the stream.
-        self._text = io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
-        self._csv = csv.writer(self._text, lineterminator="\r\n")
-
-    def write_row(self, cells: list[str]) -> None:
-        self._csv.writerow([neutralise_formula(c) for c in cells])
-
-    def close(self) -> None:
-        self._text.flush()
-        self._text.detach()
 
 
 class XlsxRowWriter:
@@ -73,4 +50,4 @@ class XlsxRowWriter:
 def open_writer(raw: BinaryIO, file_format: str, encoding: str) -> RowWriter:
     if file_format == "xlsx":
         return XlsxRowWriter(raw)
-    return CsvRowWriter(raw, encoding)
+    return CsvWriter(raw, encoding)

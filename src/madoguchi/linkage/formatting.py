@@ -22,8 +22,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-# JIS X 0208 mapping → CP932 mapping of the same character (shared with the inbox exports).
-from madoguchi.exports.encoding import CP932_EQUIVALENTS
+# The project's one CP932 encoder (the bytes Windows and Java MS932 write).
+from madoguchi.jp import cp932
 
 FORMATS = ("csv", "fixed")
 ENCODINGS = ("utf-8", "cp932")
@@ -173,20 +173,13 @@ def apply_map(value, table: dict[str, str]) -> str:
 
 def encode(text: str, encoding: str) -> bytes:
     """`text` in `encoding`; CellError naming every character CP932 cannot represent."""
-    if encoding == "cp932":
-        text = text.translate(CP932_EQUIVALENTS)
-    try:
+    if encoding != "cp932":
         return text.encode(encoding)
+    try:
+        return cp932.encode(text)
     except UnicodeEncodeError:
         pass
-    bad: list[str] = []
-    for ch in text:
-        try:
-            ch.encode(encoding)
-        except UnicodeEncodeError:
-            if ch not in bad:
-                bad.append(ch)
-    chars = "・".join(f"「{ch}」（U+{ord(ch):04X}）" for ch in bad)
+    chars = "・".join(f"「{ch}」（U+{ord(ch):04X}）" for ch in cp932.unencodable(text))
     raise CellError(f"{chars}はCP932で表せません。")
 
 

@@ -224,10 +224,10 @@ def run(import_id: int) -> ResultImport | None:
 
 def report_csv(job: ResultImport) -> bytes:
     """The per-line report as CSV (UTF-8 with BOM, opens in Excel)."""
-    from madoguchi.exports.writers import CsvRowWriter
+    from madoguchi.core.csvfile import CsvWriter
 
     raw = io.BytesIO()
-    writer = CsvRowWriter(raw, "utf-8-sig")
+    writer = CsvWriter(raw, "utf-8-sig")
     writer.write_row([_("行"), _("受付番号"), _("処理状況"), _("結果"), _("内容")])
     for entry in job.report:
         writer.write_row(

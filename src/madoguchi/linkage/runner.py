@@ -37,6 +37,7 @@ from django.utils.translation import gettext_noop
 
 from madoguchi.applications import services
 from madoguchi.applications.models import Application, ApplicationEvent
+from madoguchi.core import csvfile
 from madoguchi.exports.columns import export_value
 
 from . import formatting as fmt
@@ -85,14 +86,6 @@ def candidates(layout: Layout):
 # ------------------------------------------------------------------------------- records
 
 
-def _csv_cell(data: bytes) -> bytes:
-    # Byte-level quoting is safe in UTF-8 and CP932: no trail byte of a multi-byte character
-    # is ever " , CR or LF (CP932 trail bytes are 0x40-0xFC).
-    if any(c in data for c in (b'"', b",", b"\r", b"\n")):
-        return b'"' + data.replace(b'"', b'""') + b'"'
-    return data
-
-
 class RecordWriter:
     """Turns a case into the bytes of one record (or the reasons it cannot be written)."""
 
@@ -107,8 +100,13 @@ class RecordWriter:
     def header(self) -> bytes:
         if self.fixed or not self.layout.header_row:
             return b""
-        cells = [_csv_cell(fmt.encode(s.header, self.encoding)) for s in self.specs]
-        return b",".join(cells) + self.eol
+        return self._csv_record([s.header for s in self.specs])
+
+    def _csv_record(self, texts: list[str]) -> bytes:
+        # The project's one CSV writer: quoting and formula neutralising; every cell was
+        # checked to be encodable (and within its width, the neutralising ' included).
+        line = csvfile.format_row(texts, self.eol.decode("ascii"))
+        return fmt.encode(line, self.encoding)
 
     def _form(self, application: Application):
         version_id = application.form_version_id
@@ -171,11 +169,15 @@ class RecordWriter:
 
     def record(self, application: Application) -> tuple[bytes | None, list[tuple[str, str]]]:
         cells: list[bytes] = []
+        texts: list[str] = []
         errors: list[tuple[str, str]] = []
         for spec in self.specs:
+            text = self.text(spec, application)
+            if not self.fixed:
+                text = csvfile.neutralise(text)
             try:
                 data = fmt.fit(
-                    self.text(spec, application),
+                    text,
                     encoding=self.encoding,
                     width=spec.width,
                     align=spec.align,
@@ -185,10 +187,13 @@ class RecordWriter:
             except fmt.CellError as exc:
                 errors.append((spec.header, exc.reason))
                 continue
-            cells.append(data if self.fixed else _csv_cell(data))
+            cells.append(data)
+            texts.append(text)
         if errors:
             return None, errors
-        return (b"" if self.fixed else b",").join(cells) + self.eol, []
+        if self.fixed:
+            return b"".join(cells) + self.eol, []
+        return self._csv_record(texts), []
 
 
 # ------------------------------------------------------------------------------- the batch

@@ -1,0 +1,137 @@
+"""The one CSV writer of madoguchi: exports, the KPI and open-data downloads, the 閲覧ログ
+download, file linkage (CSV layouts) and the linkage result report all write through it.
+
+- RFC 4180: comma, CRLF (LF for linkage layouts that ask for it), a field quoted only when it holds a comma, a double quote,
+  CR or LF (Python's csv module, QUOTE_MINIMAL).
+- Encodings: "utf-8", "utf-8-sig" (BOM once at the start: Excel opens it as UTF-8) and
+  "cp932", written by the project's one CP932 encoder (`madoguchi.jp.cp932`: the bytes Windows
+  and Java MS932 write). Rows are encoded in blocks, not one by one.
+- Formula injection (a resident or a peer controls what a cell says; a spreadsheet opening the
+  file must show it, not run it): a cell is written with a leading ' when, after any leading
+  half-width or full-width spaces, it starts with = + - @ or their full-width forms ＝ ＋ － ＠
+  (Excel in Japanese converts full-width operators typed at the start of a cell), or when it
+  starts with a tab or CR (both end a cell for some importers and let the next character
+  start a formula). A plain number (-12, +3.5) is left as it is: it is a value, not a formula.
+  This follows OWASP's "CSV Injection" advice (prefix the cell with a single quote). Files read
+  by machines (linkage) get the same rule: a core system that needs "-" or "@" at the start of
+  a value reads it after removing one leading '.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
+
+from madoguchi.jp import cp932
+
+ENCODINGS = ("utf-8", "utf-8-sig", "cp932")
+_FORMULA_START = frozenset("=+-@\t\r＝＋－＠")
+_SPACES = " \u3000"
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+# Encoded and written once this many characters are waiting.
+BLOCK_CHARS = 1 << 16
+
+
+def neutralise(value: str) -> str:
+    """`value` as a spreadsheet must show it (see the module's rule)."""
+    if not value:
+        return value
+    first = value[0]
+    if first in _SPACES:
+        stripped = value.lstrip(_SPACES)
+        if not stripped:
+            return value
+        first = stripped[0]
+    if first in _FORMULA_START and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def encode(text: str, encoding: str, errors: str = "strict") -> bytes:
+    """`text` in one of ENCODINGS (no BOM). CP932 through the project's encoder."""
+    if encoding == "cp932":
+        return cp932.encode(text, errors=errors)
+    if encoding in ("utf-8", "utf-8-sig"):
+        return text.encode("utf-8")
+    raise ValueError(f"unsupported CSV encoding: {encoding}")
+
+
+class CsvWriter:
+    """Rows of text cells to the binary file `raw`; memory stays flat (a block of at most
+    BLOCK_CHARS characters is kept). Call `close()` to write the last block."""
+
+    def __init__(
+        self,
+        raw: BinaryIO,
+        encoding: str = "utf-8-sig",
+        *,
+        errors: str = "strict",
+    ):
+        if encoding not in ENCODINGS:
+            raise ValueError(f"unsupported CSV encoding: {encoding}")
+        self._raw = raw
+        self._encoding = encoding
+        self._errors = errors
+        self._buffer = io.StringIO()
+        self._csv = csv.writer(self._buffer, lineterminator="\r\n")
+        if encoding == "utf-8-sig":
+            raw.write(b"\xef\xbb\xbf")
+
+    def write_row(self, cells: Iterable[str]) -> None:
+        self._csv.writerow([neutralise(c) for c in cells])
+        if self._buffer.tell() >= BLOCK_CHARS:
+            self.flush()
+
+    writerow = write_row
+
+    def write_rows(self, rows: Iterable[Iterable[str]]) -> None:
+        for row in rows:
+            self.write_row(row)
+
+    def flush(self) -> None:
+        text = self._buffer.getvalue()
+        if text:
+            self._raw.write(encode(text, self._encoding, self._errors))
+        self._buffer.seek(0)
+        self._buffer.truncate()
+
+    def close(self) -> None:
+        self.flush()
+
+
+def format_row(cells: Iterable[str], line_ending: str = "\r\n") -> str:
+    """One record as text (neutralised and quoted), for writers that check bytes per record.
+    A cell holding CR or LF is quoted whatever the line ending (Python's csv module quotes
+    only the characters of its own line terminator, so it always writes CRLF here)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow([neutralise(c) for c in cells])
+    line = buffer.getvalue()
+    return line if line_ending == "\r\n" else line[:-2] + line_ending
+
+
+class _Chunks:
+    def __init__(self):
+        self.raw = io.BytesIO()
+
+    def take(self) -> bytes:
+        data = self.raw.getvalue()
+        self.raw.seek(0)
+        self.raw.truncate()
+        return data
+
+
+def stream(rows: Iterable[Iterable[str]], encoding: str = "utf-8-sig") -> Iterator[bytes]:
+    """The CSV of `rows` as blocks of bytes, for a streaming HTTP response."""
+    chunks = _Chunks()
+    writer = CsvWriter(chunks.raw, encoding)
+    for row in rows:
+        writer.write_row(row)
+        if chunks.raw.tell():
+            yield chunks.take()
+    writer.close()
+    last = chunks.take()
+    if last:
+        yield last
