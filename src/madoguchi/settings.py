@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "madoguchi.analytics",
     "madoguchi.identity",
     "madoguchi.ops",
+    "madoguchi.translations",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -189,7 +190,18 @@ LOGIN_URL = "account:login"
 LOGIN_REDIRECT_URL = "staff:application_list"
 
 LANGUAGE_CODE = "ja"
-LANGUAGES = [("ja", "日本語"), ("en", "English")]
+# The portal's own texts are translated (gettext) to English; the other languages are there
+# for form and procedure texts staff translate (madoguchi.translations), the portal's own
+# texts falling back to Japanese. ja-x-easy: やさしい日本語 (see translations/languages.py).
+LANGUAGES = [
+    ("ja", "日本語"),
+    ("en", "English"),
+    ("ja-x-easy", "やさしい日本語"),
+    ("zh-hans", "中文(简体)"),
+    ("ko", "한국어"),
+    ("vi", "Tiếng Việt"),
+    ("pt", "Português"),
+]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True

@@ -49,6 +49,10 @@ def record_validation_failures(application, form, errors) -> None:
         ValidationFailure.increment(
             form_version=application.form_version,
             field_key=key,
-            field_label=field_label_of(form, key, getattr(error, "label", key)),
+            # Staff read these figures: the label of the Japanese form, whatever language
+            # the resident filled it in.
+            field_label=field_label_of(
+                application.form_version.form, key, getattr(error, "label", key)
+            ),
             rule=rule,
         )

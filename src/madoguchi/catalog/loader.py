@@ -57,7 +57,7 @@ TEMPLATE_KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,79}")
 # ひらがな, ゝゞ, ー, ・ and spaces
 READING_RE = re.compile(r"[\u3041-\u3096\u309d\u309e\u30fc\u30fb\u3000 ]+")
 
-_TOP_LEVEL_KEYS = ("key", "procedure", "form")
+_TOP_LEVEL_KEYS = ("key", "procedure", "form", "translations")
 # procedure block: key -> kind of value
 _PROCEDURE_KEYS: dict[str, str] = {
     "name": "text",
@@ -123,6 +123,8 @@ class TemplateDefinition:
     departments: tuple[str, ...]
     form: dict[str, Any]  # the `form` block, JSON-ready (stored in FormVersion.schema)
     schema: FormSchema
+    # the `translations` block: {language: {text key: text}} (docs/form-schema.md)
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -419,6 +421,7 @@ def load_template_file(
         schema = parse_form(form, source=key)
     except SchemaError as exc:
         raise TemplateError.from_schema_error(key, exc) from exc
+    translations = _check_translations(key, data.get("translations"), procedure, form)
     return TemplateDefinition(
         key=key,
         path=path,
@@ -426,7 +429,31 @@ def load_template_file(
         departments=departments,
         form=form,
         schema=schema,
+        translations=translations,
     )
+
+
+def _check_translations(template: str, data: Any, procedure: dict, form: dict) -> dict:
+    from madoguchi.translations.services import check_template_translations, template_texts
+
+    translations, problem = check_template_translations(
+        _jsonable(data, template, "翻訳（translations）") if data is not None else None,
+        template_texts(procedure, form),
+    )
+    if problem:
+        raise TemplateError(template, None, problem)
+    return translations
+
+
+def _store_translations(procedure: Procedure, definition: TemplateDefinition) -> None:
+    from madoguchi.translations.services import store_template_translations, template_texts
+
+    if definition.translations:
+        store_template_translations(
+            procedure,
+            definition.translations,
+            template_texts(definition.procedure, definition.form),
+        )
 
 
 def _check_procedure(
@@ -649,9 +676,11 @@ def _apply(
         .first()
     )
     if procedure is None:
-        return _create_procedure(
+        result = _create_procedure(
             municipality, definition, standard_departments, created_departments
         )
+        _store_translations(Procedure.objects.get(municipality=municipality, slug=key), definition)
+        return result
     if procedure.template_key != key:
         origin = (
             f"標準様式「{procedure.template_key}」から作成されたもの"
@@ -664,7 +693,9 @@ def _apply(
             f"識別子「{key}」の手続「{procedure.name}」がすでにあり、{origin}。"
             "この手続には読み込みません。",
         )
-    return _sync_versions(procedure, definition, publish)
+    result = _sync_versions(procedure, definition, publish)
+    _store_translations(procedure, definition)
+    return result
 
 
 def _create_procedure(

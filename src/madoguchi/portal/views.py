@@ -15,8 +15,8 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -81,6 +81,50 @@ def review_sections(form, answers):
     from madoguchi.formengine.display import review_sections as _review_sections
 
     return _review_sections(form, answers)
+
+
+# Texts of procedures and forms in the resident's language (madoguchi.translations), text by
+# text, falling back to Japanese. Only what the resident sees goes through these: what is
+# stored, sent to staff or exported is the Japanese form's.
+
+
+def _content_language() -> str | None:
+    from madoguchi.translations.languages import content_language
+
+    return content_language(get_language())
+
+
+def _local_procedure(procedure):
+    from madoguchi.translations.services import localized_procedure
+
+    return localized_procedure(procedure, _content_language())
+
+
+def _local_procedures(procedures):
+    from madoguchi.translations.services import localized_procedures
+
+    return localized_procedures(procedures, _content_language())
+
+
+def _local_form(application: Application):
+    from madoguchi.translations.services import localized_form
+
+    return localized_form(application.form_version, _content_language())
+
+
+def _local_steps(application: Application, form, steps) -> tuple:
+    """(the resident's form, the same visible steps taken from it)."""
+    local = _local_form(application)
+    if local is form:
+        return form, steps
+    return local, [local.step(s.key) for s in steps]
+
+
+def _local_position(application: Application, position):
+    form, steps = _local_steps(application, position.form, position.steps)
+    if form is position.form:
+        return position
+    return form_flow.StepPosition(form, steps, position.index)
 
 
 def _base_url() -> str:
@@ -210,6 +254,12 @@ def procedure_list(request):
     if life_event_label:
         procedures = [p for p in procedures if life_event in (p.life_events or [])]
     results = procedure_search.search(procedures, query)
+    if _content_language() and query:
+        # A resident may search in their language too (translated names and summaries).
+        found = {p.pk for p in results}
+        more = procedure_search.search(_local_procedures(procedures), query)
+        results += [p.original for p in more if p.pk not in found]
+    results = _local_procedures(results)
     return render(
         request,
         "portal/procedure_list.html",
@@ -245,6 +295,7 @@ def procedure_detail(request, slug):
     today = timezone.localdate()
     is_open = procedure.is_open(today)
     not_yet = bool(procedure.open_from and today < procedure.open_from)
+    procedure = _local_procedure(procedure)
     return render(
         request,
         "portal/procedure_detail.html",
@@ -313,7 +364,7 @@ def _start_with_email_check(request, procedure):
     return render(
         request,
         "portal/start_email.html",
-        {"procedure": procedure, "email": email, "error": error},
+        {"procedure": _local_procedure(procedure), "email": email, "error": error},
     )
 
 
@@ -356,7 +407,7 @@ def step(request, token, step_key):
     application = services.find_editable(request.municipality, token)
     if application is None:
         return _expired(request)
-    position = form_flow.locate_step(application, step_key)
+    position = _local_position(application, form_flow.locate_step(application, step_key))
     if not position.found:
         # A step hidden by earlier answers, or not in this form version.
         return redirect(_step_url(request, token, position.first_key))
@@ -425,7 +476,7 @@ def _render_step(request, token, application, position, raw, errors, return_to_c
         "portal/step.html",
         {
             "application": application,
-            "procedure": application.procedure,
+            "procedure": _local_procedure(application.procedure),
             "form": form,
             "step": current,
             "step_index": index,
@@ -481,7 +532,7 @@ def save_for_later(request, token):
         "portal/save.html",
         {
             "application": application,
-            "procedure": application.procedure,
+            "procedure": _local_procedure(application.procedure),
             "email": email,
             "error": error,
             "back_url": _step_url(request, token, back_step),
@@ -507,7 +558,7 @@ def confirm(request, token):
         return _expired(request)
     correcting = services.is_correction(application)
     answers = _answers(application)
-    form, steps = _visible_steps(application)
+    form, steps = _local_steps(application, *_visible_steps(application))
     errors = _engine.validation.validate_all(form, answers)
     if errors:
         step_key = form_flow.step_key_of_error(steps, errors[0]) or steps[0].key
@@ -549,7 +600,7 @@ def confirm(request, token):
         "portal/confirm.html",
         {
             "application": application,
-            "procedure": application.procedure,
+            "procedure": _local_procedure(application.procedure),
             "form": form,
             "sections": sections,
             "progress": _progress(request, token, application, steps, None),
@@ -592,7 +643,7 @@ def receipt(request, token):
         "portal/receipt.html",
         {
             "application": application,
-            "procedure": application.procedure,
+            "procedure": _local_procedure(application.procedure),
             "received_text": _received_text(application),
             "resubmitted_text": resubmitted_text,
             "token": token,
@@ -608,13 +659,13 @@ def status(request, token):
     application = _submitted(request, token)
     if application is None:
         return _expired(request, kind="status")
-    form = application.form_version.form
+    form = _local_form(application)
     return render(
         request,
         "portal/status.html",
         {
             "application": application,
-            "procedure": application.procedure,
+            "procedure": _local_procedure(application.procedure),
             "received_text": _received_text(application),
             "history": services.status_history(application),
             "sections": review_sections(form, application.answers),
@@ -655,7 +706,11 @@ def withdraw(request, token):
     return render(
         request,
         "portal/withdraw.html",
-        {"application": application, "procedure": application.procedure, "status_url": status_url},
+        {
+            "application": application,
+            "procedure": _local_procedure(application.procedure),
+            "status_url": status_url,
+        },
     )
 
 
