@@ -11,6 +11,7 @@ urlpatterns = [
     path("staff/webhooks/", include("madoguchi.webhooks.urls")),
     path("staff/linkage/", include("madoguchi.linkage.urls")),
     path("staff/analytics/", include("madoguchi.analytics.urls")),
+    path("staff/translations/", include("madoguchi.translations.urls")),
     path("staff/mynaportal/", include("madoguchi.channels.mynaportal.urls")),
     path("api/v1/", include("madoguchi.api.urls")),
     path("opendata/", include("madoguchi.analytics.public_urls")),
