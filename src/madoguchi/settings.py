@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "madoguchi.identity",
     "madoguchi.ops",
     "madoguchi.translations",
+    "madoguchi.builder",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",

@@ -12,6 +12,7 @@ urlpatterns = [
     path("staff/linkage/", include("madoguchi.linkage.urls")),
     path("staff/analytics/", include("madoguchi.analytics.urls")),
     path("staff/translations/", include("madoguchi.translations.urls")),
+    path("staff/builder/", include("madoguchi.builder.urls")),
     path("staff/mynaportal/", include("madoguchi.channels.mynaportal.urls")),
     path("api/v1/", include("madoguchi.api.urls")),
     path("opendata/", include("madoguchi.analytics.public_urls")),

@@ -45,6 +45,7 @@ __all__ = [
     "TemplateError",
     "TemplateResult",
     "available_template_keys",
+    "check_procedure",
     "load_standard_departments",
     "load_standard_templates",
     "load_template_file",
@@ -454,6 +455,15 @@ def _store_translations(procedure: Procedure, definition: TemplateDefinition) ->
             definition.translations,
             template_texts(definition.procedure, definition.form),
         )
+
+
+def check_procedure(
+    template: str, data: Any, known_departments: set[str]
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Check a `procedure` block (the same rules and messages for a template file and for
+    the staff procedure editor); returns the model values and the department codes, or
+    raises TemplateError."""
+    return _check_procedure(template, data, known_departments)
 
 
 def _check_procedure(

@@ -78,6 +78,9 @@ class StaffMembership(models.Model):
         ADMIN = "admin", _("管理者")
         HANDLER = "handler", _("担当者")
         VIEWER = "viewer", _("閲覧者")
+        # Builds the forms and edits the procedures of their department (or of the whole
+        # municipality without a department); sees no application.
+        EDITOR = "editor", _("様式作成者")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"

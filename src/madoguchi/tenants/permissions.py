@@ -2,7 +2,8 @@
 
 Roles: 管理者 (admin) sees and handles everything of their municipality and manages it;
 担当者 (handler) sees and handles the applications routed to their departments;
-閲覧者 (viewer) sees like a handler of the same scope but changes nothing.
+閲覧者 (viewer) sees like a handler of the same scope but changes nothing;
+様式作成者 (editor) edits the procedures and forms of their department and sees no application.
 A membership without a department covers the whole municipality.
 """
 
@@ -80,6 +81,8 @@ def staff_departments(user) -> list[Department]:
     ids: set[int] = set()
     municipality_ids: set[int] = set()
     for m in memberships(user):
+        if m.role == Role.EDITOR:  # builds forms; handles and sees no application
+            continue
         if m.department_id is None:
             municipality_ids.add(m.municipality_id)
         else:
@@ -136,4 +139,46 @@ def manageable_members(user):
         .objects.filter(memberships__municipality_id__in=administered, is_superuser=False)
         .exclude(memberships__in=StaffMembership.objects.exclude(municipality_id__in=administered))
         .distinct()
+    )
+
+
+def is_any_builder(user) -> bool:
+    """May open the form builder: 管理者 or 様式作成者 somewhere."""
+    return any(m.role in {Role.ADMIN, Role.EDITOR} for m in memberships(user))
+
+
+def editable_procedures_q(user) -> Q:
+    """Q over Procedure rows the user may edit: every procedure of a municipality where the
+    user is 管理者 (or 様式作成者 without a department), and the procedures of the
+    departments where the user is 様式作成者."""
+    scope = Q(pk__in=[])
+    for m in memberships(user):
+        if m.role == Role.ADMIN or (m.role == Role.EDITOR and m.department_id is None):
+            scope |= Q(municipality_id=m.municipality_id)
+        elif m.role == Role.EDITOR:
+            scope |= Q(municipality_id=m.municipality_id, departments=m.department_id)
+    return scope
+
+
+def builder_departments(user, municipality: Municipality | int) -> list[Department] | None:
+    """Departments of `municipality` whose procedures the user edits; None means all of them
+    (管理者, or 様式作成者 for the whole municipality); [] means none."""
+    municipality_id = getattr(municipality, "pk", municipality)
+    ids: set[int] = set()
+    for m in memberships(user):
+        if m.municipality_id != municipality_id:
+            continue
+        if m.role == Role.ADMIN or (m.role == Role.EDITOR and m.department_id is None):
+            return None
+        if m.role == Role.EDITOR:
+            ids.add(m.department_id)
+    return list(Department.objects.filter(pk__in=ids).order_by("code"))
+
+
+def builder_municipality_ids(user) -> list[int]:
+    """Municipalities in which the user may build forms, in membership order."""
+    return list(
+        dict.fromkeys(
+            m.municipality_id for m in memberships(user) if m.role in {Role.ADMIN, Role.EDITOR}
+        )
     )

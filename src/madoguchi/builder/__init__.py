@@ -1,0 +1,1 @@
+"""様式作成: staff edit procedures and build their forms in the browser (no YAML needed)."""
