@@ -58,7 +58,7 @@ def kodomo_procedure(municipality):
 
 @pytest.fixture
 def editor(municipality):
-    return make_staff("editor1", municipality, "kodomo", role="editor")
+    return make_staff("editor1", municipality, "kodomo", role="form_editor")
 
 
 @pytest.fixture

@@ -32,8 +32,8 @@ def matrix(municipality, other_municipality):
 @pytest.mark.parametrize(
     ("role", "department", "expected"),
     [
-        ("editor", "kodomo", {"own": 200, "other_department": 404, "other_municipality": 404}),
-        ("editor", None, {"own": 200, "other_department": 200, "other_municipality": 404}),
+        ("form_editor", "kodomo", {"own": 200, "other_department": 404, "other_municipality": 404}),
+        ("form_editor", None, {"own": 200, "other_department": 200, "other_municipality": 404}),
         ("admin", None, {"own": 200, "other_department": 200, "other_municipality": 404}),
         ("handler", "kodomo", {"own": 404, "other_department": 404, "other_municipality": 404}),
         ("viewer", None, {"own": 404, "other_department": 404, "other_municipality": 404}),
@@ -53,7 +53,7 @@ def test_isolation_matrix(client, municipality, matrix, role, department, expect
 
 
 def test_editor_cannot_change_a_procedure_of_another_department(client, municipality, matrix):
-    user = make_staff("u", municipality, "kodomo", role="editor")
+    user = make_staff("u", municipality, "kodomo", role="form_editor")
     login_with_2fa(client, user)
     target = matrix["other_department"]
     response = client.post(reverse("builder:form_op", args=[target.pk]), {"action": "add_step"})
@@ -64,7 +64,7 @@ def test_editor_cannot_change_a_procedure_of_another_department(client, municipa
 
 
 def test_builder_list_shows_only_editable_procedures(client, municipality, matrix):
-    user = make_staff("u", municipality, "kodomo", role="editor")
+    user = make_staff("u", municipality, "kodomo", role="form_editor")
     login_with_2fa(client, user)
     page = client.get(reverse("builder:procedure_list")).content.decode()
     assert "手続own" in page
@@ -80,17 +80,17 @@ def test_builder_needs_two_factor_and_a_builder_role(client, municipality):
 
 
 def test_editor_sees_no_inbox(municipality):
-    user = make_staff("u", municipality, "kodomo", role="editor")
+    user = make_staff("u", municipality, "kodomo", role="form_editor")
     assert staff_departments(user) == []
 
 
 def test_new_procedure_in_another_municipality_is_refused(client, municipality, other_municipality):
-    login_with_2fa(client, make_staff("u", municipality, "kodomo", role="editor"))
+    login_with_2fa(client, make_staff("u", municipality, "kodomo", role="form_editor"))
     response = client.get(reverse("builder:procedure_new") + f"?m={other_municipality.pk}")
     assert response.status_code == 404
 
 
 def test_nav_links_the_builder_for_editors_only(client, municipality):
-    login_with_2fa(client, make_staff("u", municipality, "kodomo", role="editor"))
+    login_with_2fa(client, make_staff("u", municipality, "kodomo", role="form_editor"))
     page = client.get(reverse("builder:procedure_list")).content.decode()
     assert f'href="{reverse("builder:procedure_list")}"' in page

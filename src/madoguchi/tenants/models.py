@@ -80,7 +80,7 @@ class StaffMembership(models.Model):
         VIEWER = "viewer", _("閲覧者")
         # Builds the forms and edits the procedures of their department (or of the whole
         # municipality without a department); sees no application.
-        EDITOR = "editor", _("様式作成者")
+        FORM_EDITOR = "form_editor", _("様式作成者")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
@@ -96,7 +96,7 @@ class StaffMembership(models.Model):
         blank=True,
         help_text=_("空欄の場合は団体全体（管理者向け）"),
     )
-    role = models.CharField(_("役割"), max_length=10, choices=Role.choices)
+    role = models.CharField(_("役割"), max_length=12, choices=Role.choices)
 
     objects = MunicipalityScopedQuerySet.as_manager()
 

@@ -81,7 +81,7 @@ def staff_departments(user) -> list[Department]:
     ids: set[int] = set()
     municipality_ids: set[int] = set()
     for m in memberships(user):
-        if m.role == Role.EDITOR:  # builds forms; handles and sees no application
+        if m.role == Role.FORM_EDITOR:  # builds forms; handles and sees no application
             continue
         if m.department_id is None:
             municipality_ids.add(m.municipality_id)
@@ -144,7 +144,7 @@ def manageable_members(user):
 
 def is_any_builder(user) -> bool:
     """May open the form builder: 管理者 or 様式作成者 somewhere."""
-    return any(m.role in {Role.ADMIN, Role.EDITOR} for m in memberships(user))
+    return any(m.role in {Role.ADMIN, Role.FORM_EDITOR} for m in memberships(user))
 
 
 def editable_procedures_q(user) -> Q:
@@ -153,9 +153,9 @@ def editable_procedures_q(user) -> Q:
     departments where the user is 様式作成者."""
     scope = Q(pk__in=[])
     for m in memberships(user):
-        if m.role == Role.ADMIN or (m.role == Role.EDITOR and m.department_id is None):
+        if m.role == Role.ADMIN or (m.role == Role.FORM_EDITOR and m.department_id is None):
             scope |= Q(municipality_id=m.municipality_id)
-        elif m.role == Role.EDITOR:
+        elif m.role == Role.FORM_EDITOR:
             scope |= Q(municipality_id=m.municipality_id, departments=m.department_id)
     return scope
 
@@ -168,9 +168,9 @@ def builder_departments(user, municipality: Municipality | int) -> list[Departme
     for m in memberships(user):
         if m.municipality_id != municipality_id:
             continue
-        if m.role == Role.ADMIN or (m.role == Role.EDITOR and m.department_id is None):
+        if m.role == Role.ADMIN or (m.role == Role.FORM_EDITOR and m.department_id is None):
             return None
-        if m.role == Role.EDITOR:
+        if m.role == Role.FORM_EDITOR:
             ids.add(m.department_id)
     return list(Department.objects.filter(pk__in=ids).order_by("code"))
 
@@ -179,6 +179,6 @@ def builder_municipality_ids(user) -> list[int]:
     """Municipalities in which the user may build forms, in membership order."""
     return list(
         dict.fromkeys(
-            m.municipality_id for m in memberships(user) if m.role in {Role.ADMIN, Role.EDITOR}
+            m.municipality_id for m in memberships(user) if m.role in {Role.ADMIN, Role.FORM_EDITOR}
         )
     )
