@@ -222,9 +222,32 @@ def test_search_by_receipt_number_name_and_kana(handler, procedure):
     assert found("やまだ") == {yamada}
     assert found("ヤマダ") == {yamada}
     assert found("ﾔﾏﾀﾞ") == {yamada}  # half-width katakana
-    assert found("はなこ") == set()  # from the beginning of the name only (indexed prefix)
     assert found("さとう いちろう") == {sato}
     assert found("鈴木") == set()
+
+
+@pytest.mark.django_db
+def test_search_by_any_part_of_the_name_and_the_last_digits(handler, procedure):
+    department = kodomo(procedure)
+    misaki = make_app(procedure, name="髙橋　美咲", kana="タカハシ　ミサキ")
+    hanako = make_app(procedure, name="山田　花子", kana="ヤマダ　ハナコ")
+
+    def found(q):
+        return set(inbox_queryset(handler, department, _filter(q=q)))
+
+    assert found("美咲") == {misaki}  # the given name alone
+    assert found("橋美") == {misaki}  # across the space
+    assert found("みさき") == {misaki}
+    assert found("ミサキ") == {misaki}
+    assert found("ﾐｻｷ") == {misaki}  # half-width
+    assert found("はなこ") == {hanako}
+    assert found("ハナ") == {hanako}
+    number = misaki.receipt_number  # 2026-00xxxx
+    assert found(number[-3:]) == {misaki}  # last digits
+    assert found(number[-6:]) == {misaki}
+    assert found("2026") == {misaki, hanako}  # four digits: the year as well
+    assert misaki in found(number[:9]) and number[:9] == "2026-0000"  # prefix
+    assert found("9999999") == set()
 
 
 # ------------------------------------------------------------------ keyset pagination

@@ -214,7 +214,12 @@ def inbox_scope(user, department=None, *, procedure_ids: list[int] | None = None
     if department is not None:
         if procedure_ids is None:
             procedure_ids = allowed_procedure_ids(user, department)
-        # A procedure belongs to exactly one municipality, so its id alone scopes the rows.
+        # The procedures alone scope the rows (a procedure belongs to one municipality); the
+        # municipality is in the WHERE too so that the (municipality, 受付番号) unique index
+        # answers a 受付番号 search.
+        municipality_id = getattr(department, "municipality_id", None)
+        if municipality_id is not None:
+            base = base.filter(municipality_id=municipality_id)
         return base.filter(procedure_id__in=procedure_ids)
     scope = Q(pk__in=[])
     for m in memberships(user):
@@ -240,25 +245,41 @@ def search_kind(text: str) -> str:
     compact = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or ""))
     if not compact:
         return ""
-    return "receipt_number" if RECEIPT_PREFIX_RE.fullmatch(compact) else "name"
+    if RECEIPT_PREFIX_RE.fullmatch(compact) or compact.isdigit():
+        return "receipt_number"
+    return "name"
 
 
 def search_q(text: str) -> Q | None:
-    """受付番号 (exact, or prefix when only part is typed), else the applicant's name from its
-    beginning (姓 or 姓名) in kanji (search_name) or in its reading in kana (search_kana).
+    """What staff type in the inbox's one search box:
 
-    Prefix, not substring: a prefix is answered from an index on a million rows, and staff
-    search by 姓 or 姓名 in practice."""
+    - a whole 受付番号 (2026-000123): that application (the unique index on (municipality,
+      受付番号) answers it; the scope puts the municipality in the WHERE);
+    - its beginning (2026-0001, 2026-): prefix;
+    - digits alone (0123, 123): the last digits of the 受付番号, or its year when four digits;
+    - anything else: any part of the applicant's name, in kanji (search_name: NFKC, no spaces,
+      case-folded) or in its reading (search_kana: hiragana, so カタカナ, ﾊﾝｶｸ and ひらがな all
+      match): 山田, 美咲, 田美, みさき, ミサキ.
+
+    Substring (LIKE '%x%') searches are answered on PostgreSQL by trigram GIN indexes on the
+    two normalised columns and on the 受付番号 (pg_trgm: migration 0010); see the code map in
+    the README for why trigram indexes and not a separate search table."""
     text = unicodedata.normalize("NFKC", text or "").strip()
     if not text:
         return None
     compact = re.sub(r"\s+", "", text)
     if RECEIPT_NUMBER_RE.fullmatch(compact):
         return Q(receipt_number=compact)
+    if compact.isdigit():
+        by_number = Q(receipt_number__endswith=compact)
+        if len(compact) == 4:
+            by_number |= Q(receipt_number__startswith=compact)
+        return by_number
     if RECEIPT_PREFIX_RE.fullmatch(compact):
         return Q(receipt_number__startswith=compact)
+    name = Q(search_name__contains=compact.casefold())
     kana = search_key(text)
-    return Q(search_name__startswith=compact.casefold()) | Q(search_kana__startswith=kana)
+    return name | Q(search_kana__contains=kana) if kana else name
 
 
 def _apply_filters(qs: QuerySet, user, f: InboxFilter, *, with_status: bool = True) -> QuerySet:
