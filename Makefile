@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test install lint format bench clean-var check-deploy
+.PHONY: run test install lint format bench clean-var check-deploy loadtest loadtest-short
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,16 @@ format:
 ## Benchmarks (figures printed, never asserted in unit tests)
 bench: install
 	$(BIN)/python bench/run.py
+
+## The cluster load test with faults (bench/load/cluster.py): 2 app servers behind HAProxy,
+## 2 Celery workers, beat, PostgreSQL, Redis, S3; 1,000,000 generated applications. Prints
+## submissions/s, p50/p95/p99 per request, errors; exit 1 when a check after the faults fails.
+loadtest: install
+	$(BIN)/python bench/load/cluster.py --sweep 4,8,16
+
+## The same, short (a few minutes, faults included): what CI runs.
+loadtest-short: install
+	$(BIN)/python bench/load/cluster.py --short
 
 ## Deployment artifacts: render the Kustomize overlays and check them (schemas, checkov,
 ## hadolint), without a cluster or Docker.

@@ -31,6 +31,13 @@ then
   bash tools/run-celery-tests.sh
   echo "== tests on PostgreSQL"
   DATABASE_URL="$PG_URL" "$BIN/pytest" -n 2 -q "$@"
+  if [ "$#" -eq 0 ]; then
+    # The whole cluster (HAProxy, 2 app servers, 2 workers, beat, Redis, S3) under load for a
+    # minute with an app server and a worker killed and Redis restarted; it stops every
+    # process it started, and exits 1 when a check after the run fails.
+    echo "== cluster load test with faults (short)"
+    LOADTEST_PG_URL="${PG_URL%/*}/postgres" "$BIN/python" bench/load/cluster.py --short
+  fi
 elif [ "${CI:-}" = "true" ]; then
   echo "PostgreSQL is required in CI" >&2
   exit 1

@@ -49,6 +49,22 @@ def test_message_survives_a_mail_outage_and_is_retried(
 
 
 @pytest.mark.django_db
+def test_every_attempt_of_a_message_carries_the_same_message_id(settings):
+    """A retried message (the first attempt may have reached the mail server before the
+    worker died) keeps its Message-ID, so the receiver can tell it is the same message."""
+    settings.PUBLIC_BASE_URL = "https://madoguchi.example.lg.jp"
+    message = delivery.enqueue(
+        OutboxMessage.Kind.EMAIL, {"to": ["a@example.jp"], "subject": "件名", "body": "本文"}
+    )
+    delivery.deliver(message.pk)
+    OutboxMessage.objects.filter(pk=message.pk).update(state=OutboxMessage.State.PENDING)
+    delivery.deliver(message.pk)
+    ids = [m.extra_headers["Message-ID"] for m in mail.outbox]
+    stamp = int(message.created_at.timestamp())
+    assert ids == [f"<outbox-{message.pk}.{stamp}@madoguchi.example.lg.jp>"] * 2
+
+
+@pytest.mark.django_db
 def test_message_is_marked_failed_after_max_attempts(settings):
     settings.EMAIL_BACKEND = "tests.outbox.test_delivery.FailingBackend"
     message = OutboxMessage.objects.create(
