@@ -93,3 +93,19 @@ def test_template_translations_are_stored_and_never_overwrite_staff(
     assert load_standard_templates(municipality, directory=template_dir).ok
     rows = dict(TextTranslation.objects.filter(procedure=procedure).values_list("key", "text"))
     assert rows == {"procedure.name": "Dog's death", "form.title": "Notice of a dog's death"}
+
+
+# Which shipped templates carry which translations (docs/form-schema.md, "Translations shipped").
+SHIPPED = {
+    "sodai_gomi": ("en", "ja-x-easy", "zh-hans", "ko", "vi", "pt"),
+    "jidou_teate_nintei": ("en",),
+}
+
+
+@pytest.mark.parametrize("key", sorted(SHIPPED))
+def test_shipped_translations_cover_every_text(key):
+    definition = load_template_file(TEMPLATES_DIR / f"{key}.yaml")
+    texts = {t.key for t in services.template_texts(definition.procedure, definition.form)}
+    assert tuple(definition.translations) == SHIPPED[key]
+    for language, entries in definition.translations.items():
+        assert set(entries) == texts, (language, texts - set(entries))
