@@ -39,7 +39,9 @@ def procedure(municipality):
         "field.building_type.label": "建物の種類",
         "field.building_type.option.detached": "一戸建て",
     }
-    # TextTranslation rows as staff would have saved them for the Japanese texts above
+    # Only some texts translated (instead of the template's own translations), as staff
+    # would have saved them for the Japanese texts above.
+    TextTranslation.objects.filter(procedure=procedure).delete()
     for key, text in ENGLISH.items():
         TextTranslation.objects.create(
             procedure=procedure, language="en", key=key, source=japanese[key], text=text
