@@ -2,6 +2,7 @@
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from madoguchi.catalog.loader import load_standard_templates
 from madoguchi.catalog.models import Procedure
@@ -98,3 +99,21 @@ def test_saving_translations_records_who_changed_what(procedure):
 def test_staff_navigation_links_to_translations_for_administrators(procedure):
     client = admin_client(procedure.municipality)
     assert 'href="/staff/translations/"' in page(client.get("/staff/"))
+
+
+def test_a_form_editor_translates_the_procedures_of_their_department(procedure):
+    editor = make_staff("yoshiki", procedure.municipality, "seiso", role="form_editor")
+    client = login_with_2fa(Client(), editor)
+    sodai = Procedure.objects.get(slug="sodai_gomi")
+    assert client.get(f"/staff/translations/{sodai.pk}/").status_code == 200
+    assert client.get(f"/staff/translations/{procedure.pk}/").status_code == 404
+    listing = page(client.get("/staff/translations/"))
+    assert sodai.name in listing and procedure.name not in listing
+    assert 'href="/staff/translations/"' in page(client.get("/staff/translations/"))
+
+
+def test_the_builder_procedure_pages_link_to_the_translations(procedure):
+    client = admin_client(procedure.municipality)
+    for name in ("builder:procedure_edit", "builder:form_edit"):
+        edit = page(client.get(reverse(name, args=[procedure.pk])))
+        assert f'href="/staff/translations/{procedure.pk}/"' in edit
