@@ -525,3 +525,53 @@ def test_review_screen_query_count_is_bounded(login, application, django_assert_
         staff_actions.add_note(application, f"メモ{i}", user=client.user)
     with django_assert_max_num_queries(30):
         assert client.get(detail(application)).status_code == 200
+
+
+@pytest.mark.django_db
+def test_history_leads_with_what_staff_act_on_and_folds_the_form_input(login, application):
+    """Newest first; the applicant's step-by-step form events (started, each step) are one
+    line that opens to show them."""
+    client = login("kodomo1", application.municipality, "kodomo")
+    client.post(
+        reverse("staff:application_message", args=[application.pk]),
+        {"text": "書類を確認しています。"},
+    )
+    body = client.get(detail(application)).content.decode()
+    history = body.split('id="history"')[1].split("</section>")[0]
+    items = re.findall(r'<li class="staff-history__item staff-history__item--([a-z_-]+)"', history)
+    assert items == ["message", "submitted", "form-input"]
+    folded = re.search(r"<details.*?</details>", history, re.S).group(0)
+    assert "申請者が入力（4件の操作）" in folded
+    assert folded.count("入力ステップ完了") == 3
+    # Each step is named by its title, not its key.
+    titles = [s.title for s in application.form_version.form.steps]
+    assert all(f"（{title}）" in folded for title in titles)
+    # Every event keeps its own element (its id) for the RPA ids and links.
+    for event in application.events.all():
+        assert f'id="event-{event.pk}"' in history
+
+
+def test_history_items_fold_each_run_of_form_events():
+    from madoguchi.staff.review_views import history_items
+
+    def event(pk, kind):
+        return ApplicationEvent(pk=pk, kind=kind)
+
+    events = [
+        event(1, "started"),
+        event(2, "step_completed"),
+        event(3, "resume_link_sent"),
+        event(4, "submitted"),
+        event(5, "status_changed"),
+        event(6, "step_completed"),  # a correction after 要再申請
+        event(7, "resubmitted"),
+    ]
+    items = history_items(events)
+    assert [(i.event.pk if i.event else [e.pk for e in i.folded]) for i in items] == [
+        7,
+        [6],
+        5,
+        4,
+        [1, 2, 3],
+    ]
+    assert history_items([]) == []

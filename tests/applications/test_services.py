@@ -353,6 +353,30 @@ def test_resubmit_after_correction(procedure, django_capture_on_commit_callbacks
 
 
 @pytest.mark.django_db
+def test_resubmit_returns_to_the_status_before_the_return(procedure):
+    """Returned while 処理中: the resubmission goes back to 処理中 (not 受付, which would make
+    staff repeat the click), and every department keeps the progress it had."""
+    from madoguchi.applications.models import DepartmentProgress
+
+    application, token = submitted_application(procedure)
+    returned_event, application = _return(application)
+    ApplicationEvent.objects.filter(pk=returned_event.pk).update(from_status="in_progress")
+    DepartmentProgress.objects.filter(application=application).update(state="in_progress")
+
+    services.resubmit(application, base_url="http://testserver", status_token=token)
+    application.refresh_from_db()
+    assert application.status == Status.IN_PROGRESS
+    assert set(
+        DepartmentProgress.objects.filter(application=application).values_list("state", flat=True)
+    ) == {"in_progress"}
+    event = application.events.get(kind="resubmitted")
+    assert (event.from_status, event.to_status) == ("returned", "in_progress")
+    # Without a known status before the return, 受付.
+    assert services.resubmission_target(None) == Status.RECEIVED
+    assert services.resubmission_target(event) == Status.RECEIVED  # from 要再申請 itself
+
+
+@pytest.mark.django_db
 def test_resubmit_only_when_returned(procedure):
     application, token = submitted_application(procedure)
     assert services.find_editable(procedure.municipality, token) is None

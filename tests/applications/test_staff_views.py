@@ -276,3 +276,22 @@ def test_the_combined_inbox_offers_no_export(staff_client, procedure):
     client = staff_client("kodomo-all", procedure.municipality, "kodomo")
     body = client.get(reverse("staff:inbox_all")).content.decode()
     assert 'id="inbox-export"' not in body
+
+
+@pytest.mark.django_db
+def test_inbox_marks_resubmitted_applications_while_staff_have_them(staff_client, procedure):
+    from django.utils import timezone
+
+    resubmitted = make_app(procedure, name="山田　花子", status=Status.IN_PROGRESS)
+    waiting = make_app(procedure, name="佐藤　一郎", status=Status.RETURNED)
+    plain = make_app(procedure, name="鈴木　三郎")
+    Application.objects.filter(pk__in=[resubmitted.pk, waiting.pk]).update(
+        resubmitted_at=timezone.now()
+    )
+    client = staff_client("kodomo1", procedure.municipality, "kodomo")
+    body = client.get(inbox_url(procedure)).content.decode()
+    badge = re.search(rf'<tr id="row-{resubmitted.pk}".*?</tr>', body, re.S).group(0)
+    assert f'id="resubmitted-{resubmitted.pk}">再申請</span>' in badge
+    # Returned again (waiting for the applicant) or never resubmitted: no mark.
+    assert f'id="resubmitted-{waiting.pk}"' not in body
+    assert f'id="resubmitted-{plain.pk}"' not in body

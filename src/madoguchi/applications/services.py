@@ -12,7 +12,8 @@ import uuid
 
 from django.core.files.base import ContentFile, File
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max, OuterRef, Q, Subquery
+from django.urls import reverse
 from django.utils import timezone
 
 from madoguchi.catalog.models import IdentityLevel, Procedure
@@ -425,7 +426,7 @@ def submit(application: Application, *, base_url: str) -> str:
     # municipality would wait for this one (a cycle with the status counts).
     application = (
         Application.objects.select_for_update(of=("self",))
-        .select_related("municipality", "procedure", "form_version")
+        .select_related("municipality", "procedure", "form_version", "proxy_business")
         .get(pk=application.pk)
     )
     if application.status != Status.DRAFT:
@@ -475,14 +476,22 @@ def submit(application: Application, *, base_url: str) -> str:
     if email:
         url = f"{base_url}/{application.municipality.lg_code}/status/{token}/"
         _mail(application, email, messages.submitted(application, url))
+    business = application.proxy_business
+    if business is not None and business.email and business.email != email:
+        # The business follows its filings on its own pages (behind its login), not by the
+        # resident's status link.
+        url = f"{base_url}{reverse('business:case', args=[application.pk])}"
+        _mail(application, business.email, messages.submitted(application, url))
     return token
 
 
 @transaction.atomic
-def withdraw(application: Application, *, reason: str = "") -> None:
+def withdraw(application: Application, *, reason: str = "", user=None) -> None:
+    """The applicant withdraws (取り下げ). `user`: the member of the business that filed the
+    application, when it is the business that withdraws it."""
     application = (
         Application.objects.select_for_update(of=("self",))
-        .select_related("municipality", "procedure")
+        .select_related("municipality", "procedure", "proxy_business")
         .get(pk=application.pk)
     )
     if not application.can_withdraw:
@@ -502,12 +511,12 @@ def withdraw(application: Application, *, reason: str = "") -> None:
         application,
         ApplicationEvent.Kind.WITHDRAWN,
         actor_type=ApplicationEvent.Actor.APPLICANT,
+        actor_user=user,
         from_status=previous,
         to_status=Status.WITHDRAWN,
         message=reason.strip()[:2000],
     )
-    if application.applicant_email:
-        _mail(application, application.applicant_email, messages.withdrawn(application))
+    notify_applicant(application, *messages.withdrawn(application))
 
 
 @transaction.atomic
@@ -524,10 +533,22 @@ def record_feedback(application: Application, *, rating: int | None, comment: st
     )
 
 
+def resubmission_target(returned: ApplicationEvent | None) -> str:
+    """The status a resubmitted application goes back to: the one staff left it in when they
+    asked for the correction (受付 or 処理中), so nobody has to repeat a click the correction
+    did not undo. 受付 when that is unknown."""
+    previous = returned.from_status if returned is not None else ""
+    return previous if previous in (Status.RECEIVED, Status.IN_PROGRESS) else Status.RECEIVED
+
+
 @transaction.atomic
 def resubmit(application: Application, *, base_url: str, status_token: str = "") -> None:
-    """The resident's corrected answers after 要再申請: they become `AnswerRevision` #n, the
-    application is 受付 again (every department's progress too), event `resubmitted`, mail.
+    """The applicant's corrected answers after 要再申請: they become `AnswerRevision` #n, the
+    application goes back to the status it had before 要再申請 (`resubmission_target`),
+    event `resubmitted`, mail to the applicant (and to the business that filed it).
+
+    要再申請 leaves each department's progress alone, so it still says where each department
+    was; only a return to 受付 sets every department back to 受付 as well.
 
     The processing target (`due_at`) is moved by the time the application spent waiting for
     the correction: like 行政手続法 §7, time the applicant takes to correct is not the
@@ -542,14 +563,15 @@ def resubmit(application: Application, *, base_url: str, status_token: str = "")
         raise ApplicationStateError(
             f"この申請は「{application.get_status_display()}」のため、再申請できません。"
         )
-    workflow.check_transition(Status.RETURNED, Status.RECEIVED, actor=workflow.APPLICANT)
     now = timezone.now()
     returned = correction_request(application)
+    target = resubmission_target(returned)
+    workflow.check_transition(Status.RETURNED, target, actor=workflow.APPLICANT)
     application.answers = editable_answers(application)
     _set_applicant(application, application.answers)
     if application.due_at and returned is not None:
         application.due_at += now - returned.created_at
-    application.status = Status.RECEIVED
+    application.status = target
     application.resubmitted_at = now
     application.draft_values = {}
     application.resume_token_digest = ""
@@ -563,15 +585,16 @@ def resubmit(application: Application, *, base_url: str, status_token: str = "")
         answers=application.answers,
         submitted_at=now,
     )
-    DepartmentProgress.objects.filter(application=application).update(
-        state=DepartmentProgress.State.RECEIVED, updated_by=None, updated_at=now
-    )
+    if target == Status.RECEIVED:
+        DepartmentProgress.objects.filter(application=application).update(
+            state=DepartmentProgress.State.RECEIVED, updated_by=None, updated_at=now
+        )
     record_event(
         application,
         ApplicationEvent.Kind.RESUBMITTED,
         actor_type=ApplicationEvent.Actor.APPLICANT,
         from_status=Status.RETURNED,
-        to_status=Status.RECEIVED,
+        to_status=target,
         data={"revision": revision.number},
     )
     url = (
@@ -583,8 +606,8 @@ def resubmit(application: Application, *, base_url: str, status_token: str = "")
     notify_applicant(application, subject, body)
 
 
-def status_history(application: Application) -> list[ApplicationEvent]:
-    """What the applicant sees: submission, status changes, messages, resubmissions,
+def _applicant_visible() -> Q:
+    """Events the applicant sees: submission, status changes, messages, resubmissions,
     withdrawal, and a department's progress when it came with a message that did not also
     change the overall status (that message is on the `status_changed` event then).
     Internal notes, views and downloads never."""
@@ -593,10 +616,35 @@ def status_history(application: Application) -> list[ApplicationEvent]:
         & ~Q(message="")
         & Q(data__overall_changed=False)
     )
-    return list(
-        application.events.filter(
-            Q(kind__in=APPLICANT_VISIBLE_EVENTS) | department_with_message
-        ).order_by("created_at", "pk")
+    return Q(kind__in=APPLICANT_VISIBLE_EVENTS) | department_with_message
+
+
+def _notice() -> Q:
+    """What the municipality told the applicant in words: a message, or the message that came
+    with a status change (what to correct for 要再申請, the reasons of a refusal, ...). The
+    applicant's own words (a withdrawal reason) are not a notice."""
+    return _applicant_visible() & ~Q(message="") & ~Q(actor_type=ApplicationEvent.Actor.APPLICANT)
+
+
+def status_history(application: Application) -> list[ApplicationEvent]:
+    """What the applicant sees of the application's history (`_applicant_visible`)."""
+    return list(application.events.filter(_applicant_visible()).order_by("created_at", "pk"))
+
+
+def notices(application: Application) -> list[ApplicationEvent]:
+    """Every notice to the applicant (`_notice`), newest first."""
+    return list(application.events.filter(_notice()).order_by("-created_at", "-pk"))
+
+
+def with_latest_notice(applications):
+    """`applications` annotated with `latest_notice` (its text) and `latest_notice_at`, for
+    lists that show each application's latest notice."""
+    latest = ApplicationEvent.objects.filter(_notice(), application=OuterRef("pk")).order_by(
+        "-created_at", "-pk"
+    )
+    return applications.annotate(
+        latest_notice=Subquery(latest.values("message")[:1]),
+        latest_notice_at=Subquery(latest.values("created_at")[:1]),
     )
 
 
@@ -620,7 +668,9 @@ __all__ = [
     "save_step",
     "send_resume_link",
     "start_draft",
+    "notices",
     "status_history",
+    "with_latest_notice",
     "store_attachment",
     "submit",
     "token_digest",

@@ -3,7 +3,8 @@
     受付 received ──→ 処理中 in_progress ──→ 完了 completed / 却下 rejected
         │  └──────────────────────────────→ 完了 / 却下 (a simple case may be decided at once)
         └──→ 要再申請 returned ←── 処理中         (staff; always with a message saying what to fix)
-             要再申請 ──→ 受付        (the applicant resubmits the corrected answers)
+             要再申請 ──→ 受付 / 処理中 (the applicant resubmits the corrected answers: back
+                                      to the status before 要再申請)
              要再申請 ──→ 処理中      (staff: resolved otherwise, e.g. by telephone)
     受付 / 処理中 / 要再申請 ──→ 取り下げ withdrawn   (the applicant only)
 
@@ -59,7 +60,7 @@ APPLICANT_TRANSITIONS: dict[str, frozenset[str]] = {
     DRAFT: frozenset({RECEIVED}),
     RECEIVED: frozenset({WITHDRAWN}),
     IN_PROGRESS: frozenset({WITHDRAWN}),
-    RETURNED: frozenset({RECEIVED, WITHDRAWN}),
+    RETURNED: frozenset({RECEIVED, IN_PROGRESS, WITHDRAWN}),
     COMPLETED: frozenset(),
     REJECTED: frozenset(),
     WITHDRAWN: frozenset(),
@@ -85,7 +86,7 @@ MSG_WITHDRAW_BY_APPLICANT = (
 )
 MSG_RECEIVED_BY_RESUBMISSION = (
     "「%(from)s」の申請を「%(to)s」に変更することはできません。"
-    "申請者が内容を修正して再申請すると「受付」に戻ります。"
+    "申請者が内容を修正して再申請すると、要再申請にする前の状況に戻ります。"
 )
 MSG_DEPARTMENT_NOT_ALLOWED = (
     "%(department)sの処理状況を「%(from)s」から「%(to)s」に変更することはできません。"

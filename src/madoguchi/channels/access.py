@@ -133,11 +133,18 @@ def business_applications(user):
     return Application.objects.filter(proxy_business_id__in=ids)
 
 
-def get_business_application(user, pk: int, *, draft: bool | None = None) -> Application:
+def get_business_application(
+    user, pk: int, *, draft: bool | None = None, editable: bool = False
+) -> Application:
+    """One application of the user's businesses: a draft (`draft=True`), a submitted one
+    (`draft=False`), or one the business may edit with the form (`editable`: a draft, or an
+    application returned for correction, 要再申請); 404 otherwise."""
     qs = business_applications(user).select_related(
         "procedure", "form_version", "municipality", "proxy_business"
     )
-    if draft is True:
+    if editable:
+        qs = qs.filter(status__in=[Status.DRAFT, Status.RETURNED])
+    elif draft is True:
         qs = qs.filter(status=Status.DRAFT)
     elif draft is False:
         qs = qs.exclude(status=Status.DRAFT)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("logout/", business_views.BusinessLogoutView.as_view(), name="logout"),
     path("new/", business_views.new, name="new"),
     path("cases/<int:pk>/", business_views.case, name="case"),
+    path("cases/<int:pk>/withdraw/", business_views.withdraw, name="withdraw"),
     path("apply/<int:pk>/confirm/", business_views.confirm, name="confirm"),
     path("apply/<int:pk>/<slug:step_key>/", business_views.step, name="step"),
 ]

@@ -9,7 +9,6 @@ application id behind the login instead of a resume token (see `entry`).
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.db.models import OuterRef, Subquery
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
@@ -18,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from madoguchi.applications import services
-from madoguchi.applications.models import ApplicationEvent, Status
+from madoguchi.applications.models import Status
 from madoguchi.catalog.models import Procedure
 from madoguchi.formengine.display import review_sections
 
@@ -37,34 +36,21 @@ class BusinessLogoutView(auth_views.LogoutView):
     next_page = reverse_lazy("business:login")
 
 
+def _leave_url(application) -> str:
+    """A correction in progress is continued from its case page; a draft from the list."""
+    if services.is_correction(application):
+        return reverse("business:case", args=[application.pk])
+    return reverse("business:home")
+
+
 def _pages() -> entry.EntryPages:
     return entry.EntryPages(
         step_url=lambda app, key: reverse("business:step", args=[app.pk, key]),
         confirm_url=lambda app: reverse("business:confirm", args=[app.pk]),
-        leave_url=lambda app: reverse("business:home"),
+        leave_url=_leave_url,
         layout=LAYOUT,
         submit_label=_("この内容で申請する"),
         save_label=_("一時保存して一覧に戻る"),
-    )
-
-
-def _last_message():
-    return Subquery(
-        ApplicationEvent.objects.filter(
-            application=OuterRef("pk"), kind=ApplicationEvent.Kind.MESSAGE
-        )
-        .order_by("-created_at", "-pk")
-        .values("message")[:1]
-    )
-
-
-def _last_message_at():
-    return Subquery(
-        ApplicationEvent.objects.filter(
-            application=OuterRef("pk"), kind=ApplicationEvent.Kind.MESSAGE
-        )
-        .order_by("-created_at", "-pk")
-        .values("created_at")[:1]
     )
 
 
@@ -84,9 +70,9 @@ def home(request):
         access.business_applications(request.user)
         .exclude(status=Status.DRAFT)
         .select_related("procedure", "proxy_business", "proxy_user")
-        .annotate(last_message=_last_message(), last_message_at=_last_message_at())
         .order_by("-submitted_at", "-pk")
     )
+    cases = services.with_latest_notice(cases)
     if status:
         cases = cases.filter(status=status)
     drafts = (
@@ -112,24 +98,49 @@ def home(request):
 @require_GET
 @access.business_required
 def case(request, pk):
-    """One case: status, the history the applicant sees (never internal notes) and the
-    messages from the municipality, and what was sent."""
+    """One case: status, the municipality's notices (the latest first: what to correct when
+    it is 要再申請, every message), the history the applicant sees (never internal notes),
+    what was sent, and what the business can do now (correct and resubmit, withdraw)."""
     application = access.get_business_application(request.user, pk, draft=False)
     form = application.form_version.form
-    history = services.status_history(application)
     return render(
         request,
         "channels/business/case.html",
         {
             "application": application,
             "procedure": application.procedure,
-            "history": history,
-            "messages_from_municipality": [
-                e for e in history if e.kind == ApplicationEvent.Kind.MESSAGE
-            ],
+            "history": services.status_history(application),
+            "notices": services.notices(application),
+            **entry.correction_context(application),
             "sections": review_sections(form, application.answers),
         },
     )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@access.business_required
+def withdraw(request, pk):
+    """取り下げ of a case the business filed: a confirmation page, then the withdrawal."""
+    application = access.get_business_application(request.user, pk, draft=False)
+    case_url = reverse("business:case", args=[application.pk])
+    context = {"application": application, "procedure": application.procedure}
+    if not application.can_withdraw:
+        context["not_allowed"] = _("この申請は「%(status)s」のため、取り下げできません。") % {
+            "status": application.get_status_display()
+        }
+        status = 409 if request.method == "POST" else 200
+        return render(request, "channels/business/withdraw.html", context, status=status)
+    if request.method == "POST":
+        reason = request.POST.get("reason", "").strip()[:2000]
+        try:
+            services.withdraw(application, reason=reason, user=request.user)
+        except services.ApplicationStateError as exc:
+            context["not_allowed"] = exc.message
+            return render(request, "channels/business/withdraw.html", context, status=409)
+        messages.success(request, _("申請を取り下げました。"))
+        return redirect(case_url)
+    return render(request, "channels/business/withdraw.html", context)
 
 
 @never_cache
@@ -193,7 +204,7 @@ def _chosen_procedure(request, business):
 @require_http_methods(["GET", "POST"])
 @access.business_required
 def step(request, pk, step_key):
-    application = access.get_business_application(request.user, pk, draft=True)
+    application = access.get_business_application(request.user, pk, editable=True)
     return entry.step_page(request, application, step_key, _pages())
 
 
@@ -201,14 +212,15 @@ def step(request, pk, step_key):
 @require_http_methods(["GET", "POST"])
 @access.business_required
 def confirm(request, pk):
-    application = access.get_business_application(request.user, pk, draft=True)
+    """The confirmation page of a draft (submit) or of a correction (resubmit)."""
+    application = access.get_business_application(request.user, pk, editable=True)
 
     def on_submit(submitted, _status_token):
-        messages.success(
-            request,
-            _("申請を受け付けました。受付番号は %(number)s です。")
-            % {"number": submitted.receipt_number},
-        )
+        if submitted.resubmitted_at:  # a first submission never has one
+            text = _("再申請を受け付けました。受付番号は %(number)s です。")
+        else:
+            text = _("申請を受け付けました。受付番号は %(number)s です。")
+        messages.success(request, text % {"number": submitted.receipt_number})
         return redirect("business:case", submitted.pk)
 
     return entry.confirm_page(request, application, _pages(), on_submit=on_submit)

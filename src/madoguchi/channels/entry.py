@@ -100,7 +100,7 @@ def _render_step(request, application, pages, position, raw, errors, return_to_c
         raw,
         errors,
         {
-            "answers": application.answers,
+            "answers": services.editable_answers(application),
             "known_files": form_flow.known_files(application),
             "postal_url": postal_base(application),
         },
@@ -125,8 +125,17 @@ def _render_step(request, application, pages, position, raw, errors, return_to_c
             "postal_base": postal_base(application),
             "save_label": pages.save_label,
             "leave_url": pages.leave_url(application),
+            **correction_context(application),
         },
     )
+
+
+def correction_context(application: Application) -> dict:
+    """For an application returned for correction (要再申請): what staff asked to fix."""
+    if not services.is_correction(application):
+        return {"correction": None}
+    event = services.correction_request(application)
+    return {"correction": {"message": event.message if event else ""}}
 
 
 def confirm_page(
@@ -139,10 +148,14 @@ def confirm_page(
     extra_context: dict | None = None,
 ):
     """The confirmation page; POST submits (`services.submit`) and calls `on_submit(application,
-    status_token)` for the response. `extra_errors` adds channel-specific checks (e.g. the
+    status_token)` for the response — or, for an application returned for correction
+    (要再申請), resubmits the corrected answers (`services.resubmit`) and calls
+    `on_submit(application, "")`. `extra_errors` adds channel-specific checks (e.g. the
     scanned paper form) that block the submission."""
+    correcting = services.is_correction(application)
+    answers = services.editable_answers(application)
     form, steps = visible_steps(application)
-    errors = validation.validate_all(form, application.answers)
+    errors = validation.validate_all(form, answers)
     if errors:
         step_key = form_flow.step_key_of_error(steps, errors[0]) or steps[0].key
         url = pages.step_url(application, step_key)
@@ -152,7 +165,11 @@ def confirm_page(
     if request.method == "POST":
         if not problems:
             try:
-                token = services.submit(application, base_url=_base_url())
+                if correcting:
+                    services.resubmit(application, base_url=_base_url())
+                    token = ""
+                else:
+                    token = services.submit(application, base_url=_base_url())
             except services.ApplicationStateError as exc:
                 problems = [exc.message]
                 status = 409
@@ -167,7 +184,7 @@ def confirm_page(
             "rows": section.rows,
             "edit_url": _with_return(pages.step_url(application, section.step_key), True),
         }
-        for section in review_sections(form, application.answers)
+        for section in review_sections(form, answers)
     ]
     return render(
         request,
@@ -184,7 +201,12 @@ def confirm_page(
             "problems": problems,
             "progress": progress(pages, application, steps, None),
             "back_url": pages.step_url(application, steps[-1].key),
-            "submit_label": pages.submit_label or _("この内容で申請する"),
+            "submit_label": (
+                _("この内容で再申請する")
+                if correcting
+                else pages.submit_label or _("この内容で申請する")
+            ),
+            **correction_context(application),
         },
         status=status,
     )

@@ -10,6 +10,8 @@ Action forms post to their own URL and redirect back on success. A refused chang
 screen, rule of the workflow) re-displays the screen with the fresh state, the reason and what
 the user typed, so nothing is lost."""
 
+from dataclasses import dataclass, field
+
 from csp.decorators import csp_replace
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -65,6 +67,48 @@ def _revision_view(application, requested: str | None):
     return revisions, shown, is_latest, answers, changed
 
 
+# What the applicant does while filling the form, step by step: the review screen folds each
+# run of these into one line, so the history leads with what staff act on.
+FORM_EVENT_KINDS = frozenset(
+    {
+        ApplicationEvent.Kind.STARTED,
+        ApplicationEvent.Kind.STEP_COMPLETED,
+        ApplicationEvent.Kind.RESUME_LINK_SENT,
+        ApplicationEvent.Kind.EMAIL_VERIFICATION_SENT,
+        ApplicationEvent.Kind.EMAIL_VERIFIED,
+    }
+)
+
+
+@dataclass
+class HistoryItem:
+    """One line of the review screen's history (経過): an event, or a run of the applicant's
+    form events folded into one line (`folded`, oldest first)."""
+
+    event: ApplicationEvent | None = None
+    folded: list[ApplicationEvent] = field(default_factory=list)
+
+    @property
+    def first(self) -> ApplicationEvent:
+        return self.event or self.folded[0]
+
+
+def history_items(events: list[ApplicationEvent]) -> list[HistoryItem]:
+    """The history newest first, each run of consecutive form events (`FORM_EVENT_KINDS`)
+    folded into one item."""
+    items: list[HistoryItem] = []
+    for event in events:
+        if event.kind in FORM_EVENT_KINDS:
+            if items and items[-1].folded:
+                items[-1].folded.append(event)
+            else:
+                items.append(HistoryItem(folded=[event]))
+        else:
+            items.append(HistoryItem(event=event))
+    items.reverse()
+    return items
+
+
 def _review_context(request, application, state: dict | None = None) -> dict:
     user = request.user
     state = state or {}
@@ -88,6 +132,7 @@ def _review_context(request, application, state: dict | None = None) -> dict:
         "is_latest_revision": is_latest,
         "changed_keys": changed,
         "events": events,
+        "history": history_items(events),
         "notes": [e for e in events if e.kind == ApplicationEvent.Kind.NOTE],
         "applicant_messages": [e for e in events if e.kind == ApplicationEvent.Kind.MESSAGE],
         "attachments": attachments,
@@ -97,8 +142,10 @@ def _review_context(request, application, state: dict | None = None) -> dict:
         "state": state,
         "identity_panel": serial_links.review_panel(application, can_confirm=handles),
     }
+    step_titles = {step.key: step.title for step in application.form_version.form.steps}
     for event in events:
         event.label = serial_links.EVENT_LABELS.get(event.kind) or event.get_kind_display()
+        event.step_title = step_titles.get((event.data or {}).get("step"), "")
     if handles:
         context["status_targets"] = [
             (value, Status(value).label) for value in workflow.allowed_targets(application.status)
