@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
@@ -210,7 +210,12 @@ def form_edit(request, pk):
             draft = FormVersion.new_draft(procedure)
         messages.success(request, f"公開中の様式をもとに、下書きの第{draft.number}版を作りました。")
         return redirect("builder:form_edit", procedure.pk)
-    context = {"procedure": procedure, "draft": draft, "type_choices": schema_edit.TYPE_LABELS}
+    context = {
+        "procedure": procedure,
+        "draft": draft,
+        "type_choices": schema_edit.TYPE_LABELS,
+        "translations_url": _translations_url(procedure),
+    }
     if draft is not None:
         draft.procedure = procedure
         try:
@@ -224,6 +229,14 @@ def form_edit(request, pk):
         published = procedure.current_version
         context["diff"] = schema_edit.diff(published.schema if published else None, draft.schema)
     return render(request, "builder/form_edit.html", context)
+
+
+def _translations_url(procedure) -> str:
+    """The translation page of the procedure, where the deployment has it."""
+    try:
+        return reverse("translations:procedure", args=[procedure.pk])
+    except NoReverseMatch:
+        return ""
 
 
 def _tree(form: FormSchema) -> list[dict]:

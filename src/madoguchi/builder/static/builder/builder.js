@@ -74,4 +74,9 @@
 
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.addEventListener("htmx:load", function (event) { init(event.target); });
+  // After a change saved in the background, show it in the phone preview too.
+  document.addEventListener("htmx:afterSwap", function () {
+    var frame = document.getElementById("preview-frame");
+    if (frame && frame.contentWindow) { frame.contentWindow.location.reload(); }
+  });
 }());
