@@ -16,6 +16,10 @@ hypothesis_settings.load_profile("madoguchi")
 def _isolated_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PUBLIC_BASE_URL = "http://testserver"
+    # Outbox messages are delivered in the test's own thread (as an eager Celery task), so a
+    # test sees the mail once the request returns; tests/outbox/test_stalled_peers.py runs
+    # the embedded default's background delivery thread instead.
+    settings.MADOGUCHI_OUTBOX_INLINE = True
 
 
 @pytest.fixture

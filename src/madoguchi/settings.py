@@ -309,8 +309,24 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS", False)
-EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
+# Seconds for connecting to the mail server and for each of its answers (a server that
+# accepts and never answers holds one outbox message this long, never a resident).
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "madoguchi@example.lg.jp")
+
+# Outgoing calls (madoguchi.core.outbound, madoguchi.outbox.delivery).
+MADOGUCHI_OUTBOUND_CONNECT_TIMEOUT = float(
+    os.environ.get("MADOGUCHI_OUTBOUND_CONNECT_TIMEOUT", "5")
+)
+WEBHOOKS_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOKS_TIMEOUT_SECONDS", "10"))
+MYNAPORTAL_TIMEOUT_SECONDS = float(os.environ.get("MYNAPORTAL_TIMEOUT_SECONDS", "30"))
+# Internal hosts (names) or networks (CIDR) that webhooks and the マイナポータル URL may reach
+# although they are not public addresses: core systems on LGWAN. Empty: public addresses only.
+MADOGUCHI_OUTBOUND_ALLOWED_HOSTS = _env_list("MADOGUCHI_OUTBOUND_ALLOWED_HOSTS", "")
+# How long a worker's claim on an outbox message holds before another may take it over, and
+# how long a request waits for its mail in the embedded default (delivery runs in a thread).
+MADOGUCHI_OUTBOX_CLAIM_SECONDS = float(os.environ.get("MADOGUCHI_OUTBOX_CLAIM_SECONDS", "300"))
+MADOGUCHI_OUTBOX_WAIT_SECONDS = float(os.environ.get("MADOGUCHI_OUTBOX_WAIT_SECONDS", "1"))
 
 # Background jobs: Celery on Redis in production; inline (eager) in the embedded default.
 REDIS_URL = os.environ.get("REDIS_URL", "")

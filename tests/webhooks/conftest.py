@@ -40,6 +40,8 @@ class Receiver:
 @pytest.fixture
 def receiver(settings):
     settings.WEBHOOKS_ALLOW_HTTP = True
+    # Loopback is internal: the operator's allow-list lets the test receiver through.
+    settings.MADOGUCHI_OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
     state = Receiver(host="127.0.0.1", port=0)
 
     class Handler(http.server.BaseHTTPRequestHandler):

@@ -144,6 +144,7 @@ def test_create_needs_an_event(admin_client, municipality, api_client):
 
 def test_http_only_for_test_hosts_when_allowed(settings, admin_client, municipality, api_client):
     settings.WEBHOOKS_ALLOW_HTTP = True
+    settings.MADOGUCHI_OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
     AllowedWebhookHost.objects.create(municipality=municipality, host="kikan.example.jp:8080")
     AllowedWebhookHost.objects.create(municipality=municipality, host="127.0.0.1:8080")
     response = admin_client.post(

@@ -2,7 +2,9 @@
 
 A message is written in the same database transaction as the change that caused it and
 delivered after commit by a worker (Celery in production, inline in the embedded default).
-A crash or an unreachable mail server delays a message; it never loses it.
+A crash or an unreachable mail server delays a message; it never loses it. A message may be
+delivered twice (a worker that dies after sending and before marking it sent); each e-mail
+carries a Message-ID that stays the same on every attempt, so a receiver can drop the copy.
 """
 
 from django.db import models
@@ -39,6 +41,11 @@ class OutboxMessage(models.Model):
     reference = models.CharField(max_length=100, blank=True)
     # The request (or task) that wrote the message, so its delivery logs under the same id.
     request_id = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # A worker claims a message before sending it, outside any transaction: the claim holds
+    # until `claimed_until` (then another worker may take the message over), and the worker
+    # records the result only while `claim_token` is still its own.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("送信待ちメッセージ")

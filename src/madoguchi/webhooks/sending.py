@@ -2,7 +2,8 @@
 
 Every attempt re-checks the target against the municipality's allowed hosts, signs the exact
 body with the subscription's current secret over `f"{timestamp}.{body}"` (HMAC-SHA256, hex),
-and POSTs it with a 10-second timeout, following no redirect. A 2xx answer is a delivery;
+and POSTs it (connect and read timeouts from settings) to the address the target's name
+resolved to once checked public (or allowed by the operator), following no redirect. A 2xx answer is a delivery;
 anything else raises, and the outbox retries with its exponential backoff. Failed attempts
 (other than test pings) count towards the subscription's `consecutive_failures`; a delivery
 resets it. When the count reaches WEBHOOKS_DISABLE_AFTER_FAILURES (default 20) and the
@@ -16,18 +17,16 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
-import http.client
 import json
 import logging
-import ssl
 import time
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from madoguchi.core import outbound
 from madoguchi.outbox import delivery as outbox
 from madoguchi.outbox.models import OutboxMessage
 from madoguchi.tenants.models import StaffMembership
@@ -61,23 +60,23 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> int:
-    """POST and return the status code; redirects are not followed (a 3xx is a failure)."""
-    parts = urlsplit(url)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    if parts.scheme == "https":
-        connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-            parts.hostname, parts.port, timeout=timeout, context=ssl.create_default_context()
-        )
-    else:
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
-    try:
-        connection.request("POST", path, body=body, headers=headers)
-        response = connection.getresponse()
-        response.read(64 * 1024)  # the answer's content is not kept
-        return response.status
-    finally:
-        connection.close()
+def post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    """POST and return the status code; redirects are not followed (a 3xx is a failure).
+    The target's name is resolved and every address checked (no internal address unless
+    the operator allowed it), and the connection goes to the checked address
+    (`core.outbound`). Raises OutboundError, whose text is a category safe to show."""
+    connect_timeout, read_timeout = outbound.timeouts("webhooks")
+    response = outbound.request(
+        "POST",
+        url,
+        body=body,
+        headers=headers,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        allow_http=bool(setting("WEBHOOKS_ALLOW_HTTP", False)),
+        max_bytes=64 * 1024,  # the answer's content is not kept
+    )
+    return response.status
 
 
 def send(message: OutboxMessage) -> None:
@@ -107,13 +106,9 @@ def send(message: OutboxMessage) -> None:
         "X-Madoguchi-Signature": signature(subscription.secret, timestamp, raw),
     }
     try:
-        status = post(
-            subscription.url, raw, headers, timeout=setting("WEBHOOKS_TIMEOUT_SECONDS", 10)
-        )
-    except TimeoutError:
-        raise WebhookError(_("応答がありませんでした（タイムアウト）。")) from None
-    except (OSError, http.client.HTTPException) as exc:
-        raise WebhookError(f"{type(exc).__name__}: {exc}"[:300]) from None
+        status = post(subscription.url, raw, headers)
+    except outbound.OutboundError as exc:
+        raise WebhookError(str(exc)[:300]) from None
     if not 200 <= status < 300:
         raise WebhookError(f"HTTP {status}", status_code=status)
     message._webhook_status = status  # read by on_success (same instance, same transaction)

@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from madoguchi.api.models import ApiClient
+from madoguchi.core import outbound
 from madoguchi.tenants.decorators import admin_required
 from madoguchi.tenants.models import Municipality
 from madoguchi.tenants.permissions import admin_municipality_ids
@@ -95,6 +96,11 @@ def subscription_new(request):
                 target_host(chosen["url"])
         except TargetError as exc:
             errors["url"] = str(exc)
+        if "url" not in errors:
+            try:
+                outbound.check_url_when_saved(chosen["url"])
+            except outbound.BlockedAddressError as exc:
+                errors["url"] = str(exc)
         if len(chosen["url"]) > 500:
             errors["url"] = _("送信先URLは500文字以内で入力してください。")
         if not chosen["events"]:
@@ -196,7 +202,10 @@ def host_list(request):
         host = ""
         try:
             host = normalize_host(chosen["host"])
+            outbound.check_url_when_saved(f"https://{host}")
         except TargetError as exc:
+            errors["host"] = str(exc)
+        except outbound.BlockedAddressError as exc:
             errors["host"] = str(exc)
         if (
             not errors
