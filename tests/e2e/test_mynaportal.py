@@ -42,6 +42,7 @@ def chiyoda_mynaportal(chiyoda_live, settings, simulator, db_trust, card, monkey
 
     settings.JPKI_ALLOW_TEST_CA = True
     settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    settings.MADOGUCHI_OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]  # the simulator on loopback
     municipality = Municipality.objects.get(lg_code="131016")
     # The login password is read from the environment (never stored in the database).
     monkeypatch.setenv("MADOGUCHI_MYNAPORTAL_PASSWORD_131016", "simulator")

@@ -283,3 +283,68 @@ def test_webhook_pages_pass_the_isolation_harness(world):  # noqa: F811
     assert not unfillable
     assert checked == 9
     assert not problems, problems
+
+
+BLOCKED = "接続先が内部ネットワークのアドレスのため、接続できません"
+
+
+@pytest.mark.parametrize(
+    "host", ["127.1", "2130706433", "0x7f.0.0.1", "[::ffff:127.0.0.1]", "169.254.169.254"]
+)
+def test_an_internal_host_cannot_be_allowed(settings, admin_client, municipality, host):
+    settings.MADOGUCHI_OUTBOUND_ALLOWED_HOSTS = []
+    response = admin_client.post(
+        reverse("webhooks:hosts"), {"host": host, "municipality": municipality.pk}
+    )
+    assert response.status_code == 400
+    assert BLOCKED in response.content.decode()
+    assert not AllowedWebhookHost.objects.exists()
+
+
+@pytest.mark.parametrize("host", ["localhost:8443", "[fd00::1]:8443", "10.0.0.5:8443"])
+def test_an_internal_target_cannot_be_saved(settings, admin_client, municipality, api_client, host):
+    settings.MADOGUCHI_OUTBOUND_ALLOWED_HOSTS = []
+    # Even a host row written before the rule (or by hand) does not let the URL be saved.
+    AllowedWebhookHost.objects.create(municipality=municipality, host=host)
+    response = admin_client.post(
+        reverse("webhooks:new"),
+        {"client": api_client.pk, "url": f"https://{host}/hook", "events": ["submitted"]},
+    )
+    assert response.status_code == 400
+    assert BLOCKED in response.content.decode()
+    assert not WebhookSubscription.objects.exists()
+
+
+def test_the_operator_allows_a_core_system_on_lgwan(
+    settings, admin_client, municipality, api_client
+):
+    settings.MADOGUCHI_OUTBOUND_ALLOWED_HOSTS = ["10.0.0.0/8"]
+    response = admin_client.post(
+        reverse("webhooks:hosts"), {"host": "10.0.0.5:8443", "municipality": municipality.pk}
+    )
+    assert response.status_code == 302
+    response = admin_client.post(
+        reverse("webhooks:new"),
+        {"client": api_client.pk, "url": "https://10.0.0.5:8443/hook", "events": ["submitted"]},
+    )
+    assert response.status_code == 200
+    assert WebhookSubscription.objects.get().url == "https://10.0.0.5:8443/hook"
+
+
+def test_a_target_moved_inside_after_saving_is_refused_at_delivery(
+    settings, receiver, municipality
+):
+    """The receiver's name was allowed when saved; once the operator no longer allows the
+    internal address, delivery is refused after resolution, with a category as the error."""
+    from madoguchi.webhooks import events as webhook_events
+
+    subscription = subscribe(make_client(municipality), receiver.url())
+    settings.MADOGUCHI_OUTBOUND_ALLOWED_HOSTS = []
+    from django.db import transaction
+
+    with transaction.atomic():
+        webhook_events.enqueue_ping(subscription)
+    deliver_webhooks()
+    row = WebhookDelivery.objects.get()
+    assert receiver.requests == []
+    assert BLOCKED in row.last_error

@@ -44,6 +44,9 @@ logger = logging.getLogger(__name__)
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 DEFAULT_PORTS = {"https": 443, "http": 80}
 MAX_BODY_BYTES = 1024 * 1024
+# The whole body must arrive within this many read timeouts (a peer that sends a byte now
+# and then never times out a single read).
+BODY_DEADLINE_FACTOR = 6
 
 
 class InsideTransactionError(RuntimeError):
@@ -54,10 +57,12 @@ def in_transaction() -> bool:
     """True when any database connection of this thread is inside a transaction that is not
     one a test case wrapped around the test."""
     for connection in connections.all(initialized_only=True):
+        if connection.connection is None:
+            continue  # not connected: no transaction
         blocks = connection.atomic_blocks
         if any(not block._from_testcase for block in blocks):
             return True
-        if not blocks and not connection.get_autocommit():
+        if not blocks and not connection.autocommit:
             return True  # a transaction managed by hand (set_autocommit(False))
     return False
 
@@ -172,10 +177,41 @@ def checked_addresses(hostname: str, port: int) -> list[IPAddress]:
     return addresses
 
 
+def literal_address(hostname: str) -> IPAddress | None:
+    """The address an address literal stands for, in any notation the resolver accepts
+    (`127.1`, `2130706433`, `0x7f.0.0.1`, `0177.0.0.1`, `[::ffff:127.0.0.1]`); None for a
+    name. Reads the text only: no network."""
+    host = hostname.strip().strip("[]").split("%", 1)[0]
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except (OSError, ValueError):
+        return None
+
+
+def check_url_literal(url: str) -> None:
+    """The check that needs no network (inside a transaction, e.g. an admin form): an
+    internal address literal in any notation, or a `localhost` name, is refused."""
+    hostname = (urlsplit(url).hostname or "").lower().rstrip(".")
+    allow = AllowList.from_settings()
+    if not hostname or allow.allows_host(hostname):
+        return
+    if hostname == "localhost" or hostname.endswith(".localhost"):
+        raise BlockedAddressError(blocked_message())
+    address = literal_address(hostname)
+    if address is not None and not is_public(address) and not allow.allows_address(address):
+        raise BlockedAddressError(blocked_message())
+
+
 def check_url_when_saved(url: str) -> None:
-    """The check made when a person saves an outbound URL: an internal address literal, or a
-    name that resolves to an internal address, is refused (BlockedAddressError). A name that
-    does not resolve yet is accepted: every connection checks again."""
+    """The check made when a person saves an outbound URL (outside any transaction): an
+    internal address literal, or a name that resolves to an internal address, is refused
+    (BlockedAddressError). A name that does not resolve yet is accepted: every connection
+    checks again."""
+    check_url_literal(url)
     parts = urlsplit(url)
     hostname = parts.hostname or ""
     try:
@@ -304,7 +340,8 @@ def request(
                 continue
             connection.request(method, path, body=body, headers=headers or {})
             response = connection.getresponse()
-            data = _read(response, max_bytes, deadline=time.monotonic() + read_timeout)
+            deadline = time.monotonic() + read_timeout * BODY_DEADLINE_FACTOR
+            data = _read(response, max_bytes, deadline=deadline)
             return Response(response.status, data)
         except (OSError, http.client.HTTPException) as exc:
             last = exc

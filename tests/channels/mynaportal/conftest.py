@@ -12,6 +12,8 @@ from .helpers import Simulator
 @pytest.fixture(autouse=True)
 def _allow_test_ca(settings):
     settings.JPKI_ALLOW_TEST_CA = True
+    # The simulator listens on loopback, an internal address: allowed by the operator's list.
+    settings.MADOGUCHI_OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
 
 
 @pytest.fixture

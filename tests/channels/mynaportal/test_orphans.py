@@ -112,6 +112,7 @@ def test_pull_killed_mid_import_then_sweep_then_next_pull_imports_once(
         "MADOGUCHI_VAR_DIR": str(tmp_path / "var"),
         "JPKI_ALLOW_TEST_CA": "1",
         "MYNAPORTAL_VERIFY_PROCESSES": "0",
+        "MADOGUCHI_OUTBOUND_ALLOWED_HOSTS": "127.0.0.1",
         "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}",
     }
     child = subprocess.Popen(

@@ -3,8 +3,8 @@ while it delivers a 申請処理状況登録 to the simulator process; restarted
 status of the case, in order, none lost and none registered twice.
 
 Delivery is at least once: the killed attempt had reached the simulator (it records the
-status, then answers late) but its transaction — the message's row lock and the change to
-"sent" — rolled back with the process, so the message is still pending and is sent again.
+status, then answers late) but the worker died before recording "sent": the message is still
+pending, claimed by the dead worker until its claim runs out, and is then sent again.
 The re-send is harmless: the sender first reads the case's registered statuses and does
 not register again a status that is already the newest one (status_sync.send_status).
 """
@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection as db_connection
+from django.utils import timezone
 
 from madoguchi.applications import staff_actions
 from madoguchi.applications.models import Application, Channel
@@ -180,13 +181,17 @@ def test_worker_killed_mid_delivery_then_restarted_delivers_every_status_in_orde
             "CELERY_QUEUE": queue,
             "MADOGUCHI_VAR_DIR": str(tmp_path / "var"),
             "MADOGUCHI_MYNAPORTAL_PASSWORD_131016": "simulator",
+            "MADOGUCHI_OUTBOUND_ALLOWED_HOSTS": "127.0.0.1",
             "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}",
         }
         worker = Worker(queue, env, log).start()
         # The simulator has recorded 受付 and is holding its answer: kill the worker now.
         _wait(lambda: len(registered()) == 1, 60, "the first registration", log)
         worker.kill()
-        assert OutboxMessage.objects.get(pk=messages[0].pk).state == "pending"  # rolled back
+        killed = OutboxMessage.objects.get(pk=messages[0].pk)
+        assert killed.state == "pending" and killed.claimed_until is not None  # claimed
+        # The dead worker's claim runs out (MADOGUCHI_OUTBOX_CLAIM_SECONDS; here at once).
+        OutboxMessage.objects.filter(pk=killed.pk).update(claimed_until=timezone.now())
 
         worker = Worker(queue, env, log).start()
         _wait(

@@ -1,6 +1,7 @@
 """Admin of the マイナポータル channel: connection, item mapping, quarantine (管理者 only,
 scoped to the municipalities they administer)."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -10,13 +11,29 @@ from madoguchi.channels.models import (
     MynaportalMapping,
     QuarantinedPackage,
 )
+from madoguchi.core import outbound
 from madoguchi.tenants.admin_scoping import MunicipalityScopedAdmin
 
 from . import intake
 
 
+class MynaportalConnectionForm(forms.ModelForm):
+    # No Meta: the admin builds the fields (with its formfield overrides) for this base.
+
+    def clean_base_url(self):
+        # No internal address (SSRF). The admin saves inside a transaction, so only what the
+        # URL itself says is checked here; every connection resolves and checks again.
+        url = self.cleaned_data["base_url"]
+        try:
+            outbound.check_url_literal(url)
+        except outbound.BlockedAddressError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return url
+
+
 @admin.register(MynaportalConnection)
 class MynaportalConnectionAdmin(MunicipalityScopedAdmin):
+    form = MynaportalConnectionForm
     list_display = [
         "municipality",
         "base_url",

@@ -12,12 +12,13 @@ client.register_status("2026040100000001", status_code="03", status_label="要�
 import base64
 import datetime
 import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 
-TIMEOUT_SECONDS = 30
+from madoguchi.core import outbound
+
+# A package is a few MB at most; anything larger is not an answer of the service.
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 
 class MynaportalError(Exception):
@@ -53,7 +54,7 @@ def _parse_time(value) -> datetime.datetime | None:
 
 
 class MynaportalClient:
-    def __init__(self, base_url: str, login_id: str, password: str, *, timeout=TIMEOUT_SECONDS):
+    def __init__(self, base_url: str, login_id: str, password: str, *, timeout=None):
         self.base_url = base_url.rstrip("/")
         self.login_id = login_id
         self.password = password
@@ -73,20 +74,37 @@ class MynaportalClient:
             if self.token is None:
                 self.login()
             headers["Authorization"] = f"Bearer {self.token}"
-        request = urllib.request.Request(url, data=data, headers=headers, method=method)
+        connect_timeout, read_timeout = outbound.timeouts("mynaportal")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                return json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as exc:
+            # The base URL is configured by a person: no internal address unless the
+            # operator allowed it, no redirect followed, separate connect and read timeouts.
+            response = outbound.request(
+                method,
+                url,
+                body=data,
+                headers=headers,
+                connect_timeout=connect_timeout,
+                read_timeout=self.timeout if self.timeout is not None else read_timeout,
+                allow_http=True,
+                max_bytes=MAX_RESPONSE_BYTES,
+            )
+        except outbound.OutboundError as exc:
+            raise MynaportalError(f"マイナポータルに接続できません: {exc}") from None
+        if not 200 <= response.status < 300:
             try:
-                message = json.loads(exc.read() or b"{}").get("error", "")
-            except ValueError:
+                message = json.loads(response.body or b"{}").get("error", "")
+            except (ValueError, AttributeError):
                 message = ""
             raise MynaportalError(
-                f"マイナポータルがエラーを返しました（{exc.code}）: {message}", status=exc.code
+                f"マイナポータルがエラーを返しました（{response.status}）: {message}"[:300],
+                status=response.status,
+            )
+        try:
+            return json.loads(response.body or b"{}")
+        except ValueError as exc:
+            raise MynaportalError(
+                "マイナポータルに接続できません: 応答を読み取れませんでした。"
             ) from exc
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise MynaportalError(f"マイナポータルに接続できません: {exc}") from exc
 
     def _authed(self, method: str, path: str, **kwargs):
         try:
