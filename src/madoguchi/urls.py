@@ -9,6 +9,7 @@ urlpatterns = [
     path("staff/exports/", include("madoguchi.exports.urls")),
     path("staff/audit/", include("madoguchi.audit.urls")),
     path("staff/webhooks/", include("madoguchi.webhooks.urls")),
+    path("staff/outbox/", include("madoguchi.outbox.urls")),
     path("staff/linkage/", include("madoguchi.linkage.urls")),
     path("staff/analytics/", include("madoguchi.analytics.urls")),
     path("staff/translations/", include("madoguchi.translations.urls")),

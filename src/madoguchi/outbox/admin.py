@@ -1,12 +1,10 @@
 from django.contrib import admin, messages
-from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.tenants.admin_scoping import MunicipalityScopedAdmin
 
-from . import delivery
 from .models import OutboxMessage
+from .resend import resend
 
 
 @admin.register(OutboxMessage)
@@ -45,15 +43,7 @@ class OutboxMessageAdmin(MunicipalityScopedAdmin):
     @admin.action(description=_("選択した送信失敗・送信待ちのメッセージを今すぐ再送する"))
     def retry(self, request, queryset):
         # A failed message gets a fresh series of attempts; sent and cancelled ones are left.
-        ids = list(
-            queryset.filter(
-                state__in=[OutboxMessage.State.FAILED, OutboxMessage.State.PENDING]
-            ).values_list("pk", flat=True)
-        )
-        OutboxMessage.objects.filter(pk__in=ids).update(
-            state=OutboxMessage.State.PENDING, attempts=0, next_attempt_at=timezone.now()
-        )
-        transaction.on_commit(lambda: delivery.hand_off(sorted(ids)))
+        count = resend(queryset, user=request.user)
         self.message_user(
-            request, _("%(n)s件を再送の対象にしました。") % {"n": len(ids)}, messages.SUCCESS
+            request, _("%(n)s件を再送の対象にしました。") % {"n": count}, messages.SUCCESS
         )
