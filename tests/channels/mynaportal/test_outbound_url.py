@@ -49,7 +49,7 @@ def test_the_admin_refuses_an_internal_address(settings, admin, municipality, ur
     page = response.content.decode()
     # Numeric notations Django's URL check already refuses as malformed; the others are
     # refused as internal.
-    assert BLOCKED in page or "URLを正しく入力してください。" in page
+    assert BLOCKED in page or "有効なURLを入力してください。" in page
     assert not MynaportalConnection.objects.exists()
 
 
