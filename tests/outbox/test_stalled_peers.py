@@ -107,7 +107,7 @@ def test_a_mail_server_that_never_answers_stalls_no_resident(chiyoda, smtp, embe
     arrived = set(smtp.message_ids())
     stalled.refresh_from_db()
     assert stalled.state == OutboxMessage.State.PENDING and stalled.claimed_until is not None
-    assert {delivery.message_id_for(m) for m in others} == arrived
+    assert {delivery.message_id_header(m) for m in others} == arrived
     assert set(others.values_list("state", flat=True)) == {OutboxMessage.State.SENT}
 
     # The server hangs up on the stalled session: the attempt fails and is recorded.
@@ -123,7 +123,7 @@ def test_a_mail_server_that_never_answers_stalls_no_resident(chiyoda, smtp, embe
     stalled.refresh_from_db()
     assert stalled.state == OutboxMessage.State.SENT
     ids = smtp.message_ids()
-    assert ids.count(delivery.message_id_for(stalled)) == 1
+    assert ids.count(delivery.message_id_header(stalled)) == 1
     assert len(ids) == len(set(ids)) == 5
 
 
@@ -148,7 +148,7 @@ def test_a_claim_that_runs_out_is_taken_over_and_the_message_arrives_once(smtp, 
     message.refresh_from_db()
     assert message.state == OutboxMessage.State.SENT
     assert message.attempts == 2
-    assert smtp.message_ids() == [delivery.message_id_for(message)]
+    assert smtp.message_ids() == [delivery.message_id_header(message)]
 
 
 def _deliver_and_close(message_id: int) -> None:
