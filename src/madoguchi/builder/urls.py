@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import library_views, views
 
 app_name = "builder"
 
@@ -20,4 +20,10 @@ urlpatterns = [
     path("p/<int:pk>/form/publish/", views.form_publish, name="form_publish"),
     path("p/<int:pk>/form/export/", views.form_export, name="form_export"),
     path("p/<int:pk>/form/import/", views.form_import, name="form_import"),
+    path("library/", library_views.library_list, name="library"),
+    path("library/copy/", library_views.library_copy, name="library_copy"),
+    path("library/export/", library_views.library_export, name="library_export"),
+    path("library/import/", library_views.library_import, name="library_import"),
+    path("p/<int:pk>/update/", library_views.library_update, name="library_update"),
+    path("p/<int:pk>/share/", library_views.share_toggle, name="share_toggle"),
 ]

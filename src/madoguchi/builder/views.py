@@ -38,6 +38,7 @@ from .access import (
 )
 from .field_forms import FieldSettingsForm, rename_references
 from .impact import impact_warnings
+from .models import FormCopy, SharedForm
 from .procedure_forms import ProcedureForm
 
 try:  # django-csp 4: per-view policy changes
@@ -71,8 +72,13 @@ def procedure_list(request):
             procedure__in=[p.pk for p in procedures], status=FormVersion.Status.DRAFT
         ).values_list("procedure_id", flat=True)
     )
+    copies = {c.procedure_id: c for c in FormCopy.objects.filter(procedure__in=procedures)}
+    from .library import pending_update
+
     for p in procedures:
         p.has_draft = p.pk in drafts
+        copy = copies.get(p.pk)
+        p.has_update = bool(copy and pending_update(copy))
     groups = [(m, [p for p in procedures if p.municipality_id == m.pk]) for m in municipalities]
     return render(request, "builder/procedure_list.html", {"groups": groups})
 
@@ -215,7 +221,13 @@ def form_edit(request, pk):
         "draft": draft,
         "type_choices": schema_edit.TYPE_LABELS,
         "translations_url": _translations_url(procedure),
+        "copy": FormCopy.objects.filter(procedure=procedure).first(),
+        "shared": SharedForm.objects.filter(procedure=procedure).exists(),
     }
+    if context["copy"] is not None:
+        from .library import pending_update
+
+        context["update"] = pending_update(context["copy"])
     if draft is not None:
         draft.procedure = procedure
         try:
