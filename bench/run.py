@@ -11,6 +11,10 @@ cannot be reached.
 kpi (bench/kpi_bench.py): the KPI dashboard's queries on 1,000,000 applications and ~5,000,000
 events in its own PostgreSQL database (KPI_BENCH_DATABASE_URL, default madoguchi_kpi_bench).
 
+builder (bench/builder_bench.py): 様式作成 on a 100-field form in its own PostgreSQL database
+(BUILDER_BENCH_DATABASE_URL): open the builder (< 1 s), save one field (< 150 ms), preview
+refresh (< 200 ms).
+
 form_100_fields: render (GET) and validate (POST) one step holding 100 fields of mixed types
 through Django's test client, on a throw-away SQLite database. Target: median under 30 ms per
 request on the 2-core reference machine.
@@ -157,6 +161,7 @@ BENCHES = {
     "mynaportal": BENCH_DIR / "mynaportal_bench.py",
     "api": BENCH_DIR / "api_bench.py",
     "kpi": BENCH_DIR / "kpi_bench.py",
+    "builder": BENCH_DIR / "builder_bench.py",
 }
 
 
