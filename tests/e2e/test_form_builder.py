@@ -150,7 +150,7 @@ def test_editor_builds_publishes_and_a_resident_files(browser, people):
         remove_placeholders(page)
         expect(page.locator("text=" + CONDITION_WORDS)).to_be_visible()
         assert_accessible(page, "builder page")
-        screenshot(page, "builder-form")
+        screenshot(page, "20-builder-form")
 
         # The phone preview beside the editor shows the resident's first step and its
         # validation messages.
@@ -162,7 +162,7 @@ def test_editor_builds_publishes_and_a_resident_files(browser, people):
         # Publish: the difference with nothing published, then 第1版.
         page.locator("#publish-link").click()
         expect(page.locator("h1")).to_contain_text("の公開")
-        screenshot(page, "builder-publish")
+        screenshot(page, "21-builder-publish")
         page.locator("#publish-button").click()
         expect(page.locator(".dads-messages")).to_contain_text("第1版を公開しました。")
     finally:
