@@ -1,7 +1,7 @@
 """English UI through Django i18n: the language switcher, and a complete, compiled catalogue.
 
-Japanese is the source language. Procedure contents (from the standard template YAML) and the
-form engine's own messages are data and stay Japanese; only the UI strings are translated.
+Japanese is the source language. Procedure contents (from the standard template YAML) are data:
+they are translated per text by madoguchi.translations, not by this catalogue.
 """
 
 import ast

@@ -77,9 +77,13 @@ def test_resident_in_english_sees_translated_texts_and_japanese_for_the_rest(pro
     assert "集合住宅（マンション・アパート）" in step  # option not translated
     assert "電話番号" in step  # label not translated
 
-    # an error names the field by the label the resident reads
+    # the engine's messages come from the UI catalogue (English here), naming the field by
+    # the label the resident reads
     refused = page(client.post(step_url, {"_action": "next"}))
-    assert "Your name" in refused
+    assert "Enter Your name." in refused
+    assert "Choose Type of building." in refused
+    assert "Enter 電話番号." in refused  # the label has no translation, the sentence has
+    assert "Family name in katakana (フリガナ)" in refused
     # the KPIs staff read keep the Japanese label
     failure = ValidationFailure.objects.get(field_key="applicant_name", rule="required")
     assert failure.field_label == "申込者の氏名"
@@ -104,3 +108,20 @@ def test_application_filed_in_english_is_stored_and_shown_to_staff_in_japanese(p
     assert "申込者の氏名" in review and "建物の種類" in review
     assert "Your name" not in review and "Type of building" not in review
     assert "Detached house" not in review
+
+
+def test_engine_messages_fall_back_to_japanese_where_the_ui_has_no_translation(procedure):
+    TextTranslation.objects.create(
+        procedure=procedure,
+        language="vi",
+        key="field.applicant_name.label",
+        source="申込者の氏名",
+        text="Họ tên người đăng ký",
+    )
+    client = Client()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "vi"
+    step_url = location(client.post("/131016/procedures/sodai_gomi/start/"))
+    refused = page(client.post(step_url, {"_action": "next"}))
+    assert 'lang="vi"' in refused
+    assert "Họ tên người đăng kýを入力してください。" in refused
+    assert "建物の種類を選択してください。" in refused

@@ -23,15 +23,25 @@ from django.template import Context
 from django.template.loader import get_template
 from django.utils.html import linebreaks
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from madoguchi.jp import banks
 
 from .conditions import evaluate
-from .fields.base import FieldError, Loc, child_loc, error_summary, item_prefix_label, top_loc
+from .fields.base import (
+    FieldError,
+    Loc,
+    child_loc,
+    counted,
+    error_summary,
+    item_prefix_label,
+    top_loc,
+)
 from .fields.choice import NO, YES
 from .fields.file import accept_attr, format_mb, format_size, kinds_text
 from .fields.jpfields import ACCOUNT_TYPES, ERA_CHOICES
-from .schema import REPEAT_HARD_MAX, Condition, Field, FormSchema
+from .schema import DEFAULT_CONFIRM_LABEL, REPEAT_HARD_MAX, Condition, Field, FormSchema
 from .validation import known_files_in, peek_step, raw_from_answers, repeat_count
 
 __all__ = ["raw_from_answers", "render_error_summary", "render_step"]
@@ -95,7 +105,7 @@ def _options_html(options: list[dict]) -> SafeString:
 
 
 def _tag(required: bool) -> str:
-    return "必須" if required else "任意"
+    return _("必須") if required else _("任意")
 
 
 class _Renderer:
@@ -260,9 +270,9 @@ class _Renderer:
             + ">"
         )
         tag = (
-            '<span class="dads-required">必須</span>'
+            f'<span class="dads-required">{escape(_("必須"))}</span>'
             if w["required"]
-            else '<span class="dads-optional">任意</span>'
+            else f'<span class="dads-optional">{escape(_("任意"))}</span>'
         )
         w["label_html"] = mark_safe(f"{escape(w['label'])} {tag}")  # noqa: S308
         messages = []
@@ -272,9 +282,11 @@ class _Renderer:
             messages.append(f'<p class="dads-help" id="{escape(w["help_id"])}">{help_html}</p>')
         if w.get("hint"):
             messages.append(f'<p class="dads-help">{escape(w["hint"])}</p>')
+        error_prefix = escape(_("エラー："))
         for e in w["errors"]:
             messages.append(
-                f'<p class="dads-error-text" id="{escape(e["id"])}">エラー：{escape(e["message"])}</p>'
+                f'<p class="dads-error-text" id="{escape(e["id"])}">'
+                f"{error_prefix}{escape(e['message'])}</p>"
             )
         w["messages"] = mark_safe("".join(messages))  # noqa: S308 - every part is escaped
 
@@ -293,7 +305,7 @@ class _Renderer:
                 "name": loc.input_name("confirm"),
                 "id": loc.input_id("confirm"),
                 "value": self.get(loc.input_name("confirm")),
-                "label": f"{f.label}（確認用）",
+                "label": _("%(label)s（確認用）") % {"label": f.label},
             }
 
     def w_postal_code(self, f: Field, loc: Loc, w: dict, prefix: str, scope) -> None:
@@ -338,15 +350,18 @@ class _Renderer:
         self._choices(loc, w, "checkbox", options, set(self.getlist(loc.name)))
         hints = []
         if f.min_selected and f.max_selected:
-            hints.append(f"{f.min_selected}つ以上{f.max_selected}つまで選択できます。")
+            hints.append(
+                _("%(min)sつ以上%(max)sつまで選択できます。")
+                % {"min": f.min_selected, "max": f.max_selected}
+            )
         elif f.max_selected:
-            hints.append(f"{f.max_selected}つまで選択できます。")
+            hints.append(_("%(max)sつまで選択できます。") % {"max": f.max_selected})
         elif f.min_selected:
-            hints.append(f"{f.min_selected}つ以上選択してください。")
+            hints.append(_("%(min)sつ以上選択してください。") % {"min": f.min_selected})
         w["hint"] = " ".join(hints)
 
     def w_yesno(self, f: Field, loc: Loc, w: dict, prefix: str, scope) -> None:
-        self._choices(loc, w, "radio", [(YES, "はい"), (NO, "いいえ")], {self.get(loc.name)})
+        self._choices(loc, w, "radio", [(YES, _("はい")), (NO, _("いいえ"))], {self.get(loc.name)})
         w["inline"] = True
 
     def w_notice(self, f: Field, loc: Loc, w: dict, prefix: str, scope) -> None:
@@ -354,7 +369,12 @@ class _Renderer:
         w["body"] = f.body
         w["body_id"] = f"{loc.input_id()}-body"
         w["describedby"] = " ".join([w["body_id"], w["describedby"]]).strip()
-        w["confirm_label"] = f.confirm_label
+        # The engine's default wording is UI text (translated); a form's own is the form's.
+        w["confirm_label"] = (
+            _("上記の内容を確認しました")
+            if f.confirm_label == DEFAULT_CONFIRM_LABEL
+            else f.confirm_label
+        )
         w["checked"] = self.get(loc.name) in ("1", "on", "true", "yes")
         w["tag"] = "必須"
         w["required"] = True
@@ -377,13 +397,13 @@ class _Renderer:
         w["template"] = "formengine/fields/parts.html"
         top = f.parent is None and not f.autocomplete
         w["parts"] = [
-            self._part(loc, "family", "姓", autocomplete="family-name" if top else ""),
-            self._part(loc, "given", "名", autocomplete="given-name" if top else ""),
+            self._part(loc, "family", _("姓"), autocomplete="family-name" if top else ""),
+            self._part(loc, "given", _("名"), autocomplete="given-name" if top else ""),
         ]
         if f.kana:
             w["parts"] += [
-                self._part(loc, "family_kana", "セイ（フリガナ）"),
-                self._part(loc, "given_kana", "メイ（フリガナ）"),
+                self._part(loc, "family_kana", _("セイ（フリガナ）")),
+                self._part(loc, "given_kana", _("メイ（フリガナ）")),
             ]
         w["id"] = loc.input_id("family")
 
@@ -392,22 +412,25 @@ class _Renderer:
         parts = []
         if f.era_input:
             current = self.get(loc.input_name("era"))
-            options = [{"value": "", "label": "選択", "selected": not current}] + [
+            options = [{"value": "", "label": _("選択"), "selected": not current}] + [
                 {"value": era, "label": era, "selected": era == current} for era in ERA_CHOICES
             ]
-            parts.append(self._part(loc, "era", "元号", options=options))
+            parts.append(self._part(loc, "era", _("元号"), options=options))
         parts += [
-            self._part(loc, "year", "年", inputmode="numeric", after=True),
-            self._part(loc, "month", "月", inputmode="numeric", after=True),
-            self._part(loc, "day", "日", inputmode="numeric", after=True),
+            self._part(loc, "year", _("年"), inputmode="numeric", after=True),
+            self._part(loc, "month", _("月"), inputmode="numeric", after=True),
+            self._part(loc, "day", _("日"), inputmode="numeric", after=True),
         ]
         w["parts"] = parts
         w["inline"] = True
         w["id"] = parts[0]["id"]
         w["hint"] = (
-            "元号を選び、年・月・日を数字で入力してください（例：令和6年5月1日、西暦なら2024年5月1日）。"
+            _(
+                "元号を選び、年・月・日を数字で入力してください"
+                "（例：令和6年5月1日、西暦なら2024年5月1日）。"
+            )
             if f.era_input
-            else "西暦で入力してください（例：2024年5月1日）。"
+            else _("西暦で入力してください（例：2024年5月1日）。")
         )
 
     def w_bank_account(self, f: Field, loc: Loc, w: dict, prefix: str, scope) -> None:
@@ -417,7 +440,7 @@ class _Renderer:
         bank = banks.lookup_bank(bank_code) if bank_code else None
         branch = banks.lookup_branch(bank_code, branch_code) if bank and branch_code else None
         current_type = self.get(loc.input_name("account_type"))
-        type_options = [{"value": "", "label": "選択してください", "selected": not current_type}]
+        type_options = [{"value": "", "label": _("選択してください"), "selected": not current_type}]
         type_options += [
             {"value": t, "label": t, "selected": t == current_type} for t in ACCOUNT_TYPES
         ]
@@ -425,7 +448,7 @@ class _Renderer:
             self._part(
                 loc,
                 "bank_code",
-                "金融機関コード（4桁）",
+                _("金融機関コード（4桁）"),
                 inputmode="numeric",
                 autocomplete="off",
                 note=bank.name if bank else "",
@@ -433,16 +456,16 @@ class _Renderer:
             self._part(
                 loc,
                 "branch_code",
-                "支店コード（3桁）",
+                _("支店コード（3桁）"),
                 inputmode="numeric",
                 autocomplete="off",
                 note=branch.name if branch else "",
             ),
-            self._part(loc, "account_type", "預金種目", options=type_options),
+            self._part(loc, "account_type", _("預金種目"), options=type_options),
             self._part(
-                loc, "account_number", "口座番号（7桁）", inputmode="numeric", autocomplete="off"
+                loc, "account_number", _("口座番号（7桁）"), inputmode="numeric", autocomplete="off"
             ),
-            self._part(loc, "holder_kana", "口座名義（カタカナ）", autocomplete="off"),
+            self._part(loc, "holder_kana", _("口座名義（カタカナ）"), autocomplete="off"),
         ]
         w["id"] = loc.input_id("bank_code")
 
@@ -450,10 +473,11 @@ class _Renderer:
         w["template"] = "formengine/fields/file.html"
         w["accept"] = accept_attr(f)
         w["multiple"] = f.max_files > 1
+        limits = {"kinds": kinds_text(f), "mb": format_mb(f.max_size_mb), "n": f.max_files}
         w["hint"] = (
-            f"添付できるファイル：{kinds_text(f)}（1ファイル{format_mb(f.max_size_mb)}MBまで"
-            + (f"、{f.max_files}件まで" if f.max_files > 1 else "")
-            + "）"
+            _("添付できるファイル：%(kinds)s（1ファイル%(mb)sMBまで、%(n)s件まで）") % limits
+            if f.max_files > 1
+            else _("添付できるファイル：%(kinds)s（1ファイル%(mb)sMBまで）") % limits
         )
         kept = []
         for i, uid in enumerate(self.getlist(loc.input_name("keep"))):
@@ -492,7 +516,7 @@ class _Renderer:
                         {**scope, **item_scope},
                     ),
                     "remove_action": f"remove:{f.key}:{i}",
-                    "remove_label": f"{legend}を削除",
+                    "remove_label": _("%(item)sを削除") % {"item": legend},
                 }
             )
         w["items"] = items
@@ -501,12 +525,16 @@ class _Renderer:
         w["can_add"] = count < limit
         w["can_remove"] = count > f.min
         w["add_action"] = f"add:{f.key}"
-        w["add_label"] = f"{f.item_label}を追加"
+        w["add_label"] = _("%(item)sを追加") % {"item": f.item_label}
         hint = []
+        counts = {
+            "min": counted(f.min or 0, f.item_counter),
+            "max": counted(f.max or 0, f.item_counter),
+        }
         if f.min and f.max:
-            hint.append(f"{f.min}{f.item_counter}以上{f.max}{f.item_counter}まで入力できます。")
+            hint.append(_("%(min)s以上%(max)sまで入力できます。") % counts)
         elif f.max:
-            hint.append(f"{f.max}{f.item_counter}まで入力できます。")
+            hint.append(_("%(max)sまで入力できます。") % counts)
         w["hint"] = " ".join(hint)
 
     def render(self) -> SafeString:
@@ -548,7 +576,13 @@ def render_error_summary(errors: list[FieldError], title: str | None = None) -> 
     html = get_template(SUMMARY_TEMPLATE).render(
         {
             "lines": lines,
-            "title": title or f"入力内容に{len(lines)}件の誤りがあります。",
+            "title": title
+            or ngettext(
+                "入力内容に%(n)s件の誤りがあります。",
+                "入力内容に%(n)s件の誤りがあります。",
+                len(lines),
+            )
+            % {"n": len(lines)},
         }
     )
     return mark_safe(html)  # noqa: S308

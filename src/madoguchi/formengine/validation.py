@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from madoguchi.jp import postal
 from madoguchi.jp.errors import JpValueError
 
@@ -28,7 +30,7 @@ from .fields import (
     UploadedFileLike,
     error_summary,
 )
-from .fields.base import child_loc, top_loc
+from .fields.base import child_loc, counted, top_loc
 from .schema import REPEAT_HARD_MAX, Field, FormSchema, Step
 
 __all__ = [
@@ -205,9 +207,19 @@ def _validate_repeat(f: Field, loc: Loc, ctx: Ctx, scope, required: bool, states
         items.append(item)
     label = f.item_label
     if count < f.min:
-        ctx.error(loc, f"{label}は{f.min}{f.item_counter}以上入力してください。", rule="min_items")
+        ctx.error(
+            loc,
+            _("%(label)sは%(n)s以上入力してください。")
+            % {"label": label, "n": counted(f.min, f.item_counter)},
+            rule="min_items",
+        )
     elif f.max is not None and count > f.max:
-        ctx.error(loc, f"{label}は{f.max}{f.item_counter}まで入力できます。", rule="max_items")
+        ctx.error(
+            loc,
+            _("%(label)sは%(n)sまで入力できます。")
+            % {"label": label, "n": counted(f.max, f.item_counter)},
+            rule="max_items",
+        )
     if len(ctx.errors) > errors_before:
         return None
     return items
@@ -319,7 +331,7 @@ def apply_action_with_message(
     step = form.step(step_key)
     if step is None or not isinstance(action, str):
         return new, None
-    kind, _, arg = action.partition(":")
+    kind, _sep, arg = action.partition(":")
     if kind == "add":
         f = _top_repeat(step, arg)
         if f is not None:
@@ -328,7 +340,7 @@ def apply_action_with_message(
                 new[f"{f.key}__count"] = str(count + 1)
         return new, None
     if kind == "remove":
-        key, _, index = arg.partition(":")
+        key, _sep, index = arg.partition(":")
         f = _top_repeat(step, key)
         if f is not None and index.isdigit():
             _remove_item(f, new, int(index))

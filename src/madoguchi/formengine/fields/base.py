@@ -9,6 +9,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
 from ..schema import Field
 
 
@@ -47,7 +50,7 @@ def summary_text(error: FieldError) -> str:
     short = _TRAILING_NOTE_RE.sub("", label)
     if not label or label in error.message or (short and short in error.message):
         return error.message
-    return f"{label}：{error.message}"
+    return _("%(label)s：%(message)s") % {"label": label, "message": error.message}
 
 
 def error_summary(errors: list[FieldError]) -> list[SummaryLine]:
@@ -69,7 +72,11 @@ def error_summary(errors: list[FieldError]) -> list[SummaryLine]:
     for error, text in kept:
         if counts[text] > 1:
             numbers[text] = numbers.get(text, 0) + 1
-            text = f"{error.label}（{numbers[text]}つ目）：{error.message}"
+            text = _("%(label)s（%(n)sつ目）：%(message)s") % {
+                "label": error.label,
+                "n": numbers[text],
+                "message": error.message,
+            }
         lines.append(SummaryLine(error.input_id, text))
     return lines
 
@@ -117,9 +124,20 @@ def top_loc(f: Field) -> Loc:
     return Loc(f.key, f.key, f.label)
 
 
+def counted(number: int, counter: str) -> str:
+    """「2人」: a number with the form's counter word (助数詞: 人, 件, 品目). Counter words are
+    Japanese grammar: where the engine's own sentences are translated (English), the number
+    stands alone; in Japanese (and languages whose UI falls back to Japanese) it keeps them."""
+    language = get_language() or "ja"
+    return str(number) if language == "en" or language.startswith("en-") else f"{number}{counter}"
+
+
 def item_prefix_label(repeat: Field, index: int) -> str:
     """「児童（2人目）」 for item index 1 of a repeat of 児童."""
-    return f"{repeat.item_label}（{index + 1}{repeat.item_counter}目）"
+    return _("%(item)s（%(nth)s目）") % {
+        "item": repeat.item_label,
+        "nth": counted(index + 1, repeat.item_counter),
+    }
 
 
 def child_loc(repeat: Field, index: int, child: Field) -> Loc:
@@ -132,7 +150,7 @@ def child_loc(repeat: Field, index: int, child: Field) -> Loc:
     return Loc(
         f"{repeat.key}__{index}__{child.key}",
         f"{repeat.key}.{index}.{child.key}",
-        f"{item_prefix_label(repeat, index)}の{label}",
+        _("%(item)sの%(label)s") % {"item": item_prefix_label(repeat, index), "label": label},
     )
 
 
@@ -220,4 +238,4 @@ class FieldType:
         return str(value)
 
     def required_message(self, f: Field, loc: Loc) -> str:
-        return f"{loc.label}を入力してください。"
+        return _("%(label)sを入力してください。") % {"label": loc.label}

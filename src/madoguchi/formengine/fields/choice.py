@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from ..schema import Field
 from .base import Ctx, FieldType, Loc
 
@@ -11,11 +13,11 @@ YES, NO = "yes", "no"
 
 
 def choose_message(loc: Loc) -> str:
-    return f"{loc.label}を選択してください。"
+    return _("%(label)sを選択してください。") % {"label": loc.label}
 
 
 def unknown_option_message(loc: Loc) -> str:
-    return f"{loc.label}は表示されている選択肢から選んでください。"
+    return _("%(label)sは表示されている選択肢から選んでください。") % {"label": loc.label}
 
 
 class SelectType(FieldType):
@@ -56,14 +58,17 @@ class CheckboxesType(FieldType):
             return None
         if f.min_selected is not None and len(values) < f.min_selected:
             ctx.error(
-                loc, f"{loc.label}は{f.min_selected}つ以上選択してください。", rule="min_selected"
+                loc,
+                _("%(label)sは%(n)sつ以上選択してください。")
+                % {"label": loc.label, "n": f.min_selected},
+                rule="min_selected",
             )
             return None
         if f.max_selected is not None and len(values) > f.max_selected:
             ctx.error(
                 loc,
-                f"{loc.label}は{f.max_selected}つまで選択できます"
-                f"（現在{len(values)}つ選択されています）。",
+                _("%(label)sは%(n)sつまで選択できます（現在%(count)sつ選択されています）。")
+                % {"label": loc.label, "n": f.max_selected, "count": len(values)},
                 rule="max_selected",
             )
             return None
@@ -88,7 +93,11 @@ class YesNoType(FieldType):
                 ctx.error(loc, choose_message(loc), rule="required")
             return None
         if value not in (YES, NO):
-            ctx.error(loc, f"{loc.label}は「はい」か「いいえ」を選んでください。", rule="choice")
+            ctx.error(
+                loc,
+                _("%(label)sは「はい」か「いいえ」を選んでください。") % {"label": loc.label},
+                rule="choice",
+            )
             return None
         return value == YES
 
@@ -100,8 +109,7 @@ class YesNoType(FieldType):
 
 
 def notice_message(loc: Loc) -> str:
-    label = loc.label
-    return f"「{label}」の内容を確認し、チェックを入れてください。"
+    return _("「%(label)s」の内容を確認し、チェックを入れてください。") % {"label": loc.label}
 
 
 class NoticeType(FieldType):

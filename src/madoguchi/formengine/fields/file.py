@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 import filetype
+from django.utils.translation import gettext as _
 
 from ..schema import Field
 from .base import Ctx, DetectedFile, FieldType, Loc
@@ -30,7 +31,7 @@ def accept_attr(f: Field) -> str:
     """The HTML accept attribute (a hint for the browser's file picker only)."""
     items: list[str] = []
     for kind in f.accept:
-        _name, mime, ext, _ = KINDS[kind]
+        _name, mime, ext, _extension = KINDS[kind]
         items += [f".{ext}", mime]
         if kind == "jpeg":
             items.append(".jpeg")
@@ -100,7 +101,7 @@ class FileType(FieldType):
         return None
 
     def required_message(self, f: Field, loc: Loc) -> str:
-        return f"{loc.label}を添付してください。"
+        return _("%(label)sを添付してください。") % {"label": loc.label}
 
     def validate(self, f: Field, loc: Loc, ctx: Ctx, required: bool) -> Any:
         kept: list[dict] = []
@@ -120,7 +121,8 @@ class FileType(FieldType):
             if size == 0:
                 ctx.error(
                     loc,
-                    f"「{name}」は空のファイルです。内容のあるファイルを添付してください。",
+                    _("「%(name)s」は空のファイルです。内容のあるファイルを添付してください。")
+                    % {"name": name},
                     rule="file_empty",
                 )
                 ok = False
@@ -129,7 +131,11 @@ class FileType(FieldType):
                 mb = format_mb(f.max_size_mb)
                 ctx.error(
                     loc,
-                    f"「{name}」は{mb}MBを超えています。{mb}MB以下のファイルを添付してください。",
+                    _(
+                        "「%(name)s」は%(mb)sMBを超えています。"
+                        "%(mb)sMB以下のファイルを添付してください。"
+                    )
+                    % {"name": name, "mb": mb},
                     rule="file_size",
                 )
                 ok = False
@@ -137,19 +143,25 @@ class FileType(FieldType):
             if kind is None or kind not in f.accept:
                 ctx.error(
                     loc,
-                    f"{loc.label}に添付できるのは{kinds_text(f)}のファイルです"
-                    f"（「{name}」は対応していない形式です）。",
+                    _(
+                        "%(label)sに添付できるのは%(kinds)sのファイルです"
+                        "（「%(name)s」は対応していない形式です）。"
+                    )
+                    % {"label": loc.label, "kinds": kinds_text(f), "name": name},
                     rule="file_type",
                 )
                 ok = False
                 continue
-            _label, mime, ext, _ = KINDS[kind]
+            _label, mime, ext, _extension = KINDS[kind]
             accepted.append((upload, DetectedFile(kind, mime, ext, size, sha256, name)))
         if len(kept) + len(accepted) > f.max_files:
             ctx.error(
                 loc,
-                f"{loc.label}は{f.max_files}件まで添付できます"
-                f"（現在{len(kept) + len(accepted)}件）。不要なファイルを外してください。",
+                _(
+                    "%(label)sは%(n)s件まで添付できます"
+                    "（現在%(count)s件）。不要なファイルを外してください。"
+                )
+                % {"label": loc.label, "n": f.max_files, "count": len(kept) + len(accepted)},
                 rule="file_count",
             )
             return None

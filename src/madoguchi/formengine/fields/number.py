@@ -7,6 +7,8 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from ..schema import Field
 from .base import Ctx, FieldType, Loc
 
@@ -33,17 +35,21 @@ def range_message(label: str, lo: Any, hi: Any, unit: str, money: bool = False) 
     lo_s = None if lo is None else f"{_fmt(lo, money)}{unit}"
     hi_s = None if hi is None else f"{_fmt(hi, money)}{unit}"
     if lo_s is not None and hi_s is not None:
-        return f"{label}は{lo_s}以上{hi_s}以下で入力してください。"
+        return _("%(label)sは%(lo)s以上%(hi)s以下で入力してください。") % {
+            "label": label,
+            "lo": lo_s,
+            "hi": hi_s,
+        }
     if lo_s is not None:
-        return f"{label}は{lo_s}以上で入力してください。"
-    return f"{label}は{hi_s}以下で入力してください。"
+        return _("%(label)sは%(lo)s以上で入力してください。") % {"label": label, "lo": lo_s}
+    return _("%(label)sは%(hi)s以下で入力してください。") % {"label": label, "hi": hi_s}
 
 
 class IntegerType(FieldType):
     money = False
 
     def format_message(self, loc: Loc) -> str:
-        return f"{loc.label}は半角または全角の整数で入力してください。"
+        return _("%(label)sは半角または全角の整数で入力してください。") % {"label": loc.label}
 
     def unit(self, f: Field) -> str:
         return f.unit
@@ -74,7 +80,9 @@ class MoneyType(IntegerType):
     money = True
 
     def format_message(self, loc: Loc) -> str:
-        return f"{loc.label}は金額を半角または全角の数字で入力してください（例：15000）。"
+        return _("%(label)sは金額を半角または全角の数字で入力してください（例：15000）。") % {
+            "label": loc.label
+        }
 
     def unit(self, f: Field) -> str:
         return "円"
@@ -92,15 +100,24 @@ class DecimalType(FieldType):
                 raise InvalidOperation
             number = Decimal(text)
         except InvalidOperation:
-            ctx.error(loc, f"{loc.label}は数値で入力してください（例：12.5）。", rule="format")
+            ctx.error(
+                loc,
+                _("%(label)sは数値で入力してください（例：12.5）。") % {"label": loc.label},
+                rule="format",
+            )
             return None
         if -number.as_tuple().exponent > f.places:
             if f.places == 0:
-                ctx.error(loc, f"{loc.label}は整数で入力してください。", rule="format")
+                ctx.error(
+                    loc,
+                    _("%(label)sは整数で入力してください。") % {"label": loc.label},
+                    rule="format",
+                )
             else:
                 ctx.error(
                     loc,
-                    f"{loc.label}は小数点以下{f.places}桁までで入力してください。",
+                    _("%(label)sは小数点以下%(n)s桁までで入力してください。")
+                    % {"label": loc.label, "n": f.places},
                     rule="format",
                 )
             return None
