@@ -462,6 +462,13 @@ def _breakages(f: Field, label: str, required: bool) -> Iterator[tuple[str, Any,
         )
     if kind == "postal_code":
         yield "format", "12345", "郵便番号は7桁の数字で入力してください（例：100-0001）。", {}
+        # Well formed but not used by Japan Post: refused on submit with the lookup's message.
+        yield (
+            "postal_unknown",
+            "999-0001",
+            "郵便番号「999-0001」に該当する住所が見つかりません。郵便番号をもう一度ご確認ください。",
+            {},
+        )
     if kind == "phone":
         yield (
             "format",
@@ -486,6 +493,13 @@ def _breakages(f: Field, label: str, required: bool) -> Iterator[tuple[str, Any,
         yield "choice", "__unknown__", f"{label}は表示されている選択肢から選んでください。", {}
     if kind == "yesno":
         yield "choice", "maybe", f"{label}は「はい」か「いいえ」を選んでください。", {}
+    if kind == "name":
+        yield (
+            "characters",
+            {"family": "山田😀"},
+            f"{label}の姓に使えない文字が含まれています（「😀」は使えません）。",
+            {},
+        )
     if kind == "name" and f.kana:
         yield (
             "kana",

@@ -1,5 +1,7 @@
 """text, textarea, address, katakana, email, name."""
 
+import pytest
+
 from .helpers import messages, value
 
 TEXT = {"key": "note", "type": "text", "label": "備考", "required": True}
@@ -162,3 +164,75 @@ def test_name_part_length():
     assert messages({**NAME, "kana": False}, raw) == [
         "氏名の姓は50文字以内で入力してください（現在51文字）。"
     ]
+
+
+def name_errors(field, raw):
+    from madoguchi.formengine.validation import validate_step
+
+    from .helpers import TODAY, form_of
+
+    result = validate_step(form_of(field), "s", raw, {}, today=TODAY)
+    return [(e.message, e.rule) for e in result.errors]
+
+
+@pytest.mark.parametrize("family, given", [("𠮷野", "𩸽子"), ("髙橋", "﨑"), ("山﨑", "髙")])
+def test_name_keeps_kanji_outside_jis_x_0208(family, given):
+    raw = {
+        "applicant__family": family,
+        "applicant__given": given,
+        "applicant__family_kana": "ヨシノ",
+        "applicant__given_kana": "ホッケ",
+    }
+    assert value(NAME, raw)["family"] == family
+    assert value(NAME, raw)["given"] == given
+
+
+def test_name_refuses_emoji_and_symbols_naming_them():
+    raw = {
+        "applicant__family": "山田😀",
+        "applicant__given": "★花子♡",
+        "applicant__family_kana": "ヤマダ",
+        "applicant__given_kana": "ハナコ🌸",
+    }
+    assert name_errors(NAME, raw) == [
+        ("氏名の姓に使えない文字が含まれています（「😀」は使えません）。", "characters"),
+        ("氏名の名に使えない文字が含まれています（「★」「♡」は使えません）。", "characters"),
+        (
+            "氏名のフリガナ（メイ）はカタカナで入力してください（「🌸」は使えません）。",
+            "kana",
+        ),
+    ]
+
+
+def test_name_in_a_repeat_names_the_item():
+    field = {
+        "key": "children",
+        "type": "repeat",
+        "label": "児童",
+        "item_label": "児童",
+        "fields": [{"key": "child", "type": "name", "label": "氏名", "kana": False}],
+    }
+    raw = {
+        "children__count": "2",
+        "children__0__child__family": "山田",
+        "children__0__child__given": "一郎",
+        "children__1__child__family": "山田",
+        "children__1__child__given": "👶",
+    }
+    errors = name_errors(field, raw)
+    assert [rule for _, rule in errors] == ["characters"]
+    assert "「👶」は使えません" in errors[0][0]
+
+
+@pytest.mark.parametrize("token", ["name", "family-name", "given-name"])
+def test_text_field_holding_a_persons_name_refuses_emoji(token):
+    field = {"key": "doctor", "type": "text", "label": "主治医の氏名", "autocomplete": token}
+    assert name_errors(field, {"doctor": "髙橋🩺"}) == [
+        ("主治医の氏名に使えない文字が含まれています（「🩺」は使えません）。", "characters")
+    ]
+    assert value(field, {"doctor": "𠮷田 太郎"}) == "𠮷田 太郎"
+
+
+def test_text_field_that_is_not_a_name_keeps_symbols():
+    field = {"key": "note", "type": "text", "label": "備考"}
+    assert value(field, {"note": "★よろしく😀"}) == "★よろしく😀"

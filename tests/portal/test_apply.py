@@ -393,6 +393,35 @@ def test_postal_button_fills_address_without_javascript(client, chiyoda):
     assert "東京都千代田区千代田" in page
 
 
+def test_unknown_postal_code_is_refused_on_submit_with_the_lookups_message(client, chiyoda):
+    """The step is refused on the server (the JavaScript lookup is only a help), with the very
+    message the lookup shows."""
+    url = walk_to(client, start(client, SLUG), "claimant")
+    message = (
+        "郵便番号「999-0001」に該当する住所が見つかりません。郵便番号をもう一度ご確認ください。"
+    )
+    assert client.get("/131016/postal/9990001/").json()["error"] == message
+    response = post(client, url, {**CLAIMANT, "claimant_postal_code": "９９９－０００１"})
+    assert response.status_code == 200
+    page = html(response)
+    assert message in page
+    assert 'id="error-summary"' in page
+    response = post(client, url, CLAIMANT)
+    assert location(response) != url
+
+
+def test_name_with_emoji_is_refused_on_submit_naming_it(client, chiyoda):
+    url = walk_to(client, start(client, SLUG), "claimant")
+    name_fields = {k: v for k, v in CLAIMANT.items() if k.endswith("__family")}
+    assert name_fields, CLAIMANT
+    key = next(iter(name_fields))
+    response = post(client, url, {**CLAIMANT, key: "𠮷野😀"})
+    assert response.status_code == 200
+    assert "に使えない文字が含まれています（「😀」は使えません）。" in html(response)
+    response = post(client, url, {**CLAIMANT, key: "𠮷野"})
+    assert location(response) != url
+
+
 def test_draft_keeps_its_form_version(client, chiyoda):
     url = start(client, SLUG)
     application = app_of(url)

@@ -7,6 +7,7 @@ import unicodedata
 from typing import Any
 
 from madoguchi.jp.kana import katakana_error, to_katakana
+from madoguchi.jp.names import name_characters_message
 
 from ..schema import Field
 from .base import Ctx, FieldType, Loc, clean_line, clean_multiline
@@ -31,6 +32,13 @@ def length_message(label: str, limit: int, current: int) -> str:
     return f"{label}は{limit}文字以内で入力してください（現在{current}文字）。"
 
 
+# A text field whose autocomplete token says it holds a person's name is checked like the
+# name field's parts (HTML autofill tokens for names).
+PERSON_NAME_AUTOCOMPLETE = frozenset(
+    {"name", "family-name", "given-name", "additional-name", "nickname"}
+)
+
+
 class TextType(FieldType):
     multiline = False
 
@@ -45,6 +53,11 @@ class TextType(FieldType):
             return None
         if f.max_length is not None and len(value) > f.max_length:
             ctx.error(loc, length_message(loc.label, f.max_length, len(value)), rule="max_length")
+            return None
+        if f.autocomplete in PERSON_NAME_AUTOCOMPLETE and (
+            problem := name_characters_message(value)
+        ):
+            ctx.error(loc, f"{loc.label}に{problem}", rule="characters")
             return None
         if f.pattern is not None and not f.pattern.fullmatch(value):
             ctx.error(
@@ -166,6 +179,10 @@ class NameType(FieldType):
             part_label = f"{loc.label}の{NAME_PART_LABELS[part]}"
             if not text:
                 ctx.error(loc, f"{part_label}を入力してください。", part, rule="required")
+                ok = False
+            elif not part.endswith("_kana") and (problem := name_characters_message(text)):
+                # Kana parts are held to katakana, whose message names the characters too.
+                ctx.error(loc, f"{part_label}に{problem}", part, rule="characters")
                 ok = False
             elif len(text) > NAME_MAX:
                 ctx.error(
