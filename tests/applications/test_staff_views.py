@@ -9,7 +9,7 @@ from django.urls import reverse
 from madoguchi.applications.models import Application, Status
 from madoguchi.applications.workflow import MSG_RETURN_NEEDS_MESSAGE
 from madoguchi.audit.models import AccessLog
-from madoguchi.tenants.models import Department
+from madoguchi.tenants.models import Department, StaffMembership
 from tests.conftest import login_with_2fa
 
 from .conftest import make_procedure
@@ -44,16 +44,43 @@ def test_inbox_requires_login_with_two_factor(client, django_user_model, procedu
 
 
 @pytest.mark.django_db
-def test_department_chooser_lists_only_the_users_departments(staff_client, procedure):
+def test_member_of_one_department_goes_straight_to_its_inbox(staff_client, procedure):
     make_procedure(procedure.municipality, slug="water", department_code="suido")
     suido = Department.objects.get(code="suido")
     make_app(procedure)
     client = staff_client("kodomo1", procedure.municipality, "kodomo")
-    body = client.get(reverse("staff:application_list")).content.decode()
-    assert inbox_url(procedure) in body
-    assert "未完了 1件" in body
-    assert reverse("staff:inbox", args=[suido.pk]) not in body
+    response = client.get(reverse("staff:application_list"))
+    assert response.status_code == 302
+    assert response["Location"] == inbox_url(procedure)
+    body = client.get(response["Location"]).content.decode()
+    assert 'id="inbox-title"' in body
+    # Nothing to choose again: the inbox offers no way back to a one-entry chooser.
+    assert "担当課を選び直す" not in body
     assert client.get(reverse("staff:inbox", args=[suido.pk])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_department_chooser_lists_only_the_users_departments(
+    staff_client, procedure, other_procedure
+):
+    make_procedure(procedure.municipality, slug="water", department_code="suido")
+    make_procedure(procedure.municipality, slug="sewer", department_code="gesuido")
+    suido = Department.objects.get(municipality=procedure.municipality, code="suido")
+    gesuido = Department.objects.get(municipality=procedure.municipality, code="gesuido")
+    make_app(procedure)
+    client = staff_client("kodomo1", procedure.municipality, "kodomo")
+    StaffMembership.objects.create(
+        user=client.user, municipality=procedure.municipality, department=suido, role="handler"
+    )
+    response = client.get(reverse("staff:application_list"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert inbox_url(procedure) in body
+    assert reverse("staff:inbox", args=[suido.pk]) in body
+    assert "未完了 1件" in body
+    assert reverse("staff:inbox", args=[gesuido.pk]) not in body
+    assert client.get(reverse("staff:inbox", args=[gesuido.pk])).status_code == 404
+    assert "担当課を選び直す" in client.get(inbox_url(procedure)).content.decode()
 
 
 @pytest.mark.django_db

@@ -77,6 +77,10 @@ def _inbox_url(department) -> str:
 def department_list(request):
     """The departments whose inbox the user may open, with their open cases."""
     departments = staff_departments(request.user)
+    if len(departments) == 1:
+        # Nothing to choose: a member of one department goes straight to its inbox (the
+        # login lands here too). With several, the chooser shows each one's open count.
+        return HttpResponseRedirect(reverse("staff:inbox", args=[departments[0].pk]))
     open_statuses = [s for s in INBOX_STATUSES if s not in FINISHED_STATUSES]
     counts = dict(
         Application.objects.filter(
@@ -97,6 +101,16 @@ def department_list(request):
             "several_municipalities": len({d.municipality_id for d in departments}) > 1,
         },
     )
+
+
+def _has_several_departments(user, known: list) -> bool:
+    """Whether /staff/ offers a choice (it sends a member of one department to its inbox)."""
+    if len(known) > 1:
+        return True
+    rows = memberships(user)
+    if any(m.department_id is None for m in rows):
+        return len(staff_departments(user)) > 1
+    return len({m.department_id for m in rows}) > 1
 
 
 def _procedures_for(user, department):
@@ -148,6 +162,7 @@ def inbox(request, department_id=None):
         "applications/staff/inbox.html",
         {
             "department": department,
+            "can_choose_department": _has_several_departments(user, departments_for_staff),
             "page": page,
             "filter": inbox_filter,
             "filter_query": filter_query,
