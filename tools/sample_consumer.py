@@ -6,7 +6,7 @@ case's details, acknowledges it (連携済み) and, with --set-status, posts a s
 message to the applicant.
 
     python tools/sample_consumer.py --base-url https://madoguchi.example.lg.jp \\
-        --client-id 131016-jidou --client-secret ... [--procedure jidou-teate] \\
+        --client-id 990019-jidou --client-secret ... [--procedure jidou_teate_nintei] \\
         [--set-status in_progress --message 審査を開始しました。]
 
 A real consumer would store each case in its own system before acknowledging it; an error

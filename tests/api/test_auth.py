@@ -70,15 +70,112 @@ def test_bad_credentials_are_401_problem(municipality, client_id, secret):
     assert "正しくありません" in body["detail"]
 
 
-def test_wrong_grant_type_is_422(municipality):
-    client = make_client(municipality)
-    response = APIClient().post(
-        "/api/v1/token",
-        {"grant_type": "password", "client_id": "kikan", "client_secret": client.secret},
-        format="json",
+def token_error(data, *, as_json=False, **extra):
+    if as_json:
+        return APIClient().post("/api/v1/token", data, format="json", **extra)
+    body = urlencode(data, doseq=True) if isinstance(data, dict) else data
+    return APIClient().post(
+        "/api/v1/token", body, content_type="application/x-www-form-urlencoded", **extra
     )
-    assert response.status_code == 422
-    assert response.json()["errors"][0]["field"] == "grant_type"
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+@pytest.mark.parametrize("grant_type", ["password", "authorization_code", "CLIENT_CREDENTIALS"])
+def test_unsupported_grant_type_is_400_unsupported_grant_type(municipality, grant_type, as_json):
+    client = make_client(municipality)
+    response = token_error(
+        {"grant_type": grant_type, "client_id": "kikan", "client_secret": client.secret},
+        as_json=as_json,
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["error"] == "unsupported_grant_type"
+    assert body["status"] == 400
+    assert body["type"] == "urn:madoguchi:problem:unsupported-grant-type"
+    assert body["detail"] == (
+        f"grant_type「{grant_type}」には対応していません。client_credentials を指定してください。"
+    )
+    assert not ApiToken.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "data, detail",
+    [
+        (
+            {"client_id": "kikan", "client_secret": "x"},
+            "grant_type を指定してください（client_credentials）。",
+        ),
+        (
+            {"grant_type": "", "client_id": "kikan"},
+            "grant_type を指定してください（client_credentials）。",
+        ),
+        (
+            "grant_type=client_credentials&grant_type=client_credentials&client_id=kikan",
+            "grant_type が2回以上指定されています。",
+        ),
+        (
+            "grant_type=client_credentials&client_id=kikan&client_id=other&client_secret=x",
+            "client_id が2回以上指定されています。",
+        ),
+    ],
+)
+def test_missing_or_repeated_parameter_is_400_invalid_request(municipality, data, detail):
+    make_client(municipality)
+    response = token_error(data)
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["error"], body["detail"]) == ("invalid_request", detail)
+
+
+def test_credentials_in_both_basic_and_body_are_invalid_request(municipality):
+    client = make_client(municipality)
+    basic = base64.b64encode(f"kikan:{client.secret}".encode()).decode()
+    response = token_error(
+        {"grant_type": "client_credentials", "client_id": "kikan", "client_secret": client.secret},
+        HTTP_AUTHORIZATION=f"Basic {basic}",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert response.json()["detail"] == (
+        "資格情報は HTTP Basic 認証とリクエスト本文のどちらか一方で送ってください。"
+    )
+
+
+@pytest.mark.parametrize("body", ["{not json", '{"grant_type": ["client_credentials"]}'])
+def test_unreadable_or_malformed_body_is_invalid_request(municipality, body):
+    make_client(municipality)
+    response = APIClient().post("/api/v1/token", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert response.json()["status"] == 400
+
+
+def test_requested_scope_is_invalid_scope(municipality):
+    client = make_client(municipality)
+    response = token_error(
+        {
+            "grant_type": "client_credentials",
+            "client_id": "kikan",
+            "client_secret": client.secret,
+            "scope": "read",
+        }
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "invalid_scope"
+    assert (
+        body["detail"] == "scope は指定できません。権限は連携先の登録（団体の管理者）で決まります。"
+    )
+
+
+def test_wrong_basic_credentials_are_invalid_client_with_basic_challenge(municipality):
+    make_client(municipality)
+    basic = base64.b64encode(b"kikan:wrong").decode()
+    response = token_error("grant_type=client_credentials", HTTP_AUTHORIZATION=f"Basic {basic}")
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+    assert response["WWW-Authenticate"] == 'Basic realm="madoguchi-api"'
 
 
 def test_inactive_client_gets_no_token_and_its_tokens_stop_working(municipality, api, full_client):

@@ -78,7 +78,7 @@ class ProcedureRefSerializer(serializers.Serializer):
 
 class ApplicationSummarySerializer(serializers.Serializer):
     receipt_number = serializers.CharField(help_text="受付番号（団体内で一意）")
-    procedure = serializers.CharField(help_text="手続の識別子（slug）")
+    procedure = serializers.CharField(help_text="手続の識別子（slug）。例: jidou_teate_nintei")
     status = serializers.ChoiceField(choices=API_STATUSES)
     channel = serializers.ChoiceField(choices=Channel.values)
     submitted_at = serializers.DateTimeField()

@@ -107,6 +107,17 @@ class TokenView(APIView):
     throttle_classes = [TokenRateThrottle]
     parser_classes = [FormParser, JSONParser]
 
+    def handle_exception(self, exc):
+        """Every refused token request is an OAuth2 error response (RFC 6749 §5.2): a body
+        that cannot be read or a parameter of the wrong shape is 400 `invalid_request`."""
+        response = super().handle_exception(exc)
+        data = response.data if isinstance(response.data, dict) else None
+        if data is not None and "error" not in data and response.status_code in (400, 415, 422):
+            response.status_code = 400
+            data["status"] = 400
+            data["error"] = "invalid_request"
+        return response
+
     @extend_schema(
         tags=[TAG_AUTH],
         summary="アクセストークンの取得（OAuth2 client credentials）",
@@ -115,15 +126,20 @@ class TokenView(APIView):
             "client_id と client_secret を送り、1時間有効なアクセストークンを受け取ります。"
             "資格情報はリクエスト本文（application/x-www-form-urlencoded または JSON）か "
             "HTTP Basic 認証で送ります。以後のリクエストには `Authorization: Bearer <token>` を付けます。"
+            "誤りは RFC 6749 §5.2 の `error` を含む problem+json で返します: 400 "
+            "`invalid_request`（パラメーターの不足・重複、資格情報の二重送信、本文の誤り）、"
+            "400 `unsupported_grant_type`（client_credentials 以外）、400 `invalid_scope`"
+            "（scope は指定できません）、401 `invalid_client`（資格情報の誤り）。"
         ),
         request={
             "application/x-www-form-urlencoded": s.TokenRequestSerializer,
             "application/json": s.TokenRequestSerializer,
         },
-        responses={200: s.TokenSerializer, **_problems(401, 422, 429, body=True)},
+        responses={200: s.TokenSerializer, **_problems(401, 429, body=True)},
         auth=[],
     )
     def post(self, request):
+        _check_token_request(request)
         data = s.TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         client_id = data.validated_data.get("client_id", "")
@@ -133,18 +149,64 @@ class TokenView(APIView):
             client_id, secret = basic
         client = authenticate_client(client_id, secret) if client_id and secret else None
         if client is None:
-            raise Problem(
+            problem = Problem(
                 401,
                 "client_id または client_secret が正しくありません。",
                 "invalid-client",
                 error="invalid_client",
             )
+            if basic is not None:
+                # RFC 6749 §5.2: a client that authenticated with HTTP Basic is told which
+                # scheme to use again.
+                problem.auth_header = 'Basic realm="madoguchi-api"'
+            raise problem
         token, expires_in = issue_token(client)
         response = Response(
             {"access_token": token, "token_type": "Bearer", "expires_in": expires_in}
         )
         response["Cache-Control"] = "no-store"
         return response
+
+
+def _token_error(error: str, detail: str, status_code: int = 400) -> Problem:
+    """An OAuth2 token error (RFC 6749 §5.2): `error` is the RFC's code, the rest is the same
+    problem+json every other API error has."""
+    return Problem(status_code, detail, error.replace("_", "-"), error=error)
+
+
+def _check_token_request(request) -> None:
+    """The token request's own errors, before the credentials are looked at (RFC 6749 §5.2):
+    a missing or repeated parameter and two ways of sending credentials at once are
+    `invalid_request`, a grant other than client_credentials is `unsupported_grant_type`, and a
+    requested `scope` is `invalid_scope` (a token carries the grants the client was registered
+    with; it cannot ask for other ones)."""
+    data = request.data
+    getlist = getattr(data, "getlist", None)
+    for name in ("grant_type", "client_id", "client_secret", "scope"):
+        if getlist is not None and len(getlist(name)) > 1:
+            raise _token_error("invalid_request", f"{name} が2回以上指定されています。")
+    grant_type = data.get("grant_type")
+    if not isinstance(grant_type, str) or not grant_type.strip():
+        raise _token_error(
+            "invalid_request", "grant_type を指定してください（client_credentials）。"
+        )
+    if grant_type != "client_credentials":
+        raise _token_error(
+            "unsupported_grant_type",
+            f"grant_type「{grant_type[:40]}」には対応していません。client_credentials を指定してください。",
+        )
+    if _basic_credentials(request) is not None and (
+        data.get("client_id") or data.get("client_secret")
+    ):
+        raise _token_error(
+            "invalid_request",
+            "資格情報は HTTP Basic 認証とリクエスト本文のどちらか一方で送ってください。",
+        )
+    if data.get("scope"):
+        raise _token_error(
+            "invalid_scope",
+            "scope は指定できません。権限は連携先の登録（団体の管理者）で決まります。",
+        )
 
 
 def _basic_credentials(request) -> tuple[str, str] | None:
@@ -164,7 +226,9 @@ def _basic_credentials(request) -> tuple[str, str] | None:
 
 
 class ListQuerySerializer(serializers.Serializer):
-    procedure = serializers.SlugField(required=False, help_text="手続の識別子（slug）")
+    procedure = serializers.SlugField(
+        required=False, help_text="手続の識別子（slug）。例: jidou_teate_nintei"
+    )
     status = serializers.ChoiceField(choices=s.API_STATUSES, required=False)
     received_since = serializers.DateTimeField(
         required=False, help_text="この日時以降に受け付けた申請（ISO 8601）"

@@ -1,7 +1,8 @@
 """Register a core system as an API client and print its secret (once).
 
-    madoguchi create_api_client --municipality 131016 --name 児童手当システム \
-        --procedure jidou-teate --grant read,attachments,ack,status,notes
+    madoguchi create_api_client --municipality 990019 --name 児童手当システム \
+        --client-id 990019-jidou --procedure jidou_teate_nintei \
+        --grant read,attachments,ack,status,notes
 
 Without --procedure the grant covers every procedure of the municipality. 個人番号 is only
 readable with the explicit grant "individual_number"."""
