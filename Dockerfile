@@ -31,8 +31,12 @@ FROM python:3.11.14-slim-bookworm AS runtime
 LABEL org.opencontainers.image.title="madoguchi" \
       org.opencontainers.image.description="窓口 — a municipality's administrative procedures online" \
       org.opencontainers.image.licenses="EUPL-1.2"
+# The font every PDF embeds (madoguchi.core.pdf_font): IPAmj明朝, JIS X 0213 and 𠮷 U+20BB7.
 # No pip, setuptools or wheel at run time (the venv has none either).
-RUN python -m pip uninstall --yes --no-cache-dir pip setuptools wheel >/dev/null 2>&1 || true \
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-ipamj-mincho=005.01-2.1 \
+    && rm -rf /var/lib/apt/lists/* \
+    && (python -m pip uninstall --yes --no-cache-dir pip setuptools wheel >/dev/null 2>&1 || true) \
     && groupadd --system --gid 10001 madoguchi \
     && useradd --system --uid 10001 --gid madoguchi --no-create-home \
        --home-dir /nonexistent --shell /usr/sbin/nologin madoguchi \

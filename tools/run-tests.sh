@@ -8,6 +8,8 @@ PG_URL="${DATABASE_URL_PG:-postgres://postgres@127.0.0.1:5432/test}"
 
 bash tools/ensure-browser.sh || true
 bash tools/ensure-xmlsec.sh || true
+# Not optional: the receipt tests check the glyphs the embedded PDF font draws.
+bash tools/ensure-fonts.sh
 
 export MADOGUCHI_VAR_DIR="$(mktemp -d)"
 trap 'rm -rf "$MADOGUCHI_VAR_DIR"' EXIT

@@ -213,14 +213,20 @@ def collection_day() -> datetime.date:
     return datetime.date.today() + datetime.timedelta(days=14)
 
 
-def sodai_gomi_to_confirm(page: Page, email: str, *, javascript: bool = True) -> None:
+def sodai_gomi_to_confirm(
+    page: Page,
+    email: str,
+    *,
+    javascript: bool = True,
+    name: tuple[str, str, str, str] = ("佐藤", "次郎", "サトウ", "ジロウ"),
+) -> None:
     """粗大ごみ収集申込: from the first step to the confirmation page.
 
     Without JavaScript the address is filled by the 「住所を検索」 button (a round trip) and a
     second item is added and removed with the no-JS repeat buttons.
     """
     expect_step(page, "申込者と収集場所")
-    fill_name(page, "applicant_name", "佐藤", "次郎", "サトウ", "ジロウ")
+    fill_name(page, "applicant_name", *name)
     page.locator("#f-applicant_phone").fill("090-1234-5678")
     page.locator("#f-applicant_email").fill(email)
     page.locator("#f-applicant_email__confirm").fill(email)

@@ -1,8 +1,9 @@
-"""申請受付票 (receipt) as an A4 PDF, drawn with reportlab's built-in CID font.
+"""申請受付票 (receipt) as an A4 PDF.
 
-HeiseiKakuGo-W5 is one of the Adobe Japanese CID fonts every PDF reader provides, so no font
-file is shipped or embedded. The 受付番号 is drawn in Helvetica (it is ASCII), which keeps it
-searchable and copyable as plain text in any reader.
+Japanese text is drawn with the project's embedded TrueType font (madoguchi.core.pdf_font:
+IPAmj明朝, subset-embedded), so a name with 𠮷, 𩸽, 髙 or 﨑 is printed as the resident typed
+it. The 受付番号 is drawn in Helvetica (it is ASCII), which keeps it searchable and copyable as
+plain text in any reader.
 """
 
 import io
@@ -15,33 +16,22 @@ from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from madoguchi.core.pdf_font import pdf_font
 from madoguchi.jp.check_digits import mask_individual_number
 from madoguchi.jp.wareki import format_date
 
-FONT = "HeiseiKakuGo-W5"
 PRIMARY = colors.HexColor("#0017C1")
 TEXT = colors.HexColor("#1A1A1A")
 LINE = colors.HexColor("#CCCCCC")
 SHADE = colors.HexColor("#F2F2F2")
 
-_registered = False
 
-
-def _register_font() -> None:
-    global _registered
-    if not _registered:
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-        _registered = True
-
-
-def _styles() -> dict[str, ParagraphStyle]:
+def _styles(font: str) -> dict[str, ParagraphStyle]:
     base = ParagraphStyle(
         "base",
-        fontName=FONT,
+        fontName=font,
         fontSize=10,
         leading=15,
         textColor=TEXT,
@@ -104,8 +94,8 @@ def build_receipt_pdf(application, *, status_url: str) -> bytes:
     (和暦 and 西暦), a summary of the answers (個人番号 masked) and the status page URL."""
     from madoguchi.formengine.display import review_sections
 
-    _register_font()
-    styles = _styles()
+    font = pdf_font()
+    styles = _styles(font)
     buffer = io.BytesIO()
     municipality = application.municipality
     document = SimpleDocTemplate(
@@ -202,7 +192,7 @@ def build_receipt_pdf(application, *, status_url: str) -> bytes:
 
     def _footer(canvas, doc):
         canvas.saveState()
-        canvas.setFont(FONT, 8)
+        canvas.setFont(font, 8)
         canvas.setFillColor(colors.HexColor("#4D4D4D"))
         canvas.drawString(18 * mm, 9 * mm, f"{municipality.name}　" + _("申請受付票"))
         canvas.setFont("Helvetica", 8)
