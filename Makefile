@@ -20,6 +20,8 @@ run: install
 	$(BIN)/madoguchi migrate --noinput
 	$(BIN)/madoguchi collectstatic --noinput -v0
 	$(BIN)/madoguchi seed_demo --sample-cases
+	@bash tools/ensure-fonts.sh || true
+	$(BIN)/madoguchi link_base --serving 127.0.0.1:8000
 	$(BIN)/madoguchi runserver 127.0.0.1:8000
 
 ## The whole test suite: SQLite, then PostgreSQL (DATABASE_URL_PG), browser tests included.

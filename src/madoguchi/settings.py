@@ -60,6 +60,10 @@ CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", "")
 # The public base URL used in links sent by e-mail (save & resume, status page).
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# The TrueType font PDFs (receipts) embed; empty: Debian's fonts-ipamj-mincho (IPAmj明朝),
+# which covers JIS X 0213 and 𠮷 (madoguchi.core.pdf_font).
+PDF_FONT_PATH = os.environ.get("MADOGUCHI_PDF_FONT", "")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -107,6 +111,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Once per process: warn when mailed links (PUBLIC_BASE_URL) name another host.
+    "madoguchi.core.link_base.LinkBaseCheckMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
