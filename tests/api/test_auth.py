@@ -142,7 +142,9 @@ def test_credentials_in_both_basic_and_body_are_invalid_request(municipality):
     )
 
 
-@pytest.mark.parametrize("body", ["{not json", '{"grant_type": ["client_credentials"]}'])
+@pytest.mark.parametrize(
+    "body", ["{not json", '{"grant_type": ["client_credentials"]}', "[]", '"x"', "null"]
+)
 def test_unreadable_or_malformed_body_is_invalid_request(municipality, body):
     make_client(municipality)
     response = APIClient().post("/api/v1/token", body, content_type="application/json")

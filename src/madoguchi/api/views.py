@@ -5,6 +5,7 @@ import binascii
 import datetime
 import json
 import types
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
@@ -181,6 +182,11 @@ def _check_token_request(request) -> None:
     requested `scope` is `invalid_scope` (a token carries the grants the client was registered
     with; it cannot ask for other ones)."""
     data = request.data
+    if not isinstance(data, Mapping):  # a JSON array or scalar
+        raise _token_error(
+            "invalid_request",
+            "リクエスト本文はパラメーターの組（フォームまたは JSON オブジェクト）で送ってください。",
+        )
     getlist = getattr(data, "getlist", None)
     for name in ("grant_type", "client_id", "client_secret", "scope"):
         if getlist is not None and len(getlist(name)) > 1:

@@ -18,10 +18,10 @@ from madoguchi.jp.errors import JpValueError
 # digits (a name rarely has one, but they are no symbol that breaks printing) and spaces.
 _ALLOWED_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Nd", "Nl", "Zs", "Mn", "Mc"})
 # Punctuation and symbols that names are written with: the middle dot and the equals sign
-# between the parts of a foreign name (ジョン・スミス, ジャン＝ポール), hyphens and apostrophes
+# between the parts of a foreign name (ジョン・スミス, ジャン＝ポール, ジャン゠ポール), hyphens and apostrophes
 # (Smith-Jones, O'Brien), the full stop of an initial, and the spacing (semi-)voiced marks.
 _ALLOWED_MARKS = frozenset(
-    "・･=＝-－‐‑'’.．,，゛゜ﾞﾟ"  # noqa: RUF001 - these look-alikes are exactly the point
+    "・･=＝゠-－‐‑'’.．,，゛゜ﾞﾟ"  # noqa: RUF001 - these look-alikes are exactly the point
 )
 _VS16 = "\ufe0f"  # emoji presentation selector: never part of a name
 _ZWJ = "\u200d"
