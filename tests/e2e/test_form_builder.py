@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import assert_accessible, new_phone_page, screenshot
 from tests.e2e.journeys import SMALL_PDF, fill_name, press_next, submit_confirmation
-from tests.e2e.staff_journeys import Handler, live_root, log_in, new_desktop_page
+from tests.e2e.staff_journeys import Handler, live_root, log_in, new_desktop_page, open_inbox
 
 CONDITION_WORDS = "婚姻の状況 が 既婚 のとき表示"
 
@@ -198,7 +198,7 @@ def test_editor_builds_publishes_and_a_resident_files(browser, people):
     staff = new_desktop_page(browser)
     try:
         log_in(staff, root, people["handler"])
-        staff.locator("#department-list a").filter(has_text="こども家庭課").click()
+        open_inbox(staff, "こども家庭課")
         expect(staff.locator("#application-list")).to_contain_text(receipt)
         expect(staff.locator("#application-list")).to_contain_text("地域猫の活動届")
     finally:

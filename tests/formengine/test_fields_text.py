@@ -236,3 +236,10 @@ def test_text_field_holding_a_persons_name_refuses_emoji(token):
 def test_text_field_that_is_not_a_name_keeps_symbols():
     field = {"key": "note", "type": "text", "label": "備考"}
     assert value(field, {"note": "★よろしく😀"}) == "★よろしく😀"
+
+
+def test_kana_names_an_emoji_sequence_whole():
+    field = {"key": "ka", "type": "katakana", "label": "フリガナ"}
+    assert messages(field, {"ka": "ヤマダ👨‍👩‍👧"}) == [
+        "フリガナはカタカナで入力してください（「👨‍👩‍👧」は使えません）。"
+    ]

@@ -54,7 +54,7 @@ def _joins(char: str) -> bool:
     )
 
 
-def _clusters(text: str) -> list[str]:
+def clusters(text: str) -> list[str]:
     """`text` cut into what a reader sees as one character (close enough to Unicode's extended
     grapheme clusters for the messages: 👨‍👩‍👧, 👍🏽, 1️⃣ and 🇯🇵 stay whole)."""
     out: list[str] = []
@@ -75,7 +75,7 @@ def _is_regional(char: str) -> bool:
     return 0x1F1E6 <= ord(char) <= 0x1F1FF
 
 
-def _shown(cluster: str) -> str:
+def shown(cluster: str) -> str:
     if all(unicodedata.category(c) in ("Cc", "Cf", "Mn", "Me", "Zl", "Zp") for c in cluster):
         return "見えない制御文字"
     return cluster
@@ -85,12 +85,12 @@ def refused_characters(text: str) -> list[str]:
     """The characters of `text` a name cannot hold, each once, in order of appearance (a
     cluster such as 👨‍👩‍👧 is one entry; invisible control characters are 「見えない制御文字」)."""
     found: list[str] = []
-    for cluster in _clusters(text or ""):
+    for cluster in clusters(text or ""):
         if all(_allowed(c) for c in cluster):
             continue
-        shown = _shown(cluster)
-        if shown not in found:
-            found.append(shown)
+        seen = shown(cluster)
+        if seen not in found:
+            found.append(seen)
     return found
 
 

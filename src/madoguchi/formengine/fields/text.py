@@ -7,7 +7,7 @@ import unicodedata
 from typing import Any
 
 from madoguchi.jp.kana import katakana_error, to_katakana
-from madoguchi.jp.names import name_characters_message
+from madoguchi.jp.names import clusters, name_characters_message, shown
 
 from ..schema import Field
 from .base import Ctx, FieldType, Loc, clean_line, clean_multiline
@@ -20,10 +20,13 @@ def kana_message(label: str, text: str) -> str | None:
     if katakana_error(text) is None:
         return None
     bad = []
-    for char in _NOT_KATAKANA_RE.findall(to_katakana(text)):
-        shown = "空白" if char.isspace() else char
-        if shown not in bad:
-            bad.append(shown)
+    # What the reader sees as one character is named whole (👨‍👩‍👧, not its pieces).
+    for cluster in clusters(to_katakana(text)):
+        if not _NOT_KATAKANA_RE.search(cluster):
+            continue
+        seen = "空白" if cluster.isspace() else shown(cluster)
+        if seen not in bad:
+            bad.append(seen)
     listed = "".join(f"「{c}」" for c in bad[:5]) + ("など" if len(bad) > 5 else "")
     return f"{label}はカタカナで入力してください（{listed}は使えません）。"
 
