@@ -3,16 +3,14 @@
 import base64
 import binascii
 import datetime
-import json
 import types
 from collections.abc import Mapping
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.http import FileResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import renderers, serializers
@@ -24,6 +22,7 @@ from madoguchi.applications import client_actions, workflow
 from madoguchi.applications.models import Application, Attachment
 from madoguchi.audit.log import log_access
 from madoguchi.audit.models import AccessLog
+from madoguchi.core import keyset
 
 from . import problems
 from . import serializers as s
@@ -263,19 +262,12 @@ ORDER_FIELDS = {"received": "submitted_at", "updated": "updated_at"}
 
 
 def encode_cursor(order: str, moment: datetime.datetime, pk: int) -> str:
-    raw = json.dumps([order, moment.isoformat(), pk], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return keyset.encode_cursor((order,), moment, pk)
 
 
 def decode_cursor(cursor: str, order: str) -> tuple[datetime.datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        kind, moment, pk = json.loads(raw)
-        moment = parse_datetime(moment)
-        if kind != order or moment is None or not isinstance(pk, int):
-            raise ValueError
-        return moment, pk
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    decoded = keyset.decode_cursor(cursor, (order,))
+    if decoded is None:
         raise Problem(
             422,
             "cursor が正しくありません。",
@@ -286,7 +278,8 @@ def decode_cursor(cursor: str, order: str) -> tuple[datetime.datetime, int]:
                     "detail": "前のページの next_cursor を、同じ order のまま指定してください。",
                 }
             ],
-        ) from None
+        )
+    return decoded[1], decoded[2]
 
 
 class ApplicationListView(ClientView):
@@ -333,13 +326,11 @@ class ApplicationListView(ClientView):
             )
         if q.get("cursor"):
             moment, pk = decode_cursor(q["cursor"], order)
-            rows = rows.filter(
-                Q(**{f"{key}__gte": moment}) & (Q(**{f"{key}__gt": moment}) | Q(pk__gt=pk))
-            )
+            rows = rows.filter(keyset.after(key, moment, pk, descending=False))
         limit = q["limit"]
         page = list(
             rows.annotate(acknowledged=Exists(acknowledged))
-            .order_by(key, "pk")
+            .order_by(*keyset.ordering(key, descending=False))
             .values(
                 "pk",
                 "receipt_number",

@@ -17,21 +17,19 @@ GROUP BY over the current filter without its status part.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import json
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.catalog.models import Procedure
+from madoguchi.core import keyset
 from madoguchi.jp.kana import search_key
 from madoguchi.tenants.permissions import memberships, staff_departments
 
@@ -307,17 +305,9 @@ def _apply_filters(qs: QuerySet, user, f: InboxFilter, *, with_status: bool = Tr
 
 def _order(sort: str, *, reverse: bool = False) -> list:
     field_name, descending = SORTS[sort]
-    if reverse:
-        descending = not descending
-    if field_name == "due_at":
-        key = (
-            F(field_name).desc(nulls_first=True)
-            if descending
-            else F(field_name).asc(nulls_last=True)
-        )
-    else:
-        key = F(field_name).desc() if descending else F(field_name).asc()
-    return [key, "-pk" if descending else "pk"]
+    return keyset.ordering(
+        field_name, descending=descending != reverse, nullable=field_name == "due_at"
+    )
 
 
 def inbox_queryset(user, department, inbox_filter: InboxFilter) -> QuerySet:
@@ -359,49 +349,25 @@ def _counts(
 
 
 def _encode_cursor(direction: str, sort: str, key, pk: int) -> str:
-    value = key.isoformat() if isinstance(key, dt.datetime) else None
-    raw = json.dumps([direction, sort, value, pk], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return keyset.encode_cursor((direction, sort), key, pk)
 
 
 def _decode_cursor(cursor: str, sort: str):
     """(direction, key, pk) or None for a missing, malformed or other-sort cursor."""
-    if not cursor:
+    decoded = keyset.decode_cursor(
+        cursor, (None, sort), nullable=SORTS.get(sort, ("",))[0] == "due_at"
+    )
+    if decoded is None or decoded[0][0] not in {"n", "p"}:
         return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        direction, cursor_sort, value, pk = json.loads(raw)
-        key = dt.datetime.fromisoformat(value) if value is not None else None
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
-        return None
-    if direction not in {"n", "p"} or cursor_sort != sort or not isinstance(pk, int):
-        return None
-    if key is None and SORTS[sort][0] != "due_at":
-        return None
-    return direction, key, pk
+    return decoded[0][0], decoded[1], decoded[2]
 
 
 def _after(sort: str, key, pk: int, *, reverse: bool) -> Q:
     """Rows strictly after (key, pk) in the sort order (before it when `reverse`)."""
     field_name, descending = SORTS[sort]
-    if reverse:
-        descending = not descending
-    beyond = "lt" if descending else "gt"
-    if field_name != "due_at":
-        # The redundant inclusive bound lets the database start an index range scan at the
-        # cursor instead of filtering every row before it (a deep page costs as a first page).
-        bound = Q(**{f"{field_name}__{beyond}e": key})
-        return bound & (
-            Q(**{f"{field_name}__{beyond}": key}) | Q(**{field_name: key, f"pk__{beyond}": pk})
-        )
-    # due_at: NULLs sort last ascending (first when walking backwards).
-    if not descending:
-        if key is None:
-            return Q(due_at__isnull=True, pk__gt=pk)
-        return Q(due_at__gt=key) | Q(due_at=key, pk__gt=pk) | Q(due_at__isnull=True)
-    if key is None:
-        return Q(due_at__isnull=False) | Q(due_at__isnull=True, pk__lt=pk)
-    return Q(due_at__lt=key) | Q(due_at=key, pk__lt=pk)
+    return keyset.after(
+        field_name, key, pk, descending=descending != reverse, nullable=field_name == "due_at"
+    )
 
 
 @dataclass(slots=True)
@@ -419,14 +385,25 @@ class InboxPage:
 
 
 def inbox_page(
-    user, department, inbox_filter: InboxFilter, *, page_size: int = 50, with_counts: bool = True
+    user,
+    department,
+    inbox_filter: InboxFilter,
+    *,
+    page_size: int = 50,
+    with_counts: bool = True,
+    procedure_ids: list[int] | None = None,
 ) -> InboxPage:
     """One page of the inbox: the rows and the counts per status (2 queries, plus the
-    department check), whatever the page number."""
+    department check), whatever the page number. `procedure_ids`: the department's
+    procedures when the caller has already checked the user may open the department."""
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     sort = inbox_filter.sort
     field_name = SORTS[sort][0]
-    ids = allowed_procedure_ids(user, department) if department is not None else None
+    ids = None
+    if department is not None:
+        ids = (
+            procedure_ids if procedure_ids is not None else allowed_procedure_ids(user, department)
+        )
     scope = inbox_scope(user, department, procedure_ids=ids)
     qs = _apply_filters(scope, user, inbox_filter)
     qs = qs.select_related("procedure", "assigned_to").defer("answers", "draft_values")

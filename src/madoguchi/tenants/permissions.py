@@ -78,6 +78,10 @@ def can_handle(user, application) -> bool:
 def staff_departments(user) -> list[Department]:
     """Departments whose inbox the user may open (all of the municipality for a
     municipality-wide membership)."""
+    # Kept on the user object for the request, as `memberships` is: a page asks several times.
+    cached = getattr(user, "_madoguchi_staff_departments", None)
+    if cached is not None:
+        return list(cached)
     ids: set[int] = set()
     municipality_ids: set[int] = set()
     for m in memberships(user):
@@ -87,11 +91,14 @@ def staff_departments(user) -> list[Department]:
             municipality_ids.add(m.municipality_id)
         else:
             ids.add(m.department_id)
-    return list(
+    found = list(
         Department.objects.filter(Q(pk__in=ids) | Q(municipality_id__in=municipality_ids))
         .select_related("municipality")
         .order_by("municipality__lg_code", "code")
     )
+    if getattr(user, "is_authenticated", False):
+        user._madoguchi_staff_departments = found
+    return list(found)
 
 
 def handled_departments(user, application) -> list[Department]:
