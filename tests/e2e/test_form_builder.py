@@ -203,3 +203,144 @@ def test_editor_builds_publishes_and_a_resident_files(browser, people):
         expect(staff.locator("#application-list")).to_contain_text("地域猫の活動届")
     finally:
         staff.context.close()
+
+
+# ----------------------------------------------------------------------------- keyboard only
+
+
+def press(page: Page, selector: str, key: str = "Enter") -> None:
+    """Move the keyboard focus to an element and press a key on it (no mouse)."""
+    page.locator(selector).focus()
+    page.keyboard.press(key)
+
+
+def test_building_with_the_keyboard_only(browser, people):
+    editor, root = people["editor"], people["root"]
+    page = new_desktop_page(browser)
+    try:
+        log_in(page, root, editor)
+        page.goto(f"{root}/staff/builder/")
+        press(page, "[id^=new-procedure-]")
+        page.locator("#id_name").focus()
+        page.keyboard.type("キーボードで作る届")
+        page.keyboard.press("Tab")
+        page.keyboard.press("Tab")  # past the help text into ふりがな
+        page.locator("#id_reading").focus()
+        page.keyboard.type("きーぼーどでつくるとどけ")
+        page.locator("#id_category").focus()
+        page.keyboard.press("ArrowDown")
+        page.locator("#id_identity_level_0").focus()
+        page.keyboard.press("Space")
+        page.get_by_label("こども家庭課").focus()
+        page.keyboard.press("Space")
+        press(page, "#save-procedure")
+        expect(page.locator("h1")).to_have_text("キーボードで作る届")
+
+        # The 「ステップを追加」 button is reachable with Tab from the top of the page.
+        page.locator("#main").focus()
+        for _ in range(80):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.id") == "add-step":
+                break
+        assert page.evaluate("document.activeElement.id") == "add-step"
+        page.keyboard.press("Enter")
+        expect(page.locator(".builder-step")).to_have_count(2)
+
+        # Add a yes/no question to step 1 with the type list and the keyboard.
+        select = page.locator(".builder-step").first.locator(":scope > .builder-add select")
+        select.focus()
+        select.select_option(label="はい・いいえ")  # same as arrowing through the list
+        press(page, ".builder-step >> nth=0 >> .builder-add button")
+        expect(page.locator("h1")).to_contain_text("の設定")
+        page.locator("#id_label").focus()
+        page.keyboard.press("Control+a")
+        page.keyboard.type("郵送を希望しますか")
+        press(page, "#save-field")
+        item = page.locator(".builder-item").filter(has_text="郵送を希望しますか")
+        expect(item).to_be_visible()
+
+        # Move it up with the keyboard: focus stays on its 「上へ」 button after the move.
+        key = item.get_attribute("data-key")
+        press(page, f"#up-{key}")
+        expect(
+            page.locator(".builder-step").first.locator(".builder-item").nth(1)
+        ).to_have_attribute("data-key", key)
+        expect(page.locator(f"#up-{key}")).to_be_focused()
+        press(page, f"#up-{key}")
+        expect(
+            page.locator(".builder-step").first.locator(".builder-item").first
+        ).to_have_attribute("data-key", key)
+        assert_accessible(page, "builder after keyboard edits")
+
+        # Publish with the keyboard.
+        press(page, "#publish-link")
+        press(page, "#publish-button")
+        expect(page.locator(".dads-messages")).to_contain_text("第1版を公開しました。")
+    finally:
+        page.context.close()
+
+
+# ----------------------------------------------------------------------------- library
+
+
+def test_library_copy_is_updated_after_its_source_changed(browser, people):
+    import copy
+
+    from madoguchi.builder.models import SharedForm
+    from madoguchi.catalog.models import FormVersion, Procedure
+    from madoguchi.tenants.models import Municipality
+    from tests.builder.conftest import make_procedure
+
+    other = Municipality.objects.create(lg_code="012131", name="苫小牧市", prefecture="北海道")
+    source = make_procedure(other, "chiiki-neko", "kodomo")
+    SharedForm.objects.create(procedure=source)
+    editor, root = people["editor"], people["root"]
+    page = new_desktop_page(browser)
+    try:
+        log_in(page, root, editor)
+        page.goto(f"{root}/staff/builder/library/")
+        page.locator(f"#copy-shared-{source.pk}").click()
+        expect(page.locator("#copy-source")).to_contain_text("苫小牧市「手続chiiki-neko」")
+        page.locator("#publish-link").click()
+        page.locator("#publish-button").click()
+        expect(page.locator(".dads-messages")).to_contain_text("第1版を公開しました。")
+
+        # 苫小牧市 publishes a new version (e.g. after a 法改正).
+        schema = copy.deepcopy(source.current_version.schema)
+        schema["steps"][0]["fields"].append(
+            {"key": "phone", "type": "phone", "label": "日中の連絡先", "required": True}
+        )
+        FormVersion.new_draft(source, schema).publish()
+
+        page.goto(f"{root}/staff/builder/")
+        page.get_by_role("link", name="更新があります").click()
+        expect(page.locator("#diff")).to_contain_text("追加：日中の連絡先")
+        screenshot(page, "22-builder-library-update")
+        page.locator("#take-update").click()
+        expect(page.locator(".dads-messages")).to_contain_text("取り込みました")
+        page.locator("#publish-link").click()
+        page.locator("#publish-button").click()
+        expect(page.locator(".dads-messages")).to_contain_text("第2版を公開しました。")
+    finally:
+        page.context.close()
+
+    mine = Procedure.objects.get(municipality__lg_code="131016", name="手続chiiki-neko")
+    resident = new_phone_page(browser)
+    try:
+        resident.goto(f"{root}/131016/procedures/{mine.slug}/")
+        resident.locator("#start-button").click()
+        fill_name(resident, "name", "猫山", "花子", "ネコヤマ", "ハナコ")
+        resident.locator("input[name=marital][value=single]").check()
+        resident.locator("#f-phone").fill("03-1234-5678")
+        press_next(resident)
+        receipt = submit_confirmation(resident)
+    finally:
+        resident.context.close()
+
+    staff = new_desktop_page(browser)
+    try:
+        log_in(staff, root, people["handler"])
+        staff.locator("#department-list a").filter(has_text="こども家庭課").click()
+        expect(staff.locator("#application-list")).to_contain_text(receipt)
+    finally:
+        staff.context.close()
