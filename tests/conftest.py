@@ -12,6 +12,85 @@ hypothesis_settings.register_profile("madoguchi", deadline=None)
 hypothesis_settings.load_profile("madoguchi")
 
 
+# -- No personal data in any log line of the whole run ---------------------------------------
+#
+# Every log record of the run, on any logger, is formatted as production writes it (the JSON
+# formatter and the plain one) and searched for the personal data the fixtures use (names,
+# addresses, 個人番号, e-mail addresses, phone numbers, answers). Each process checks its own
+# records: under pytest-xdist every worker checks what its tests logged, and a leak fails the
+# run as an error in the teardown of that worker's last test (a report xdist passes on,
+# unlike a worker's exit status).
+
+
+def _fixture_personal_data() -> list[str]:
+    from tests import formgen
+    from tests.api import conftest as api
+    from tests.audit import test_no_personal_data_in_logs as audit
+
+    values = set(audit.SECRETS) | {api.MY_NUMBER, api.CHILD_NUMBER, "山田太郎"}
+    for family, given, family_kana, given_kana in formgen.NAMES:
+        for separator in ("", " ", "\u3000"):
+            values.add(f"{family}{separator}{given}")
+            values.add(f"{family_kana}{separator}{given_kana}")
+    values |= set(formgen.ADDRESSES) | set(formgen.EMAILS) | set(formgen.HOLDERS)
+    values |= set(formgen.PHONES) | {phone.replace("-", "") for phone in formgen.PHONES}
+    answers = api.ANSWERS["applicant_name"]
+    values.add(answers["family"] + answers["given"])
+    return sorted(v for v in values if len(v) >= 4 or any(ord(c) > 0x2FFF for c in v))
+
+
+class _LogLeaks:
+    """Formats each record as the deployed handlers would and keeps those that leak."""
+
+    def __init__(self, secrets: list[str]):
+        import logging
+
+        from madoguchi.ops.logs import JsonFormatter, PlainFormatter
+
+        self.secrets = secrets
+        self.formatters = [JsonFormatter(), PlainFormatter()]
+        self.records = 0
+        self.leaks: list[str] = []
+        self._original = logging.Logger.callHandlers
+        leaks = self
+
+        def call_handlers(logger, record):
+            leaks.inspect(record)
+            return leaks._original(logger, record)
+
+        logging.Logger.callHandlers = call_handlers
+
+    def inspect(self, record) -> None:
+        self.records += 1
+        for formatter in self.formatters:
+            try:
+                line = formatter.format(record)
+            except Exception:
+                line = str(record.msg)
+            found = [secret for secret in self.secrets if secret in line]
+            if found:
+                self.leaks.append(f"{record.name} {record.levelname}: {', '.join(found)}")
+                return
+
+    def close(self) -> None:
+        import logging
+
+        logging.Logger.callHandlers = self._original
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_personal_data_in_any_log_line():
+    leaks = _LogLeaks(_fixture_personal_data())
+    try:
+        yield leaks
+    finally:
+        leaks.close()
+    assert not leaks.leaks, (
+        f"personal data of the fixtures in {len(leaks.leaks)} of {leaks.records} log records: "
+        + "; ".join(sorted(set(leaks.leaks))[:20])
+    )
+
+
 @pytest.fixture(autouse=True)
 def _isolated_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
