@@ -333,13 +333,19 @@ backend app
     # health check waits its turn like any request, hence its long timeout. A dead server
     # refuses the connection: the first refusal marks it down (observe layer4) and the
     # request is sent to the other one (redispatch), so only requests in flight on it fail.
+    # When every check fails because the servers are only slow (one server left after a
+    # kill, long requests ahead of the check), fail open: the same servers as unchecked
+    # backups keep taking requests instead of a 503 "no server available" for everyone.
     balance leastconn
     option httpchk GET /healthz
     http-check expect status 200
-    timeout check 10s
-    default-server inter 1s fall 2 rise 1 maxconn {maxconn} observe layer4 error-limit 1 on-error mark-down
-    server app1 127.0.0.1:{app1} check
-    server app2 127.0.0.1:{app2} check
+    timeout check 20s
+    option allbackups
+    default-server inter 1s fall 2 rise 1 maxconn {maxconn}
+    server app1 127.0.0.1:{app1} check observe layer4 error-limit 1 on-error mark-down
+    server app2 127.0.0.1:{app2} check observe layer4 error-limit 1 on-error mark-down
+    server app1-open 127.0.0.1:{app1} backup
+    server app2-open 127.0.0.1:{app2} backup
 """
 
 
