@@ -340,7 +340,7 @@ def test_library_copy_is_updated_after_its_source_changed(browser, people):
     staff = new_desktop_page(browser)
     try:
         log_in(staff, root, people["handler"])
-        staff.locator("#department-list a").filter(has_text="こども家庭課").click()
+        open_inbox(staff, "こども家庭課")
         expect(staff.locator("#application-list")).to_contain_text(receipt)
     finally:
         staff.context.close()
