@@ -68,8 +68,38 @@ def run_export(trace: bool) -> None:
             f"  peak RSS growth during the export     {(after - before) / 1024:7.1f} MB"
             f"  (process peak {after / 1024:.0f} MB)"
         )
+    if not trace:
+        limit = copy_iconv_seconds(procedure.pk)
+        if limit:
+            print(
+                f"  COPY … | iconv (same rows and columns) {limit:7.2f} s   ratio {elapsed / limit:5.1f}x"
+            )
+        print(f"  load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
     job.file.delete(save=False)
     job.delete()
+
+
+def copy_iconv_seconds(procedure_id: int) -> float:
+    """The limit: PostgreSQL writing the same rows (the fixed columns and the answers as
+    JSON text) as CSV, converted to CP932 by iconv, to /dev/null."""
+    import shutil
+
+    if not (shutil.which("psql") and shutil.which("iconv")):
+        print("  (psql or iconv missing: no COPY figure)")
+        return 0.0
+    url = os.environ.get("BENCH_DATABASE_URL", inbox_bench.DEFAULT_URL)
+    query = (
+        "COPY (SELECT receipt_number, submitted_at, status, channel, applicant_name, answers "
+        f"FROM applications_application WHERE procedure_id = {int(procedure_id)} "
+        "AND status <> 'draft' ORDER BY submitted_at DESC, id DESC) TO STDOUT WITH (FORMAT csv)"
+    )
+    start = time.perf_counter()
+    subprocess.run(
+        f"psql '{url}' -Atc \"{query}\" | iconv -c -f UTF-8 -t CP932 > /dev/null",
+        shell=True,
+        check=True,
+    )
+    return time.perf_counter() - start
 
 
 def _columns(job) -> int:

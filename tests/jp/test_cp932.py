@@ -139,3 +139,12 @@ def test_encode_matches_the_character_by_character_rule(text):
         else:
             expected += ch.encode("cp932")
     assert cp932.encode(text, errors="replace") == bytes(expected)
+
+
+def test_the_unencodable_pattern_agrees_with_the_encoder_on_every_bmp_character():
+    pattern = cp932.unencodable_pattern()
+    for code in [*range(0x10000), 0x20BB7, 0x1F600, 0x29E3D]:
+        ch = chr(code)
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        assert (pattern.search(ch) is None) == cp932.is_encodable(ch), hex(code)

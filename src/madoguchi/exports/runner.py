@@ -25,6 +25,7 @@ from django.db import connection
 from django.db.models import (
     Case,
     CharField,
+    Count,
     Func,
     IntegerField,
     Max,
@@ -50,6 +51,7 @@ from .models import ExportJob
 from .writers import open_writer
 
 logger = logging.getLogger(__name__)
+_UNENCODABLE = cp932.unencodable_pattern
 
 BATCH = 2000
 # At most this many unencodable-character entries are kept in the job report; the rest are
@@ -140,7 +142,7 @@ def _cp932_row(cells: list[str], headers: list[str], receipt_number: str, report
     """The cells with each character CP932 cannot hold replaced by 〓 and reported. (The
     writer's encoder maps the JIS X 0208 equivalents such as 〜 itself.)"""
     line = "\x1f".join(cells)
-    if line.isascii() or not cp932.unencodable(line):
+    if line.isascii() or _UNENCODABLE().search(line) is None:
         return cells
     fixed = []
     for header, cell in zip(headers, cells, strict=True):
@@ -164,12 +166,22 @@ def _department_names(municipality_id: int) -> dict[int, str]:
     return {pk: "・".join(v) for pk, v in names.items()}
 
 
-def repeat_counts(qs: QuerySet, repeats: list[str]) -> dict[str, int]:
+def count_and_repeats(qs: QuerySet, repeats: list[str]) -> tuple[int, dict[str, int]]:
+    """The number of rows of `qs` and the largest number of items of each repeat group among
+    them (how many columns to open), in one aggregate on PostgreSQL."""
+    if not repeats:
+        return qs.count(), {}
+    if connection.vendor == "postgresql":
+        return repeat_counts(qs, repeats, with_count=True)
+    return qs.count(), repeat_counts(qs, repeats)
+
+
+def repeat_counts(qs: QuerySet, repeats: list[str], *, with_count: bool = False):
     """The largest number of items of each repeat group among the rows of `qs`, to know how
     many columns to open. PostgreSQL computes it in one aggregate (jsonb_array_length);
     elsewhere a light first pass reads only the repeat arrays."""
     if connection.vendor == "postgresql":
-        aggregates = {}
+        aggregates = {"n": Count("pk")} if with_count else {}
         for i, key in enumerate(repeats):
             value = KeyTransform(key, "answers")
             aggregates[f"r{i}"] = Max(
@@ -191,7 +203,8 @@ def repeat_counts(qs: QuerySet, repeats: list[str]) -> dict[str, int]:
             }
         )
         result = annotated.aggregate(**aggregates)
-        return {key: result[f"r{i}"] or 0 for i, key in enumerate(repeats)}
+        counts = {key: result[f"r{i}"] or 0 for i, key in enumerate(repeats)}
+        return (result["n"], counts) if with_count else counts
     lookups = [f"answers__{key}" for key in repeats]
     stream = qs.order_by().values_list(*lookups).iterator(chunk_size=BATCH)
     return cols.max_repeat_counts((dict(zip(repeats, row, strict=True)) for row in stream), repeats)
@@ -208,17 +221,14 @@ def _form_for(job: ExportJob):
 def build(job: ExportJob, raw) -> Report:
     """Write the export of `job` to the binary file `raw`; returns the encoding report."""
     qs = export_queryset(job)
-    total = qs.count()
+    form = _form_for(job)
+    repeats = [f.key for f in cols.repeat_fields(form)] if form is not None else []
+    # One pass before the rows: the count (for the progress bar) and the repeat columns.
+    total, counts = count_and_repeats(qs, repeats)
     job.total_rows = total
     ExportJob.objects.filter(pk=job.pk).update(total_rows=total, done_rows=0)
-
-    form = _form_for(job)
     field_columns: list[cols.Column] = []
     if form is not None:
-        repeats = [f.key for f in cols.repeat_fields(form)]
-        counts: dict[str, int] = {}
-        if repeats:
-            counts = repeat_counts(qs, repeats)
         field_columns = cols.field_columns(form, counts)
 
     headers = cols.fixed_headers() + [c.header for c in field_columns]
@@ -232,11 +242,13 @@ def build(job: ExportJob, raw) -> Report:
     writer.write_row(_cp932_row(headers, headers, "", report) if cp932 else headers)
     fields = ROW_FIELDS + (("answers",) if field_columns else ())
     done = 0
+    zone = timezone.get_current_timezone()
     for row in qs.values_list(*fields).iterator(chunk_size=BATCH):
         pk, receipt, submitted_at, status, channel, applicant, procedure_id = row[:7]
         cells = [
             receipt or "",
-            timezone.localtime(submitted_at).strftime("%Y-%m-%d %H:%M:%S") if submitted_at else "",
+            # (isoformat is several times faster than strftime; same text)
+            submitted_at.astimezone(zone).isoformat(" ", "seconds")[:19] if submitted_at else "",
             statuses.get(status, status),
             channels.get(channel, channel),
             applicant or "",

@@ -53,6 +53,9 @@ EQUIVALENTS = str.maketrans(
     }
 )
 
+EQUIVALENTS_FROM = "\u301c\u2016\u2212\u2014\u00a2\u00a3\u00ac"
+_EQUIVALENTS_RE = re.compile(f"[{EQUIVALENTS_FROM}]")
+
 # Lead bytes of the NEC-selected IBM extensions, never written (rule 2).
 NEC_SELECTED_LEADS = (0xED, 0xEE)
 _LEADS = [*range(0x81, 0xA0), *range(0xE0, 0xFD)]
@@ -104,6 +107,18 @@ def _corrections() -> tuple[dict[str, bytes], re.Pattern]:
     return fixes, pattern
 
 
+@cache
+def unencodable_pattern() -> re.Pattern:
+    """Matches any character CP932 cannot hold (after rule 1): one regex search tells whether
+    a whole row can be written, at C speed, before the row is encoded in a block."""
+    writable = sorted(
+        ch for ch in byte_sequences() if not _refused(ch) and not ch.isascii() and len(ch) == 1
+    )
+    writable += [ch for ch in "".join(EQUIVALENTS_FROM)]
+    ranges = "".join(re.escape(ch) for ch in writable)
+    return re.compile(f"[^\\x00-\\x7f{ranges}]")
+
+
 def corrections() -> dict[str, bytes]:
     """Characters Python's cp932 codec writes in rows ED/EE, with Microsoft's bytes."""
     return dict(_corrections()[0])
@@ -134,7 +149,9 @@ def encode(text: str, errors: str = "strict") -> bytes:
     first character that cannot be written) or "replace" (〓 for each of them)."""
     if text.isascii():
         return text.encode("ascii")
-    text = text.translate(EQUIVALENTS)
+    # str.translate looks every character up in a dict: only when one of the seven is there.
+    if _EQUIVALENTS_RE.search(text):
+        text = text.translate(EQUIVALENTS)
     fixes, pattern = _corrections()
     if pattern.search(text) is None:
         return _encode_plain(text, errors)
