@@ -3,7 +3,7 @@
 import pytest
 
 from madoguchi.api.models import Acknowledgement
-from madoguchi.applications import client_actions
+from madoguchi.api.views import acknowledge
 from madoguchi.applications.models import Application, ApplicationEvent, DepartmentProgress
 from madoguchi.outbox.models import OutboxMessage
 
@@ -34,9 +34,9 @@ def test_acknowledge_is_idempotent_and_recorded_once(api, full_client, case):
 
 def test_acknowledgement_is_per_client(municipality, case):
     a, b = make_client(municipality, client_id="a"), make_client(municipality, client_id="b")
-    assert client_actions.acknowledge(case, client=a) is True
-    assert client_actions.acknowledge(case, client=b) is True
-    assert client_actions.acknowledge(case, client=a) is False
+    assert acknowledge(case, client=a) is True
+    assert acknowledge(case, client=b) is True
+    assert acknowledge(case, client=a) is False
     assert case.events.filter(kind=ApplicationEvent.Kind.ACKNOWLEDGED).count() == 2
 
 

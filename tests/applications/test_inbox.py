@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from madoguchi.applications.inbox import InboxFilter, inbox_page, inbox_queryset, status_counts
 from madoguchi.applications.models import Application, Channel, Status
+from madoguchi.applications.permissions import visible_applications
 from madoguchi.jp.kana import search_key
 from madoguchi.tenants.models import Department, StaffMembership
-from madoguchi.tenants.permissions import visible_applications
 
 from .conftest import make_procedure
 

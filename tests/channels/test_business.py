@@ -7,9 +7,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from madoguchi.applications import services
-from madoguchi.applications.models import Application, ApplicationEvent, Channel, Status
-from madoguchi.tenants.permissions import visible_applications
+from madoguchi.applications import lifecycle
+from madoguchi.applications.models import Application, Channel, Status
+from madoguchi.applications.permissions import visible_applications
 
 from .conftest import (
     PASSWORD,
@@ -89,20 +89,11 @@ def test_business_files_for_a_resident_and_follows_the_case(
     # The municipality's message is shown; its internal note is not.
     staff, _ = make_staff("kaigo1", chiyoda, "kaigo")
     assert application in visible_applications(staff)
-    services.record_event(
-        application,
-        ApplicationEvent.Kind.MESSAGE,
-        actor_type=ApplicationEvent.Actor.STAFF,
-        actor_user=staff,
-        message="主治医の連絡先を電話でお知らせください。",
+    staff_actor = lifecycle.Actor.staff(staff)
+    lifecycle.send_message(
+        application, "主治医の連絡先を電話でお知らせください。", actor=staff_actor
     )
-    services.record_event(
-        application,
-        ApplicationEvent.Kind.NOTE,
-        actor_type=ApplicationEvent.Actor.STAFF,
-        actor_user=staff,
-        message="職員だけのメモ",
-    )
+    lifecycle.add_note(application, "職員だけのメモ", actor=staff_actor)
     page = html(client.get(reverse("business:case", args=[application.pk])))
     assert "主治医の連絡先を電話でお知らせください。" in page
     assert "職員だけのメモ" not in page

@@ -15,7 +15,7 @@ from madoguchi.applications.models import (
     Channel,
     Status,
 )
-from madoguchi.tenants.permissions import visible_applications
+from madoguchi.applications.permissions import visible_applications
 from tests.conftest import login_with_2fa
 
 from .conftest import (

@@ -11,7 +11,7 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
-from madoguchi.applications import services, staff_actions
+from madoguchi.applications import lifecycle, services, staff_actions
 from madoguchi.applications.models import ApplicationEvent, Status
 from madoguchi.outbox import delivery
 from madoguchi.outbox.models import OutboxMessage
@@ -273,9 +273,7 @@ def test_events_filter(receiver, municipality, procedure):
         application, Status.IN_PROGRESS, user=handler, expected_version=application.lock_version
     )
     services.withdraw(application, reason="")
-    services.record_event(
-        application, ApplicationEvent.Kind.NOTE, actor_type=ApplicationEvent.Actor.STAFF
-    )
+    lifecycle.add_note(application, "メモ", actor=lifecycle.Actor.staff(handler))
     deliver_webhooks()
     payloads = [json.loads(r.body) for r in receiver.requests]
     assert [p["type"] for p in payloads] == ["application.status_changed", "application.withdrawn"]
@@ -288,12 +286,7 @@ def test_acknowledged_event(receiver, municipality, procedure):
     client = make_client(municipality)
     subscribe(client, receiver.url(), events=["acknowledged"])
     application, _ = submitted_application(procedure)
-    services.record_event(
-        application,
-        ApplicationEvent.Kind.ACKNOWLEDGED,
-        actor_type=ApplicationEvent.Actor.CLIENT,
-        actor_client=client,
-    )
+    lifecycle.acknowledge(application, actor=lifecycle.Actor.api_client(client))
     deliver_webhooks()
     assert [r.headers["X-Madoguchi-Event"] for r in receiver.requests] == [
         "application.acknowledged"

@@ -43,9 +43,11 @@ class AnalyticsConfig(AppConfig):
     verbose_name = "業務改革の指標"
 
     def ready(self) -> None:
-        from madoguchi.applications.signals import events_recorded
+        from madoguchi.applications.signals import events_recorded, step_invalid
 
         from .maintenance import on_events_recorded
+        from .recording import on_step_invalid
 
         events_recorded.connect(on_events_recorded, dispatch_uid="analytics.fold_events")
+        step_invalid.connect(on_step_invalid, dispatch_uid="analytics.validation_failures")
         post_migrate.connect(_rebuild_when_empty, sender=self)

@@ -120,7 +120,7 @@ def viewer_municipalities(user) -> list[Municipality]:
 
 def visible_procedure_ids(user, municipality: Municipality) -> set[int]:
     """Procedures whose cases the user may see in `municipality` (the same rule as
-    `permissions.visible_applications`, as procedure ids so no join/DISTINCT is needed)."""
+    `applications.permissions.visible_applications`, as procedure ids so no join/DISTINCT is needed)."""
     mine = [m for m in memberships(user) if m.municipality_id == municipality.pk]
     procedures = Procedure.objects.filter(municipality=municipality)
     if any(m.department_id is None for m in mine):

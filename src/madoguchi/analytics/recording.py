@@ -1,6 +1,6 @@
 """Counting failed validation for the form funnel (which fields lose residents).
 
-Called by the form flow when a step POST is invalid. Only residents' own portal sessions are
+Called when a step POST is invalid (`applications.signals.step_invalid`). Only residents' own portal sessions are
 counted (not counter, paper or business entry — the funnel is about residents). One count per
 (form version, field, rule) per failed POST; the value typed is never looked at.
 """
@@ -56,3 +56,8 @@ def record_validation_failures(application, form, errors) -> None:
             ),
             rule=rule,
         )
+
+
+def on_step_invalid(sender, application, form, errors, **kwargs) -> None:
+    """Receiver of `applications.signals.step_invalid`."""
+    record_validation_failures(application, form, errors)

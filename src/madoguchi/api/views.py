@@ -7,6 +7,7 @@ import types
 from collections.abc import Mapping
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.http import FileResponse
 from django.urls import reverse
@@ -18,7 +19,7 @@ from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from madoguchi.applications import client_actions, workflow
+from madoguchi.applications import lifecycle, workflow
 from madoguchi.applications.models import Application, Attachment
 from madoguchi.audit.log import log_access
 from madoguchi.audit.models import AccessLog
@@ -43,6 +44,23 @@ def _problems(*codes: int, body: bool = False) -> dict:
     return {
         (code, PROBLEM): s.ProblemSerializer for code in (*codes, *((400, 415) if body else ()))
     }
+
+
+def acknowledge(application: Application, *, client) -> bool:
+    """Record that `client` took the application into its system (連携済み). Idempotent: the
+    first call keeps the acknowledgement and records the event (returns True); later calls
+    change nothing (False)."""
+    try:
+        with transaction.atomic():
+            _ack, created = Acknowledgement.objects.get_or_create(
+                client=client, application=application
+            )
+            if created:
+                lifecycle.acknowledge(application, actor=lifecycle.Actor.api_client(client))
+    except IntegrityError:
+        # A concurrent request acknowledged it first.
+        return False
+    return created
 
 
 class ClientView(APIView):
@@ -572,7 +590,7 @@ class AcknowledgeView(ClientView):
     )
     def post(self, request, receipt_number: str):
         application = self.get_application(receipt_number, "can_acknowledge")
-        created = client_actions.acknowledge(application, client=self.client)
+        created = acknowledge(application, client=self.client)
         ack = Acknowledgement.objects.get(client=self.client, application=application)
         data = {
             "receipt_number": application.receipt_number,
@@ -614,21 +632,21 @@ class StatusView(ClientView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         try:
-            changed = client_actions.change_status(
+            changed = lifecycle.change_status(
                 application,
                 data["status"],
-                client=self.client,
+                actor=lifecycle.Actor.api_client(self.client),
                 message=data.get("message") or "",
                 expected_version=data.get("expected_version"),
             )
-        except client_actions.StaleApplicationError:
+        except lifecycle.StaleApplicationError:
             raise Problem(
                 409,
                 "この申請は、指定された版（expected_version）のあとに更新されています。"
                 "最新の内容を取得してから、もう一度操作してください。",
                 "stale",
             ) from None
-        except client_actions.TransitionError as exc:
+        except lifecycle.TransitionError as exc:
             if exc.template in MESSAGE_REQUIRED:
                 raise Problem(
                     422,
@@ -637,7 +655,7 @@ class StatusView(ClientView):
                     errors=[{"field": "message", "detail": exc.message}],
                 ) from None
             raise Problem(409, exc.message, "transition-refused") from None
-        except client_actions.ActionError as exc:
+        except lifecycle.ActionError as exc:
             raise Problem(409, exc.message, "transition-refused") from None
         return Response(
             {
@@ -662,10 +680,12 @@ class NoteView(ClientView):
         body = s.NoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            event = client_actions.add_note(
-                application, body.validated_data["text"], client=self.client
+            event = lifecycle.add_note(
+                application,
+                body.validated_data["text"],
+                actor=lifecycle.Actor.api_client(self.client),
             )
-        except client_actions.ActionError as exc:
+        except lifecycle.ActionError as exc:
             raise Problem(
                 422, exc.message, "validation", errors=[{"field": "text", "detail": exc.message}]
             ) from None

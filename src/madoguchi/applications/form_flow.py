@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from madoguchi.applications import services
 from madoguchi.applications.models import Application
+from madoguchi.applications.signals import step_invalid
 
 BACK = "back"
 SAVE = "save"
@@ -238,10 +239,10 @@ def handle_step_post(application: Application, position: StepPosition, request) 
     raw = result.raw or raw
     if not result.ok:
         save(raw)
-        # KPIs: count which field failed which rule (never the value typed).
-        from madoguchi.analytics.recording import record_validation_failures
-
-        record_validation_failures(application, form, result.errors)
+        # KPIs count which field failed which rule (never the value typed).
+        step_invalid.send(
+            sender=Application, application=application, form=form, errors=result.errors
+        )
         return StepOutcome(INVALID, raw, errors=list(result.errors))
     # Where the applicant goes next depends on the answers just given (they may show or hide
     # later steps), so it is decided on those answers before the step is saved as done.

@@ -5,7 +5,7 @@ Pure query code: no request, no templates. The department inbox view, the export
 
 Scope. A department inbox holds the submitted applications of that department's procedures,
 and only when the user may open that department (`staff_departments`). That is the same set
-as `permissions.visible_applications(user, department=...)`, written as
+as `applications.permissions.visible_applications(user, department=...)`, written as
 `procedure_id IN (procedures of the department)` instead of a join, so no DISTINCT is needed
 and the (municipality, status, -submitted_at) index can drive the ORDER BY ... LIMIT.
 

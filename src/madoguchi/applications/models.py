@@ -9,7 +9,7 @@ for who did what and when (audit and KPIs).
 import hashlib
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -204,7 +204,8 @@ class Application(models.Model):
 
 
 class ReceiptCounter(models.Model):
-    """Last 受付番号 sequence issued per municipality and year; rows only ever count up."""
+    """Last 受付番号 sequence issued per municipality and year; rows only ever count up
+    (`lifecycle.allocate_receipt_numbers` is the one place that issues them)."""
 
     municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT)
     year = models.PositiveSmallIntegerField()
@@ -217,22 +218,6 @@ class ReceiptCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.municipality_id}/{self.year}: {self.last_value}"
-
-
-def next_receipt_number(municipality: Municipality) -> str:
-    """Issue the next 受付番号, e.g. 2026-000123.
-
-    The counter row lock serialises concurrent submissions. The counter is updated in the
-    caller's transaction, so a number is only ever consumed together with the application
-    that carries it: no two applications can hold the same number, ever."""
-    year = timezone.localdate().year
-    with transaction.atomic():
-        counter, _created = ReceiptCounter.objects.select_for_update().get_or_create(
-            municipality=municipality, year=year
-        )
-        counter.last_value += 1
-        counter.save(update_fields=["last_value"])
-    return f"{year}-{counter.last_value:06d}"
 
 
 class ApplicationEvent(models.Model):
@@ -370,7 +355,7 @@ class AnswerRevision(models.Model):
 
 class DepartmentProgress(models.Model):
     """Each department's own progress on an application routed to several departments
-    (水道 and 下水道, seed §7.3). The applicant sees one overall status on the Application."""
+    (水道 and 下水道). The applicant sees one overall status on the Application."""
 
     class State(models.TextChoices):
         RECEIVED = "received", _("受付")

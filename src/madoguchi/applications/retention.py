@@ -47,6 +47,7 @@ from .models import (
     DepartmentProgress,
     Status,
 )
+from .signals import retention_due
 
 logger = logging.getLogger(__name__)
 
@@ -133,24 +134,7 @@ def abandoned_drafts(now: dt.datetime):
     )
 
 
-def expired_export_files(now: dt.datetime):
-    from madoguchi.exports.models import ExportJob
-
-    return ExportJob.objects.filter(
-        created_at__lt=now - dt.timedelta(days=EXPORT_FILE_MAX_AGE_DAYS)
-    ).exclude(file="")
-
-
-def _delete_export_files(jobs) -> int:
-    deleted = 0
-    for job in jobs:
-        name = job.file.name
-        type(job).objects.filter(pk=job.pk).update(file="")
-        deleted += _delete_files([name])
-    return deleted
-
-
-def _delete_files(names: list[str]) -> int:
+def delete_stored_files(names: list[str]) -> int:
     deleted = 0
     for name in names:
         try:
@@ -198,7 +182,7 @@ def _delete_one(pk: int, *, tombstone: bool, still_expired: Q, report: Retention
         Application.objects.filter(pk=pk).delete()
 
         def delete_files() -> None:
-            report.files_deleted += _delete_files([f for f in files if f])
+            report.files_deleted += delete_stored_files([f for f in files if f])
 
         transaction.on_commit(delete_files)
     return True
@@ -255,11 +239,12 @@ def apply_retention(
             work.append((counts, pks, still))
     draft_pks = list(abandoned_drafts(now).values_list("pk", flat=True))
     report.drafts_expired = len(draft_pks)
-    old_exports = expired_export_files(now)
+    # Files other apps keep for a limited time (the exports' CSV files) go with the same run:
+    # each receiver deletes its expired files (or, for a dry run, counts them).
+    answers = retention_due.send(sender=RetentionReport, now=now, dry_run=dry_run)
+    report.export_files_expired = sum(count for _receiver, count in answers)
     if dry_run:
-        report.export_files_expired = old_exports.count()
         return report
-    report.export_files_expired = _delete_export_files(old_exports)
 
     progress = _Progress(stdout, sum(len(p) for _c, p, _q in work) + len(draft_pks), "削除中")
     for counts, pks, still in work:

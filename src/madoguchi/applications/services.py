@@ -1,37 +1,40 @@
-"""Application life-cycle operations used by the portal (and later counter entry and the API).
+"""Drafts: what happens to an application before it is submitted — starting it, saving
+each step, attachments, the e-mail check and the resume link — and what the applicant sees
+of it afterwards (`status_history`, `notices`).
 
-Each operation is one transaction, records an ApplicationEvent, and sends e-mail only
+Everything from submission on (submit, resubmit, withdraw, staff and API changes) is in
+`lifecycle`, re-exported here for the views that fill forms. Each operation is one
+transaction, records its events through `lifecycle`'s builders, and sends e-mail only
 through the durable outbox. See docs/contracts-applications.md.
 """
 
-import datetime
 import hashlib
-import re
-import unicodedata
 import uuid
 
 from django.core.files.base import ContentFile, File
 from django.db import transaction
-from django.db.models import Max, OuterRef, Q, Subquery
-from django.urls import reverse
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from madoguchi.catalog.models import IdentityLevel, Procedure
-from madoguchi.jp.kana import search_key
-from madoguchi.outbox.delivery import enqueue_email
 
-from . import messages, workflow
-from .models import (
-    AnswerRevision,
-    Application,
-    ApplicationEvent,
-    Attachment,
-    Channel,
-    DepartmentProgress,
-    Status,
-    next_receipt_number,
+from . import lifecycle, messages
+from .lifecycle import (
+    CORRECTION_KEY,
+    ApplicationStateError,
+    applicant_from_answers,
+    correction_request,
+    editable_answers,
+    is_correction,
+    needs_email_check,
+    notify_applicant,
+    resubmission_target,
+    resubmit,
+    search_name,
+    submit,
+    withdraw,
 )
-from .signals import announce
+from .models import Application, ApplicationEvent, Attachment, Channel, Status
 from .tokens import token_digest
 
 APPLICANT_VISIBLE_EVENTS = (
@@ -42,53 +45,11 @@ APPLICANT_VISIBLE_EVENTS = (
     ApplicationEvent.Kind.RESUBMITTED,
 )
 
-# While an application is 要再申請, the answers the resident is correcting are kept here (in
-# `draft_values`, next to the raw input of each step) and `answers` keeps what was last
-# submitted — what the staff are reviewing — until the resubmission. Step keys never start
-# with "_", so this key cannot collide with a step.
-CORRECTION_KEY = "_correction_answers"
 
-
-class ApplicationStateError(Exception):
-    """An operation that the application's current status does not allow."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-def record_event(application: Application, kind: str, *, actor_type: str, **fields):
-    """Append an event and tell subscribers (webhooks, ...) within the same transaction."""
-    event = ApplicationEvent.objects.create(
-        municipality_id=application.municipality_id,
-        application=application,
-        kind=kind,
-        actor_type=actor_type,
-        **fields,
-    )
-    announce([event])
-    return event
-
-
-def _mail(
-    application: Application,
-    to: str,
-    subject_body: tuple[str, str],
-    *,
-    event: str | None = None,
-) -> None:
-    """Queue one e-mail (subject, body) about `application` to the address `to`; with
-    `event`, then record that event (by the applicant) on the application."""
-    subject, body = subject_body
-    enqueue_email(
-        to=[to],
-        subject=subject,
-        body=body,
-        municipality=application.municipality,
-        reference=f"application:{application.pk}",
-    )
-    if event is not None:
-        record_event(application, event, actor_type=ApplicationEvent.Actor.APPLICANT)
+def _mail(application: Application, to: str, subject_body, *, event) -> None:
+    """Queue one e-mail to `to` and record `event` (one of the applicant's events)."""
+    lifecycle.mail(application, to, subject_body)
+    lifecycle.record(event)
 
 
 @transaction.atomic
@@ -133,9 +94,7 @@ def start_draft(
     )
     token = application.issue_resume_token()
     application.save()
-    record_event(
-        application, ApplicationEvent.Kind.STARTED, actor_type=ApplicationEvent.Actor.APPLICANT
-    )
+    lifecycle.record(lifecycle.started_event(application, lifecycle.Actor.applicant()))
     return application, token
 
 
@@ -153,7 +112,7 @@ def start_draft_with_email_check(procedure: Procedure, email: str, *, base_url: 
         application,
         email,
         messages.email_check(application, url),
-        event=ApplicationEvent.Kind.EMAIL_VERIFICATION_SENT,
+        event=lifecycle.email_verification_sent_event(application),
     )
     return application
 
@@ -166,11 +125,7 @@ def confirm_email(application: Application) -> bool:
         return False
     application.email_verified_at = timezone.now()
     application.save(update_fields=["email_verified_at", "updated_at"])
-    record_event(
-        application,
-        ApplicationEvent.Kind.EMAIL_VERIFIED,
-        actor_type=ApplicationEvent.Actor.APPLICANT,
-    )
+    lifecycle.record(lifecycle.email_verified_event(application))
     return True
 
 
@@ -195,31 +150,6 @@ def find_editable(municipality, token: str) -> Application | None:
             | Q(status_token_digest=digest, status=Status.RETURNED)
         )
         .select_related("procedure", "form_version", "municipality")
-        .first()
-    )
-
-
-def is_correction(application: Application) -> bool:
-    return application.status == Status.RETURNED
-
-
-def editable_answers(application: Application) -> dict:
-    """The answers the resident is working on: a draft's answers, or for 要再申請 the
-    corrected copy (starting from the answers last submitted)."""
-    if is_correction(application):
-        working = application.draft_values.get(CORRECTION_KEY)
-        if isinstance(working, dict):
-            return working
-    return application.answers
-
-
-def correction_request(application: Application) -> ApplicationEvent | None:
-    """The staff's latest 要再申請 event (its message says what to correct)."""
-    return (
-        application.events.filter(
-            kind=ApplicationEvent.Kind.STATUS_CHANGED, to_status=Status.RETURNED
-        )
-        .order_by("-created_at", "-pk")
         .first()
     )
 
@@ -272,14 +202,8 @@ def save_step(
             kind=ApplicationEvent.Kind.STEP_COMPLETED, data__step=step_key
         ).exists()
         if not already:
-            record_event(
-                application,
-                ApplicationEvent.Kind.STEP_COMPLETED,
-                actor_type=ApplicationEvent.Actor.APPLICANT,
-                data=(
-                    {"step": step_key, "index": step_index}
-                    | ({} if reached is None else {"reached": reached})
-                ),
+            lifecycle.record(
+                lifecycle.step_completed_event(application, step_key, step_index, reached)
             )
         if step_index + 1 > application.furthest_step_index:
             application.furthest_step_index = step_index + 1
@@ -347,176 +271,9 @@ def send_resume_link(application: Application, email: str, *, base_url: str) -> 
         application,
         email,
         messages.resume_link(application, url),
-        event=ApplicationEvent.Kind.RESUME_LINK_SENT,
+        event=lifecycle.resume_link_sent_event(application),
     )
     return token
-
-
-def needs_email_check(application: Application) -> bool:
-    """Identity level "email" is checked by mail only for residents applying on their own:
-    at the counter staff see the person, and a registered business has logged in."""
-    return (
-        application.procedure.identity_level == IdentityLevel.EMAIL
-        and application.channel == Channel.PORTAL
-        and application.proxy_business_id is None
-    )
-
-
-def applicant_from_answers(form, answers: dict) -> tuple[str, str, str]:
-    """(name, name_kana, email) of the person the application is for: the fields the form
-    names in `applicant`, else the first `name` and `email` fields outside repeats."""
-    name_value = answers.get(form.applicant_name_field) if form.applicant_name_field else None
-    email = answers.get(form.applicant_email_field, "") if form.applicant_email_field else ""
-    for step in form.steps:
-        for field in step.fields:
-            value = answers.get(field.key)
-            if not value:
-                continue
-            if field.type == "name" and name_value is None and not form.applicant_name_field:
-                name_value = value
-            elif field.type == "email" and not email and not form.applicant_email_field:
-                email = value
-    name = kana = ""
-    if isinstance(name_value, dict):
-        name = f"{name_value.get('family', '')}　{name_value.get('given', '')}".strip("　")
-        kana = f"{name_value.get('family_kana', '')}　{name_value.get('given_kana', '')}".strip(
-            "　"
-        )
-    return name, kana, email if isinstance(email, str) else ""
-
-
-def search_name(name: str) -> str:
-    """The applicant's name for searching: NFKC, without any spaces (山田　花子 → 山田花子)."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name or "")).casefold()
-
-
-def _set_applicant(application: Application, answers: dict) -> None:
-    """Applicant name, reading, contact address and search keys, from the answers."""
-    form = application.form_version.form
-    name, kana, email = applicant_from_answers(form, answers)
-    application.applicant_name = name[:200]
-    application.applicant_name_kana = kana[:200]
-    # A verified address is the contact address: it is the one we know reaches the applicant.
-    application.applicant_email = (
-        application.verified_email if application.email_is_verified else email
-    )
-    application.search_name = search_name(name)[:200]
-    application.search_kana = search_key(kana)[:200]
-
-
-def notify_applicant(application: Application, subject: str, body: str) -> int:
-    """Queue one e-mail to the applicant and, for a proxy filing, one to the business.
-    Counter and paper applications may have no address: then nothing is sent.
-    Returns the number of e-mails queued."""
-    recipients = []
-    if application.applicant_email:
-        recipients.append(application.applicant_email)
-    business = application.proxy_business
-    if business is not None and business.email and business.email not in recipients:
-        recipients.append(business.email)
-    for address in recipients:
-        _mail(application, address, (subject, body))
-    return len(recipients)
-
-
-@transaction.atomic
-def submit(application: Application, *, base_url: str) -> str:
-    # Lock this application's row only: with the joined municipality, procedure and form
-    # version rows locked too, every other transaction writing an event or a message for the
-    # municipality would wait for this one (a cycle with the status counts).
-    application = (
-        Application.objects.select_for_update(of=("self",))
-        .select_related("municipality", "procedure", "form_version", "proxy_business")
-        .get(pk=application.pk)
-    )
-    if application.status != Status.DRAFT:
-        raise ApplicationStateError("この申請はすでに送信されています。")
-    if needs_email_check(application) and not application.email_is_verified:
-        raise ApplicationStateError(
-            "メールアドレスの確認が済んでいません。お送りしたメールのリンクから申請を続けてください。"
-        )
-    _set_applicant(application, application.answers)
-    email = application.applicant_email
-    application.receipt_number = next_receipt_number(application.municipality)
-    application.status = Status.RECEIVED
-    application.submitted_at = timezone.now()
-    if application.procedure.target_days:
-        application.due_at = application.submitted_at + datetime.timedelta(
-            days=application.procedure.target_days
-        )
-    application.resume_token_digest = ""
-    application.draft_values = {}
-    token = application.issue_status_token()
-    application.save()
-    AnswerRevision.objects.create(
-        municipality_id=application.municipality_id,
-        application=application,
-        number=1,
-        answers=application.answers,
-        submitted_at=application.submitted_at,
-    )
-    DepartmentProgress.objects.bulk_create(
-        DepartmentProgress(
-            municipality_id=application.municipality_id,
-            application=application,
-            department=department,
-        )
-        for department in application.procedure.departments.all()
-    )
-    by_staff = application.entered_by_id is not None
-    record_event(
-        application,
-        ApplicationEvent.Kind.SUBMITTED,
-        actor_type=ApplicationEvent.Actor.STAFF if by_staff else ApplicationEvent.Actor.APPLICANT,
-        actor_user_id=application.entered_by_id,
-        from_status=Status.DRAFT,
-        to_status=Status.RECEIVED,
-        data={"receipt_number": application.receipt_number, "channel": application.channel},
-    )
-    if email:
-        url = f"{base_url}/{application.municipality.lg_code}/status/{token}/"
-        _mail(application, email, messages.submitted(application, url))
-    business = application.proxy_business
-    if business is not None and business.email and business.email != email:
-        # The business follows its filings on its own pages (behind its login), not by the
-        # resident's status link.
-        url = f"{base_url}{reverse('business:case', args=[application.pk])}"
-        _mail(application, business.email, messages.submitted(application, url))
-    return token
-
-
-@transaction.atomic
-def withdraw(application: Application, *, reason: str = "", user=None) -> None:
-    """The applicant withdraws (取り下げ). `user`: the member of the business that filed the
-    application, when it is the business that withdraws it."""
-    application = (
-        Application.objects.select_for_update(of=("self",))
-        .select_related("municipality", "procedure", "proxy_business")
-        .get(pk=application.pk)
-    )
-    if not application.can_withdraw:
-        raise ApplicationStateError(
-            f"この申請は「{application.get_status_display()}」のため、取り下げできません。"
-        )
-    previous = application.status
-    workflow.check_transition(previous, Status.WITHDRAWN, actor=workflow.APPLICANT)
-    application.status = Status.WITHDRAWN
-    application.finished_at = timezone.now()
-    application.draft_values = {}  # a correction in progress is dropped
-    application.lock_version += 1  # a staff screen opened before this is now stale
-    application.save(
-        update_fields=["status", "finished_at", "draft_values", "lock_version", "updated_at"]
-    )
-    record_event(
-        application,
-        ApplicationEvent.Kind.WITHDRAWN,
-        actor_type=ApplicationEvent.Actor.APPLICANT,
-        actor_user=user,
-        from_status=previous,
-        to_status=Status.WITHDRAWN,
-        message=reason.strip()[:2000],
-    )
-    notify_applicant(application, *messages.withdrawn(application))
 
 
 @transaction.atomic
@@ -525,85 +282,7 @@ def record_feedback(application: Application, *, rating: int | None, comment: st
         return
     if rating is not None and not 1 <= rating <= 5:
         raise ValueError("rating must be 1..5")
-    record_event(
-        application,
-        ApplicationEvent.Kind.FEEDBACK,
-        actor_type=ApplicationEvent.Actor.APPLICANT,
-        data={"rating": rating, "comment": comment.strip()[:2000]},
-    )
-
-
-def resubmission_target(returned: ApplicationEvent | None) -> str:
-    """The status a resubmitted application goes back to: the one staff left it in when they
-    asked for the correction (受付 or 処理中), so nobody has to repeat a click the correction
-    did not undo. 受付 when that is unknown."""
-    previous = returned.from_status if returned is not None else ""
-    return previous if previous in (Status.RECEIVED, Status.IN_PROGRESS) else Status.RECEIVED
-
-
-@transaction.atomic
-def resubmit(application: Application, *, base_url: str, status_token: str = "") -> None:
-    """The applicant's corrected answers after 要再申請: they become `AnswerRevision` #n, the
-    application goes back to the status it had before 要再申請 (`resubmission_target`),
-    event `resubmitted`, mail to the applicant (and to the business that filed it).
-
-    要再申請 leaves each department's progress alone, so it still says where each department
-    was; only a return to 受付 sets every department back to 受付 as well.
-
-    The processing target (`due_at`) is moved by the time the application spent waiting for
-    the correction: like 行政手続法 §7, time the applicant takes to correct is not the
-    department's. `status_token`: the raw status token when the caller knows it (the portal
-    does), to put the status link in the e-mail."""
-    application = (
-        Application.objects.select_for_update(of=("self",))
-        .select_related("municipality", "procedure", "form_version", "proxy_business")
-        .get(pk=application.pk)
-    )
-    if application.status != Status.RETURNED:
-        raise ApplicationStateError(
-            f"この申請は「{application.get_status_display()}」のため、再申請できません。"
-        )
-    now = timezone.now()
-    returned = correction_request(application)
-    target = resubmission_target(returned)
-    workflow.check_transition(Status.RETURNED, target, actor=workflow.APPLICANT)
-    application.answers = editable_answers(application)
-    _set_applicant(application, application.answers)
-    if application.due_at and returned is not None:
-        application.due_at += now - returned.created_at
-    application.status = target
-    application.resubmitted_at = now
-    application.draft_values = {}
-    application.resume_token_digest = ""
-    application.lock_version += 1
-    application.save()
-    last = application.revisions.aggregate(n=Max("number"))["n"] or 0
-    revision = AnswerRevision.objects.create(
-        municipality_id=application.municipality_id,
-        application=application,
-        number=last + 1,
-        answers=application.answers,
-        submitted_at=now,
-    )
-    if target == Status.RECEIVED:
-        DepartmentProgress.objects.filter(application=application).update(
-            state=DepartmentProgress.State.RECEIVED, updated_by=None, updated_at=now
-        )
-    record_event(
-        application,
-        ApplicationEvent.Kind.RESUBMITTED,
-        actor_type=ApplicationEvent.Actor.APPLICANT,
-        from_status=Status.RETURNED,
-        to_status=target,
-        data={"revision": revision.number},
-    )
-    url = (
-        f"{base_url}/{application.municipality.lg_code}/status/{status_token}/"
-        if status_token
-        else ""
-    )
-    subject, body = messages.resubmitted(application, url)
-    notify_applicant(application, subject, body)
+    lifecycle.record(lifecycle.feedback_event(application, rating, comment.strip()[:2000]))
 
 
 def _applicant_visible() -> Q:
@@ -650,6 +329,8 @@ def with_latest_notice(applications):
 
 __all__ = [
     "CORRECTION_KEY",
+    "needs_email_check",
+    "resubmission_target",
     "ApplicationStateError",
     "correction_request",
     "editable_answers",
@@ -663,7 +344,6 @@ __all__ = [
     "start_draft_with_email_check",
     "find_by_status_token",
     "find_draft",
-    "record_event",
     "record_feedback",
     "save_step",
     "send_resume_link",

@@ -1,5 +1,5 @@
 """The business portal (代理申請): registered businesses such as 介護事業所 file applications
-for residents and follow them (seed §7.2).
+for residents and follow them.
 
 Members log in with a password (Django auth through django-axes, so repeated failures lock the
 account; two-factor authentication is optional for them). They see only the applications their
@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from madoguchi.applications import services
+from madoguchi.applications import lifecycle, services
 from madoguchi.applications.models import Status
 from madoguchi.catalog.models import Procedure
 from madoguchi.formengine.display import review_sections
@@ -134,7 +134,9 @@ def withdraw(request, pk):
     if request.method == "POST":
         reason = request.POST.get("reason", "").strip()[:2000]
         try:
-            services.withdraw(application, reason=reason, user=request.user)
+            lifecycle.withdraw(
+                application, reason=reason, actor=lifecycle.Actor.business(request.user)
+            )
         except services.ApplicationStateError as exc:
             context["not_allowed"] = exc.message
             return render(request, "channels/business/withdraw.html", context, status=409)

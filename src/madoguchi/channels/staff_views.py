@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from madoguchi.applications import services
-from madoguchi.applications.models import Application, ApplicationEvent, Channel, Status
+from madoguchi.applications import lifecycle, services
+from madoguchi.applications.models import Application, Channel, Status
 from madoguchi.audit.log import log_access
 from madoguchi.audit.models import AccessLog
 from madoguchi.tenants.decorators import staff_required
@@ -41,12 +41,8 @@ def _pages() -> entry.EntryPages:
 
 
 def _record_entered(application, user, channel) -> None:
-    services.record_event(
-        application,
-        ApplicationEvent.Kind.ENTERED_BY_STAFF,
-        actor_type=ApplicationEvent.Actor.STAFF,
-        actor_user=user,
-        data={"channel": channel},
+    lifecycle.record(
+        lifecycle.entered_by_staff_event(application, lifecycle.Actor.staff(user), channel)
     )
 
 

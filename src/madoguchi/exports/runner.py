@@ -2,7 +2,7 @@
 
 Scope: exactly the rows of the inbox the export was started from — `applications.inbox.
 inbox_queryset(user, department, filter)` for the *requesting* user, computed again in the
-job from the stored filter — intersected with `tenants.permissions.visible_applications`
+job from the stored filter — intersected with `applications.permissions.visible_applications`
 and the job's municipality. Whatever the stored filter says (it comes from a URL), a member
 of staff never gets a row outside their own permissions.
 
@@ -40,10 +40,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from madoguchi.applications.models import Application, Channel, Status
+from madoguchi.applications.permissions import visible_applications
 from madoguchi.catalog.models import Procedure
 from madoguchi.jp import cp932
 from madoguchi.tenants.models import Department
-from madoguchi.tenants.permissions import visible_applications
 
 from . import columns as cols
 from .encoding import to_cp932

@@ -10,8 +10,8 @@
 - `candidates(...)` (from `registry`) and `confirm_identity(...)`: for an unknown serial,
   staff choose among residents of the registry extract; the machine never decides.
 
-Events: identification is recorded as an `ApplicationEvent` of kind "identified"
-(`EVENT_KIND`); its label is `EVENT_LABELS` until the kind joins the model's choices.
+Identification itself (the 宛名番号 on the application and its "identified" event) is
+written by `applications.lifecycle.identify`; this module decides who the applicant is.
 """
 
 import datetime
@@ -24,11 +24,9 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from madoguchi.tenants.models import Municipality
 
@@ -43,9 +41,6 @@ from ._imports import (
 from .jpki import AT_PULLED, alt_flags_problem, alternative_characters
 from .models import IdentityImportBatch, ResidentRecord, SerialLink
 from .registry import Candidate, basic_four_from_dict, candidates
-
-EVENT_KIND = "identified"
-EVENT_LABELS = {EVENT_KIND: gettext_lazy("申請者の特定（宛名番号）")}
 
 ATENA_SOURCE_SERIAL_LINK = "serial_link"
 ATENA_SOURCE_STAFF = "staff"
@@ -826,12 +821,6 @@ def _signed_at(identity: dict):
     return timezone.now()
 
 
-def _record(application, *, actor_type: str, user=None, data: dict):
-    from madoguchi.applications.services import record_event
-
-    return record_event(application, EVENT_KIND, actor_type=actor_type, actor_user=user, data=data)
-
-
 @transaction.atomic
 def assign_atena_if_known(application) -> bool:
     """Identify the applicant from the certificate serial when the serial is linked.
@@ -839,78 +828,58 @@ def assign_atena_if_known(application) -> bool:
     Does nothing (False) when the application already has a 宛名番号, carries no
     certificate serial, its signature was not valid, or the serial is unknown on the date
     the signature was judged at (`identity["validated_at"]`, マイナポータル's reception time;
-    for older cases `signed_at`, else `verified_at`, else now). On success sets
-    `atena_number`, `identity["atena_source"] = "serial_link"` and records an "identified"
-    event by the system."""
-    from madoguchi.applications.models import ApplicationEvent
+    for older applications `signed_at`, else `verified_at`, else now). On success sets the
+    宛名番号 with `identity["atena_source"] = "serial_link"` and records an "identified"
+    event by the system (`lifecycle.identify`)."""
+    from madoguchi.applications import lifecycle
 
-    identity = dict(application.identity or {})
+    identity = application.identity or {}
     serial = identity.get("certificate_serial")
     if application.atena_number or not serial or identity.get("signature_valid") is False:
         return False
     atena = lookup_atena(application.municipality, serial, at=_signed_at(identity))
     if not atena:
         return False
-    identity["atena_source"] = ATENA_SOURCE_SERIAL_LINK
-    application.atena_number = atena
-    application.identity = identity
-    application.save(update_fields=["atena_number", "identity", "updated_at"])
-    _record(
-        application,
-        actor_type=ApplicationEvent.Actor.SYSTEM,
-        data={"source": ATENA_SOURCE_SERIAL_LINK, "atena_number": atena},
+    lifecycle.identify(
+        application, atena, actor=lifecycle.Actor.system(), source=ATENA_SOURCE_SERIAL_LINK
     )
     return True
 
 
-@transaction.atomic
 def confirm_identity(application, atena_number: str, *, user, expected_version: int | None = None):
     """A member of staff (管理者 or 担当者) confirms the applicant is the resident with
-    `atena_number` (which must be in the registry extract). Bumps `lock_version` (a screen
-    showing `expected_version` that is no longer current is refused), sets the 宛名番号,
-    `identity["atena_source"] = "staff"`, and records an "identified" event with the
-    previous value. Raises `staff_actions.ActionError` subclasses with a Japanese message."""
-    from madoguchi.applications import staff_actions
-    from madoguchi.applications.models import Application, ApplicationEvent, Status
-    from madoguchi.tenants.permissions import can_handle
+    `atena_number` (which must be in the registry extract): `lifecycle.identify` with
+    `identity["atena_source"] = "staff"` (the event keeps the previous value; a screen
+    showing `expected_version` that is no longer current is refused). Raises
+    `lifecycle.ActionError` subclasses with a Japanese message."""
+    from madoguchi.applications import lifecycle
+    from madoguchi.applications.models import Status
+    from madoguchi.applications.permissions import can_handle
 
     if not can_handle(user, application):
-        raise staff_actions.NotAllowedError(_("この申請を処理する権限がありません。"))
+        raise lifecycle.NotAllowedError(_("この申請を処理する権限がありません。"))
     try:
         atena = normalize_atena(atena_number)
     except ValueError as exc:
-        raise staff_actions.ActionError(str(exc)) from exc
+        raise lifecycle.ActionError(str(exc)) from exc
     if application.status == Status.DRAFT:
-        raise staff_actions.ActionError(_("送信前の申請では申請者を特定できません。"))
+        raise lifecycle.ActionError(_("送信前の申請では申請者を特定できません。"))
     if not ResidentRecord.objects.filter(
         municipality_id=application.municipality_id, atena_number=atena
     ).exists():
-        raise staff_actions.ActionError(
+        raise lifecycle.ActionError(
             _("住民記録に宛名番号 %(atena)s の住民がいません。候補から選んでください。")
             % {"atena": atena}
         )
-    claim = Application.objects.filter(pk=application.pk)
-    if expected_version is not None:
-        claim = claim.filter(lock_version=expected_version)
-    if claim.update(lock_version=F("lock_version") + 1, updated_at=timezone.now()) != 1:
-        raise staff_actions.StaleApplicationError(_(staff_actions.STALE_MESSAGE))
-    current = Application.objects.select_for_update().get(pk=application.pk)
-    identity = dict(current.identity or {})
-    if current.atena_number == atena and identity.get("atena_source") == ATENA_SOURCE_STAFF:
-        raise staff_actions.ActionError(_("この申請者はすでにこの宛名番号で特定されています。"))
-    previous = current.atena_number
-    identity["atena_source"] = ATENA_SOURCE_STAFF
-    current.atena_number = atena
-    current.identity = identity
-    current.save(update_fields=["atena_number", "identity", "updated_at"])
-    application.atena_number, application.identity = atena, identity
-    application.lock_version = current.lock_version
-    return _record(
-        current,
-        actor_type=ApplicationEvent.Actor.STAFF,
-        user=user,
-        data={"source": ATENA_SOURCE_STAFF, "atena_number": atena, "previous": previous},
-    )
+    with transaction.atomic():
+        return lifecycle.identify(
+            application,
+            atena,
+            actor=lifecycle.Actor.staff(user),
+            source=ATENA_SOURCE_STAFF,
+            expected_version=expected_version,
+            refuse_same=_("この申請者はすでにこの宛名番号で特定されています。"),
+        )
 
 
 def _alternative_characters_text(basic_four, part: str) -> str:

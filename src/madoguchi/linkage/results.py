@@ -4,9 +4,9 @@ Each line is applied on its own, all or nothing, through `applications.staff_act
 change_status` with the member of staff who uploaded the file as the actor: the same
 workflow rules (要再申請 and 却下 need a message), the same optimistic lock, the same
 event and the same outbox mail to the applicant as a change made on the staff screen.
-(The API's `client_actions.change_status` needs an API client as the actor; a file uploaded
-through the back office has a person behind it, who is accountable for it and whose rights
-— `permissions.can_handle` — are checked on every line.)
+(A file uploaded through the back office has a person behind it, not an API client: that
+person is the actor, accountable for it, and their rights — `applications.permissions.can_handle` — are
+checked on every line.)
 
 A bad line is reported with its line number, 受付番号 and the exact reason, and never stops
 the other lines. A file that cannot be read at all (wrong encoding) applies nothing.

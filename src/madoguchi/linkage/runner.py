@@ -35,8 +35,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from madoguchi.applications import services
-from madoguchi.applications.models import Application, ApplicationEvent
+from madoguchi.applications import lifecycle
+from madoguchi.applications.models import Application
 from madoguchi.core import csvfile
 from madoguchi.exports.columns import export_value
 
@@ -333,18 +333,15 @@ def finalise(batch: Batch, written: Written) -> None:
                 batch_size=1000,
             )
             actor = (
-                {"actor_type": ApplicationEvent.Actor.STAFF, "actor_user": batch.requested_by}
+                lifecycle.Actor.staff(batch.requested_by)
                 if batch.requested_by_id
-                else {"actor_type": ApplicationEvent.Actor.SYSTEM}
+                else lifecycle.Actor.system()
             )
             for start in range(0, len(written.ids), 500):
                 chunk = written.ids[start : start + 500]
                 for application in Application.objects.filter(pk__in=chunk):
-                    services.record_event(
-                        application,
-                        ApplicationEvent.Kind.LINKED,
-                        data={"layout": layout.pk, "batch": batch.pk},
-                        **actor,
+                    lifecycle.record(
+                        lifecycle.linked_event(application, actor, layout=layout.pk, batch=batch.pk)
                     )
             with open(written.path, "rb") as source:
                 batch.file.save(name, File(source), save=False)

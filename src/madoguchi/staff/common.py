@@ -5,8 +5,9 @@ from django.db.models import Q
 from django.http import Http404
 
 from madoguchi.applications.models import Application
+from madoguchi.applications.permissions import visible_applications
 from madoguchi.tenants.models import StaffMembership
-from madoguchi.tenants.permissions import staff_departments, visible_applications
+from madoguchi.tenants.permissions import staff_departments
 
 HANDLING_ROLES = (StaffMembership.Role.ADMIN, StaffMembership.Role.HANDLER)
 

@@ -30,12 +30,13 @@ from madoguchi.applications.models import (
     DepartmentProgress,
     Status,
 )
+from madoguchi.applications.permissions import can_handle
 from madoguchi.audit.log import log_access
 from madoguchi.audit.models import AccessLog
 from madoguchi.formengine.display import review_sections
 from madoguchi.identity import serial_links
 from madoguchi.tenants.decorators import staff_required
-from madoguchi.tenants.permissions import can_handle, handled_departments
+from madoguchi.tenants.permissions import handled_departments
 
 from .common import assignable_staff, get_visible_application, staff_display_name
 
@@ -144,7 +145,7 @@ def _review_context(request, application, state: dict | None = None) -> dict:
     }
     step_titles = {step.key: step.title for step in application.form_version.form.steps}
     for event in events:
-        event.label = serial_links.EVENT_LABELS.get(event.kind) or event.get_kind_display()
+        event.label = event.get_kind_display()
         event.step_title = step_titles.get((event.data or {}).get("step"), "")
     if handles:
         context["status_targets"] = [

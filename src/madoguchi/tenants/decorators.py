@@ -58,7 +58,7 @@ def staff_required(view):
 
 def handler_required(view):
     """管理者 or 担当者 somewhere (a 閲覧者 only gets 404). Per-application rights still go
-    through `permissions.can_handle`."""
+    through `applications.permissions.can_handle`."""
     return _role_required(is_any_handler, "not a handler")(view)
 
 

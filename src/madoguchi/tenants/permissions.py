@@ -35,7 +35,7 @@ def is_admin(user, municipality: Municipality | int) -> bool:
     )
 
 
-def _scope(user, *, roles: set[str]) -> Q:
+def application_scope(user, *, roles: set[str]) -> Q:
     """Q over Application rows covered by the user's memberships with one of `roles`."""
     scope = Q(pk__in=[])
     for m in memberships(user):
@@ -46,33 +46,6 @@ def _scope(user, *, roles: set[str]) -> Q:
         else:
             scope |= Q(municipality_id=m.municipality_id, procedure__departments=m.department_id)
     return scope
-
-
-def visible_applications(user, *, department: Department | None = None):
-    """Submitted applications the user may see (optionally only those of one department)."""
-    from madoguchi.applications.models import Application
-
-    qs = Application.objects.submitted().filter(
-        _scope(user, roles={Role.ADMIN, Role.HANDLER, Role.VIEWER})
-    )
-    if department is not None:
-        qs = qs.filter(procedure__departments=department)
-    return qs.distinct()
-
-
-def can_view(user, application) -> bool:
-    return visible_applications(user).filter(pk=application.pk).exists()
-
-
-def can_handle(user, application) -> bool:
-    """May change status, assign, write notes and messages (not a 閲覧者)."""
-    from madoguchi.applications.models import Application
-
-    return (
-        Application.objects.filter(pk=application.pk)
-        .filter(_scope(user, roles={Role.ADMIN, Role.HANDLER}))
-        .exists()
-    )
 
 
 def staff_departments(user) -> list[Department]:

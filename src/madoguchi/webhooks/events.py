@@ -29,7 +29,7 @@ def event_type(kind: str) -> str:
 
 
 def api_detail_url(receipt_number: str) -> str:
-    # The API's case detail (issue 5 §1): /api/v1/applications/<receipt_number>
+    # The API's detail of the application: /api/v1/applications/<receipt_number>
     return f"{settings.PUBLIC_BASE_URL}/api/v1/applications/{receipt_number}"
 
 

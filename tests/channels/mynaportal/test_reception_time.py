@@ -231,3 +231,36 @@ def test_pull_carries_the_reception_time_from_the_api(
     )
     third = Application.objects.get(channel=Channel.MYNAPORTAL, source_reference="2026040100000013")
     assert third.identity["validated_at_source"] == "pulled_at"
+
+
+def test_the_application_is_received_at_the_reception_time_not_at_the_import(
+    loaded_municipality, mapping, card, trust
+):
+    """受付日時 and the processing target count from マイナポータル's reception time: an
+    application pulled three hours after residents sent it was received three hours ago."""
+    mapping.procedure.target_days = 14
+    mapping.procedure.save(update_fields=["target_days"])
+    received = datetime.datetime.now(UTC).replace(microsecond=0) - datetime.timedelta(hours=3)
+    raw = make_package(card, signing_time=received - datetime.timedelta(minutes=1))
+    outcome = intake.import_package(
+        loaded_municipality,
+        raw,
+        source_reference="2026040100000001",
+        received_at=received,
+        trust=trust,
+    )
+    assert outcome.kind == intake.IMPORTED, outcome.reason
+    application = Application.objects.get(pk=outcome.application.pk)
+    assert application.submitted_at == received
+    assert application.due_at == received + datetime.timedelta(days=14)
+    assert application.revisions.get().submitted_at == received
+
+    # Without a reception time (an older API), the time of the pull.
+    before = timezone.now()
+    raw = make_package(card, receipt="2026040100000002")
+    outcome = intake.import_package(
+        loaded_municipality, raw, source_reference="2026040100000002", trust=trust
+    )
+    assert outcome.kind == intake.IMPORTED, outcome.reason
+    application = Application.objects.get(pk=outcome.application.pk)
+    assert before <= application.submitted_at <= timezone.now()

@@ -1,6 +1,6 @@
 """申請データの取り込み: pull → verify → map → one case per マイナポータル受付番号.
 
-Guarantees (issue 4 §4):
+Guarantees:
 - the same 受付番号 imported twice makes one case (lookup first, and the database's unique
   constraint on (municipality, channel, source_reference) if two pulls race: the batch is
   then written again package by package and the loser finds the winner's case);
