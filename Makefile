@@ -28,6 +28,7 @@ run: install
 test: install
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/lint-imports
 	bash tools/run-tests.sh
 
 lint:
