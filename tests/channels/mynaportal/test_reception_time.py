@@ -264,3 +264,20 @@ def test_the_application_is_received_at_the_reception_time_not_at_the_import(
     assert outcome.kind == intake.IMPORTED, outcome.reason
     application = Application.objects.get(pk=outcome.application.pk)
     assert before <= application.submitted_at <= timezone.now()
+
+
+def test_status_labels_sent_to_mynaportal_are_the_models_labels_in_japanese():
+    from django.utils import translation
+
+    from madoguchi.applications.models import Status
+    from madoguchi.channels.mynaportal.status_sync import status_label
+
+    with translation.override("en"):
+        assert [status_label(s) for s in Status.values if s != Status.DRAFT] == [
+            "受付",
+            "処理中",
+            "要再申請",
+            "完了",
+            "却下",
+            "取り下げ",
+        ]

@@ -14,7 +14,7 @@ from contextvars import ContextVar
 
 from django.db import transaction
 from django.dispatch import receiver
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from madoguchi.applications.models import ApplicationEvent, Channel, Status
 from madoguchi.applications.signals import events_recorded
@@ -35,14 +35,6 @@ STATUS_CODES = {
     Status.COMPLETED: "04",
     Status.REJECTED: "05",
     Status.WITHDRAWN: "06",
-}
-STATUS_LABELS = {
-    Status.RECEIVED: "受付",
-    Status.IN_PROGRESS: "処理中",
-    Status.RETURNED: "要再申請",
-    Status.COMPLETED: "完了",
-    Status.REJECTED: "却下",
-    Status.WITHDRAWN: "取り下げ",
 }
 EVENT_KINDS = {
     ApplicationEvent.Kind.SUBMITTED,
@@ -94,6 +86,13 @@ def collecting():
         _collected.reset(token)
 
 
+def status_label(status: str) -> str:
+    """The status's label (`models.Status`) in Japanese, whatever the request's language:
+    マイナポータル shows it to the applicant as sent."""
+    with translation.override("ja"):
+        return str(Status(status).label)
+
+
 def enqueue_status(application, status: str, *, comment: str = "", event_id=None):
     message = OutboxMessage(
         municipality_id=application.municipality_id,
@@ -102,7 +101,7 @@ def enqueue_status(application, status: str, *, comment: str = "", event_id=None
             "source_reference": application.source_reference,
             "status": str(status),
             "status_code": STATUS_CODES[status],
-            "status_label": STATUS_LABELS[status],
+            "status_label": status_label(status),
             "comment": comment or "",
             "event_id": event_id,
         },
