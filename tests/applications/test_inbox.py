@@ -144,12 +144,28 @@ def test_filters(handler, django_user_model, procedure):
     second = make_procedure(procedure.municipality, slug="second", department_code="kodomo")
     now = timezone.now()
     a = make_app(procedure, status=Status.RECEIVED, submitted_at=now - dt.timedelta(days=10))
-    b = make_app(procedure, status=Status.IN_PROGRESS, channel=Channel.COUNTER, assigned_to=handler)
-    c = make_app(
-        second, status=Status.COMPLETED, due_at=now - dt.timedelta(days=1), channel=Channel.PAPER
+    # Submitted "now" explicitly: the default (n minutes ago, n counting across the module)
+    # can fall on yesterday's local date just after midnight.
+    b = make_app(
+        procedure,
+        status=Status.IN_PROGRESS,
+        channel=Channel.COUNTER,
+        assigned_to=handler,
+        submitted_at=now,
     )
-    d = make_app(procedure, status=Status.RETURNED, due_at=now - dt.timedelta(days=1))
-    e = make_app(procedure, status=Status.RECEIVED, due_at=now + dt.timedelta(days=3))
+    c = make_app(
+        second,
+        status=Status.COMPLETED,
+        due_at=now - dt.timedelta(days=1),
+        channel=Channel.PAPER,
+        submitted_at=now,
+    )
+    d = make_app(
+        procedure, status=Status.RETURNED, due_at=now - dt.timedelta(days=1), submitted_at=now
+    )
+    e = make_app(
+        procedure, status=Status.RECEIVED, due_at=now + dt.timedelta(days=3), submitted_at=now
+    )
 
     def found(**params):
         return set(inbox_queryset(handler, department, _filter(**params)))
