@@ -105,9 +105,15 @@ if _env_bool("MADOGUCHI_DEV_TOOLS", True) and importlib.util.find_spec("madoguch
 MIDDLEWARE = [
     # First: health/readiness/metrics, request id, deployment role, access log (madoguchi.ops).
     "madoguchi.ops.middleware.OpsMiddleware",
+    # HEAD wherever GET; Cache-Control: no-store unless a view allows caching.
+    "madoguchi.core.middleware.HttpSemanticsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Before sessions and everything else that reads input: strips NUL and lone surrogates
+    # from cookies, query strings and form data, 404s out-of-range integer URL arguments
+    # (madoguchi.core.boundary).
+    "madoguchi.core.boundary.InputBoundaryMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -261,6 +267,21 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 
+# Residents' uploads before submission, per hour: bytes and files per draft and per client
+# address (0: no limit). Counted in the shared cache (madoguchi.applications.attachments).
+ATTACHMENT_QUOTA_BYTES_PER_DRAFT = int(
+    os.environ.get("ATTACHMENT_QUOTA_BYTES_PER_DRAFT", str(60 * 1024 * 1024))
+)
+ATTACHMENT_QUOTA_FILES_PER_DRAFT = int(os.environ.get("ATTACHMENT_QUOTA_FILES_PER_DRAFT", "30"))
+ATTACHMENT_QUOTA_BYTES_PER_CLIENT = int(
+    os.environ.get("ATTACHMENT_QUOTA_BYTES_PER_CLIENT", str(300 * 1024 * 1024))
+)
+ATTACHMENT_QUOTA_FILES_PER_CLIENT = int(os.environ.get("ATTACHMENT_QUOTA_FILES_PER_CLIENT", "150"))
+# Confirmation and resume-link mails a resident can have sent, per hour: to one address and
+# from one client address (0: no limit).
+MAIL_LIMIT_PER_ADDRESS = int(os.environ.get("MAIL_LIMIT_PER_ADDRESS", "5"))
+MAIL_LIMIT_PER_CLIENT = int(os.environ.get("MAIL_LIMIT_PER_CLIENT", "20"))
+
 # Sessions: the form data itself lives in a server-side draft, not in the session, so an
 # expired session never loses what the resident typed.
 SESSION_COOKIE_AGE = 60 * 60 * 8
@@ -292,8 +313,11 @@ JPKI_SIGNING_POLICY_OIDS = [
     oid.strip() for oid in os.environ.get("JPKI_SIGNING_POLICY_OIDS", "").split(",") if oid.strip()
 ] or None
 
-# Behind a load balancer that sets X-Forwarded-For, record the client address from it.
+# Behind a load balancer that sets X-Forwarded-For, take the client address from it: read
+# from the right, skipping TRUSTED_PROXIES (addresses or networks of our own proxies; empty:
+# the one balancer in front, whatever its address). madoguchi.core.client_address.
 USE_X_FORWARDED_FOR = _env_bool("USE_X_FORWARDED_FOR", False)
+TRUSTED_PROXIES = _env_list("TRUSTED_PROXIES", "")
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -364,7 +388,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["madoguchi.api.authentication.IsApiClient"],
     "DEFAULT_THROTTLE_CLASSES": ["madoguchi.api.throttling.ClientRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["madoguchi.api.parsers.StrictJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "madoguchi.api.problems.exception_handler",
     "UNAUTHENTICATED_USER": None,

@@ -8,6 +8,7 @@ import io
 
 from django import forms
 from django.contrib import messages
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from madoguchi.applications.models import ApplicationEvent
 from madoguchi.catalog.models import Procedure
+from madoguchi.core.boundary import BIGINT_MAX, FILTER_DATE_MAX, FILTER_DATE_MIN
 from madoguchi.core.csvfile import CsvWriter
 from madoguchi.exports.writers import XlsxRowWriter
 from madoguchi.jp.fiscal_year import fiscal_year_label, fiscal_year_of, fiscal_year_period
@@ -29,10 +31,23 @@ from .models import FeedbackReview, ProcedureBaseline
 
 
 class FilterForm(forms.Form):
-    start = forms.DateField(label=gettext_lazy("期間（から）"), required=False)
-    end = forms.DateField(label=gettext_lazy("期間（まで）"), required=False)
-    procedure = forms.IntegerField(label=gettext_lazy("手続"), required=False)
-    department = forms.IntegerField(label=gettext_lazy("担当課"), required=False)
+    # Bounded so that no filter reaches the database as an out-of-range value.
+    start = forms.DateField(
+        label=gettext_lazy("期間（から）"),
+        required=False,
+        validators=[MinValueValidator(FILTER_DATE_MIN), MaxValueValidator(FILTER_DATE_MAX)],
+    )
+    end = forms.DateField(
+        label=gettext_lazy("期間（まで）"),
+        required=False,
+        validators=[MinValueValidator(FILTER_DATE_MIN), MaxValueValidator(FILTER_DATE_MAX)],
+    )
+    procedure = forms.IntegerField(
+        label=gettext_lazy("手続"), required=False, min_value=1, max_value=BIGINT_MAX
+    )
+    department = forms.IntegerField(
+        label=gettext_lazy("担当課"), required=False, min_value=1, max_value=BIGINT_MAX
+    )
     municipality = forms.CharField(required=False)
 
 

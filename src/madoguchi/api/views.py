@@ -12,24 +12,29 @@ from django.db.models import Exists, OuterRef
 from django.http import FileResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import renderers, serializers
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from madoguchi.applications import lifecycle, workflow
+from madoguchi.applications.attachments import submitted_uids as submitted_attachment_uids
 from madoguchi.applications.models import Application, Attachment
 from madoguchi.audit.log import log_access
 from madoguchi.audit.models import AccessLog
 from madoguchi.core import keyset
+from madoguchi.core.boundary import FILTER_DATE_MAX, FILTER_DATE_MIN
+from madoguchi.core.filenames import download_name
 
 from . import problems
 from . import serializers as s
 from .authentication import BearerTokenAuthentication, IsApiClient
 from .credentials import authenticate_client, issue_token
 from .models import Acknowledgement
+from .parsers import StrictJSONParser
 from .problems import Problem
 from .throttling import ClientRateThrottle, TokenRateThrottle
 
@@ -123,7 +128,7 @@ class TokenView(APIView):
     authentication_classes: list = []
     permission_classes: list = []
     throttle_classes = [TokenRateThrottle]
-    parser_classes = [FormParser, JSONParser]
+    parser_classes = [FormParser, StrictJSONParser]
 
     def handle_exception(self, exc):
         """Every refused token request is an OAuth2 error response (RFC 6749 §5.2): a body
@@ -248,15 +253,42 @@ def _basic_credentials(request) -> tuple[str, str] | None:
 # --- list ----------------------------------------------------------------------------------
 
 
+class FilterDateTimeField(serializers.DateTimeField):
+    """A date-time filter within the range every filter may name (madoguchi.core.boundary):
+    0001-01-01 or 9999-12-31 would overflow on conversion to UTC or in the database."""
+
+    out_of_range = (
+        f"{FILTER_DATE_MIN.isoformat()} から {FILTER_DATE_MAX.isoformat()} までの"
+        "日時を指定してください。"
+    )
+
+    def to_internal_value(self, value):
+        # Checked before DRF applies the time zone, which overflows at the calendar's ends.
+        text = str(value)
+        try:
+            parsed = parse_datetime(text) or parse_date(text)
+        except ValueError:
+            parsed = None
+        if parsed is not None and not FILTER_DATE_MIN.year <= parsed.year <= FILTER_DATE_MAX.year:
+            raise serializers.ValidationError(self.out_of_range)
+        try:
+            moment = super().to_internal_value(value)
+        except OverflowError as exc:
+            raise serializers.ValidationError(self.out_of_range) from exc
+        if not FILTER_DATE_MIN.year <= moment.year <= FILTER_DATE_MAX.year:
+            raise serializers.ValidationError(self.out_of_range)
+        return moment
+
+
 class ListQuerySerializer(serializers.Serializer):
     procedure = serializers.SlugField(
         required=False, help_text="手続の識別子（slug）。例: jidou_teate_nintei"
     )
     status = serializers.ChoiceField(choices=s.API_STATUSES, required=False)
-    received_since = serializers.DateTimeField(
+    received_since = FilterDateTimeField(
         required=False, help_text="この日時以降に受け付けた申請（ISO 8601）"
     )
-    updated_since = serializers.DateTimeField(
+    updated_since = FilterDateTimeField(
         required=False, help_text="この日時以降に更新された申請（ISO 8601）"
     )
     not_acknowledged = serializers.BooleanField(
@@ -476,7 +508,9 @@ class ApplicationDetailView(ClientView):
                 if may_download
                 else None,
             }
-            for a in application.attachments.order_by("uploaded_at", "pk")
+            for a in application.attachments.filter(
+                uid__in=submitted_attachment_uids(application)
+            ).order_by("uploaded_at", "pk")
         ]
         business = application.proxy_business
         data = {
@@ -553,7 +587,7 @@ class AttachmentView(ClientView):
     def get(self, request, receipt_number: str, uid: str):
         application = self.get_application(receipt_number, "can_read_attachments")
         attachment = Attachment.objects.filter(application=application, uid=uid).first()
-        if attachment is None:
+        if attachment is None or uid not in submitted_attachment_uids(application):
             raise Problem(404, "指定された添付書類は見つかりません。", "not-found")
         self.log_read(
             application, "attachment", f"attachment:{attachment.uid}", attachment=attachment.uid
@@ -561,7 +595,7 @@ class AttachmentView(ClientView):
         response = FileResponse(
             attachment.file.open("rb"),
             as_attachment=True,
-            filename=attachment.original_name,
+            filename=download_name(attachment.original_name, attachment.content_type),
             content_type=attachment.content_type or "application/octet-stream",
         )
         response["X-Content-SHA256"] = attachment.sha256

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
-from madoguchi.applications import services
+from madoguchi.applications import attachments, services
 from madoguchi.applications.models import Application
 from madoguchi.applications.signals import step_invalid
+from madoguchi.core.client_address import client_address
+from madoguchi.formengine.fields.file import UploadRefused
 
 BACK = "back"
 SAVE = "save"
@@ -203,6 +205,8 @@ def handle_step_post(application: Application, position: StepPosition, request) 
             step_index=index,
             reached=reached,
         )
+        # A file replaced or removed on this step is referred to by nothing any more.
+        attachments.prune_unreferenced(application)
 
     raw = validation.collect_raw(position.current, request.POST)
     action = request.POST.get("_action", "next")
@@ -220,6 +224,12 @@ def handle_step_post(application: Application, position: StepPosition, request) 
         return StepOutcome(ACTION_ERROR, raw, errors=[action_error])
 
     def store_file(field, uploaded, detected):
+        try:
+            attachments.take_upload_quota(
+                application, client_address(request), int(getattr(detected, "size", 0) or 0)
+            )
+        except attachments.QuotaExceeded as exc:
+            raise UploadRefused(attachments.quota_message()) from exc
         return services.store_attachment(
             application,
             field.key,

@@ -30,6 +30,13 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.catalog.models import Procedure
 from madoguchi.core import keyset
+from madoguchi.core.boundary import (
+    FILTER_DATE_MAX,
+    FILTER_DATE_MIN,
+    FilterDateError,
+    parse_db_int,
+    parse_filter_date,
+)
 from madoguchi.jp.kana import search_key
 from madoguchi.tenants.permissions import memberships, staff_departments
 
@@ -67,22 +74,29 @@ RECEIPT_PREFIX_RE = re.compile(r"\d{4}(-\d{0,6})?")
 MAX_PAGE_SIZE = 200
 
 
-def _parse_date(value: str) -> dt.date | None:
-    value = unicodedata.normalize("NFKC", value or "").strip().replace("/", "-")
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
 def _parse_int(value) -> int | None:
+    return parse_db_int(value, minimum=1)
+
+
+def _filter_date(raw: str, name: str, errors: dict[str, str]) -> dt.date | None:
+    """The date of filter parameter `name`; a malformed or out-of-range one is recorded in
+    `errors` and ignored."""
     try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
+        day = parse_filter_date(raw)
+    except FilterDateError:
+        bounds = {"min": FILTER_DATE_MIN.isoformat(), "max": FILTER_DATE_MAX.isoformat()}
+        if name == "date_from":
+            message = _("受付日（から）は %(min)s から %(max)s までの日付で入力してください。")
+        else:
+            message = _("受付日（まで）は %(min)s から %(max)s までの日付で入力してください。")
+        errors[name] = str(message % bounds)
         return None
-    return number if number > 0 else None
+    if raw and day is None:
+        if name == "date_from":
+            errors[name] = str(_("受付日（から）は 2026-04-01 の形で入力してください。"))
+        else:
+            errors[name] = str(_("受付日（まで）は 2026-04-30 の形で入力してください。"))
+    return day
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,11 +137,8 @@ class InboxFilter:
         channel = one("channel")
         if channel not in Channel.values:
             channel = ""
-        date_from, date_to = _parse_date(one("date_from")), _parse_date(one("date_to"))
-        if one("date_from") and date_from is None:
-            errors["date_from"] = str(_("受付日（から）は 2026-04-01 の形で入力してください。"))
-        if one("date_to") and date_to is None:
-            errors["date_to"] = str(_("受付日（まで）は 2026-04-30 の形で入力してください。"))
+        date_from = _filter_date(one("date_from"), "date_from", errors)
+        date_to = _filter_date(one("date_to"), "date_to", errors)
         if date_from and date_to and date_from > date_to:
             errors["date_to"] = str(_("受付日（まで）は受付日（から）以降の日付にしてください。"))
         assigned = one("assigned")

@@ -5,15 +5,10 @@ from .models import AccessLog
 
 
 def client_ip(request) -> str | None:
-    """The client address. Behind a load balancer set USE_X_FORWARDED_FOR=1 so the first
-    address of X-Forwarded-For (set by our own proxy) is used."""
-    from django.conf import settings
+    """The client address (a valid IP address or None): madoguchi.core.client_address."""
+    from madoguchi.core.client_address import client_address
 
-    if getattr(settings, "USE_X_FORWARDED_FOR", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+    return client_address(request)
 
 
 def log_access(

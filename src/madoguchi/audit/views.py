@@ -20,6 +20,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from madoguchi.core import csvfile
+from madoguchi.core.boundary import (
+    FILTER_DATE_MAX,
+    FILTER_DATE_MIN,
+    FilterDateError,
+    parse_filter_date,
+)
 from madoguchi.tenants.decorators import staff_required
 from madoguchi.tenants.models import Municipality
 from madoguchi.tenants.permissions import admin_municipality_ids
@@ -30,14 +36,25 @@ from .models import AccessLog
 PAGE_SIZE = 50
 
 
-def _date(value: str) -> dt.date | None:
-    value = unicodedata.normalize("NFKC", value or "").strip().replace("/", "-")
-    if not value:
-        return None
+def _date(value: str, name: str, errors: dict) -> dt.date | None:
+    """The date of filter parameter `name`; a malformed or out-of-range one is recorded in
+    `errors` and ignored."""
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
+        day = parse_filter_date(value)
+    except FilterDateError:
+        bounds = {"min": FILTER_DATE_MIN.isoformat(), "max": FILTER_DATE_MAX.isoformat()}
+        if name == "date_from":
+            message = _("期間（から）は %(min)s から %(max)s までの日付で入力してください。")
+        else:
+            message = _("期間（まで）は %(min)s から %(max)s までの日付で入力してください。")
+        errors[name] = message % bounds
         return None
+    if (value or "").strip() and day is None:
+        if name == "date_from":
+            errors[name] = _("期間（から）は 2026-04-01 の形で入力してください。")
+        else:
+            errors[name] = _("期間（まで）は 2026-04-30 の形で入力してください。")
+    return day
 
 
 def _midnight(day: dt.date) -> dt.datetime:
@@ -57,11 +74,8 @@ class AuditSearch:
     def from_query(cls, query) -> AuditSearch:
         errors: dict[str, str] = {}
         raw_from, raw_to = query.get("date_from", ""), query.get("date_to", "")
-        date_from, date_to = _date(raw_from), _date(raw_to)
-        if raw_from.strip() and date_from is None:
-            errors["date_from"] = _("期間（から）は 2026-04-01 の形で入力してください。")
-        if raw_to.strip() and date_to is None:
-            errors["date_to"] = _("期間（まで）は 2026-04-30 の形で入力してください。")
+        date_from = _date(raw_from, "date_from", errors)
+        date_to = _date(raw_to, "date_to", errors)
         if date_from and date_to and date_from > date_to:
             errors["date_to"] = _("期間（まで）は期間（から）以降の日付にしてください。")
         action = query.get("action", "")
@@ -118,6 +132,8 @@ def log_search(request):
             "query": query.urlencode(),
             "actions": AccessLog.Action.choices,
         },
+        # A filter value that was refused (shown next to its field) makes the answer a 400.
+        status=400 if search.errors else 200,
     )
 
 

@@ -38,12 +38,17 @@ class SweepResult:
     deleted: list[str] = field(default_factory=list)
     kept_recent: int = 0  # orphans younger than the grace period, left for a later sweep
     errors: list[str] = field(default_factory=list)
+    # Rows of uploads no draft refers to any more (replaced or removed before submission).
+    unreferenced: int = 0
 
     def summary(self) -> str:
-        return (
+        text = (
             f"確認 {self.scanned}件、削除 {len(self.deleted)}件、"
             f"猶予期間内のため保留 {self.kept_recent}件、エラー {len(self.errors)}件"
         )
+        if self.unreferenced:
+            text += f"、入力中の申請で参照されない添付の削除 {self.unreferenced}件"
+        return text
 
 
 def _files(storage, path: str):
@@ -63,6 +68,8 @@ def sweep(
     storage = storage or default_storage
     cutoff = timezone.now() - grace
     result = SweepResult()
+    if not dry_run:
+        result.unreferenced = _prune_drafts(cutoff)
     chunk: list[str] = []
     for name in _files(storage, ROOT):
         chunk.append(name)
@@ -75,6 +82,23 @@ def sweep(
         _remove_empty_directories(storage)
     logger.info("attachments: orphan sweep: %s deleted", len(result.deleted))
     return result
+
+
+def _prune_drafts(cutoff) -> int:
+    """Uploads of drafts that nothing refers to (a process stopped between storing a file
+    and saving the step), older than the grace period."""
+    from madoguchi.applications.attachments import prune_unreferenced
+    from madoguchi.applications.models import Application, Status
+
+    ids = (
+        Attachment.objects.filter(uploaded_at__lt=cutoff, application__status=Status.DRAFT)
+        .values_list("application_id", flat=True)
+        .distinct()
+    )
+    pruned = 0
+    for application in Application.objects.filter(pk__in=ids).iterator(chunk_size=CHUNK):
+        pruned += prune_unreferenced(application)
+    return pruned
 
 
 def _sweep_chunk(storage, names: list[str], cutoff, dry_run: bool, result: SweepResult) -> None:

@@ -21,6 +21,8 @@ from typing import Any
 
 from django.db.models import F, Q
 
+from madoguchi.core.boundary import cursor_moment_in_range
+
 
 def encode_cursor(tags: tuple, key: dt.datetime | None, pk: int) -> str:
     value = key.isoformat() if isinstance(key, dt.datetime) else None
@@ -50,6 +52,9 @@ def decode_cursor(
     if any(t is not None and t != f for t, f in zip(tags, found, strict=True)):
         return None
     if key is None and not nullable:
+        return None
+    # A forged moment (naive, or at the calendar's ends) would overflow on conversion to UTC.
+    if key is not None and not cursor_moment_in_range(key):
         return None
     return tuple(found), key, pk
 

@@ -21,6 +21,7 @@ from madoguchi.applications.retention import EXPORT_FILE_MAX_AGE_DAYS
 from madoguchi.audit.log import log_access
 from madoguchi.audit.models import AccessLog
 from madoguchi.catalog.models import FormVersion, Procedure
+from madoguchi.core.boundary import parse_db_int
 from madoguchi.core.jobs import dispatch
 from madoguchi.tenants.decorators import staff_required
 from madoguchi.tenants.models import Department, Municipality
@@ -41,10 +42,9 @@ CONTENT_TYPES = {
 def _department(request, value) -> Department | None:
     if value in (None, ""):
         return None
-    try:
-        department_id = int(value)
-    except (TypeError, ValueError) as exc:
-        raise Http404 from exc
+    department_id = parse_db_int(value)
+    if department_id is None:
+        raise Http404("not a department id")
     for department in staff_departments(request.user):
         if department.pk == department_id:
             return department

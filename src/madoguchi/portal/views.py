@@ -23,6 +23,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from madoguchi.applications import form_flow, services
 from madoguchi.applications.models import Application
 from madoguchi.catalog.models import Category, IdentityLevel, LifeEvent, Procedure
+from madoguchi.core import ratelimit
+from madoguchi.core.client_address import client_address
 from madoguchi.jp.errors import POSTAL_UNKNOWN, JpValueError
 from madoguchi.jp.postal import check_postal_code, lookup_address
 from madoguchi.jp.wareki import format_date
@@ -347,10 +349,31 @@ def _clean_email(value: str) -> tuple[str, str]:
     return email, ""
 
 
+def _mail_allowed(request, email: str) -> bool:
+    """Whether one more mail (address check, resume link) may be sent to `email` at this
+    client's request: per address and per client address, per hour, in the shared cache."""
+    return ratelimit.fits_all(
+        [
+            ("mail-to", email.strip().lower(), settings.MAIL_LIMIT_PER_ADDRESS, 3600, 1),
+            ("mail-from", client_address(request) or "-", settings.MAIL_LIMIT_PER_CLIENT, 3600, 1),
+        ]
+    )
+
+
+def _mail_limit_message() -> str:
+    return _(
+        "短い時間にメールの送信が続いたため、いまはメールを送れません。"
+        "1時間ほどたってから、もう一度お試しください。入力した内容は保存されています。"
+    )
+
+
 def _start_with_email_check(request, procedure):
     email = error = ""
+    status = 200
     if request.method == "POST" and "email" in request.POST:
         email, error = _clean_email(request.POST["email"])
+        if not error and not _mail_allowed(request, email):
+            error, status = _mail_limit_message(), 429
         if not error:
             try:
                 services.start_draft_with_email_check(procedure, email, base_url=_base_url())
@@ -365,6 +388,7 @@ def _start_with_email_check(request, procedure):
         request,
         "portal/start_email.html",
         {"procedure": _local_procedure(procedure), "email": email, "error": error},
+        status=status,
     )
 
 
@@ -504,8 +528,11 @@ def save_for_later(request, token):
         return redirect(_status_url(request, token))
     error = ""
     email = ""
+    status = 200
     if request.method == "POST":
         email, error = _clean_email(request.POST.get("email", ""))
+        if not error and not _mail_allowed(request, email):
+            error, status = _mail_limit_message(), 429
         if not error:
             try:
                 services.send_resume_link(application, email, base_url=_base_url())
@@ -537,7 +564,7 @@ def save_for_later(request, token):
             "error": error,
             "back_url": _step_url(request, token, back_step),
         },
-        status=200,
+        status=status,
     )
 
 

@@ -26,6 +26,7 @@ from madoguchi.applications.models import FINISHED_STATUSES, Application, Channe
 from madoguchi.audit.log import log_access
 from madoguchi.audit.models import AccessLog
 from madoguchi.catalog.models import Procedure
+from madoguchi.core.boundary import parse_db_int
 from madoguchi.tenants.decorators import staff_required
 from madoguchi.tenants.permissions import memberships, staff_departments
 
@@ -215,17 +216,14 @@ def inbox(request, department_id=None):
             "inbox_url": request.build_absolute_uri(_inbox_url(department)),
             "overdue_label": _("期限超過"),
         },
+        # A filter value that was refused (shown next to its field) makes the answer a 400.
+        status=400 if inbox_filter.errors else 200,
     )
 
 
 def _selected_ids(values) -> list[int]:
-    ids = []
-    for value in values:
-        try:
-            ids.append(int(value))
-        except (TypeError, ValueError):
-            continue
-    return ids[:500]
+    ids = [parse_db_int(value, minimum=1) for value in values]
+    return [pk for pk in ids if pk is not None][:500]
 
 
 @staff_required

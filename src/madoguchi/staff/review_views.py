@@ -23,6 +23,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from madoguchi.applications import staff_actions, workflow
+from madoguchi.applications.attachments import submitted_uids
 from madoguchi.applications.models import (
     Application,
     ApplicationEvent,
@@ -33,6 +34,8 @@ from madoguchi.applications.models import (
 from madoguchi.applications.permissions import can_handle
 from madoguchi.audit.log import log_access
 from madoguchi.audit.models import AccessLog
+from madoguchi.core.boundary import parse_db_int
+from madoguchi.core.filenames import download_name
 from madoguchi.formengine.display import review_sections
 from madoguchi.identity import serial_links
 from madoguchi.tenants.decorators import staff_required
@@ -119,7 +122,8 @@ def _review_context(request, application, state: dict | None = None) -> dict:
     handles = can_handle(user, application)
     events = list(application.events.select_related("actor_user"))
     progress = list(application.department_progress.select_related("department", "updated_by"))
-    attachments = list(application.attachments.all())
+    # Only files of a submitted version: an upload never submitted is not the staff's to see.
+    attachments = list(application.attachments.filter(uid__in=submitted_uids(application)))
     current_uids = _attachment_uids(application.answers)
     for attachment in attachments:
         attachment.inline_kind = _inline_kind(attachment)
@@ -214,10 +218,7 @@ def _handled_application(request, pk) -> Application:
 
 
 def _expected_version(request) -> int | None:
-    try:
-        return int(request.POST.get("expected_version", ""))
-    except ValueError:
-        return None
+    return parse_db_int(request.POST.get("expected_version", ""))
 
 
 def _text(request, name: str) -> str:
@@ -402,6 +403,8 @@ def application_identify(request, pk):
 
 def _attachment(request, pk, uid) -> tuple[Application, Attachment]:
     application = get_visible_application(request.user, pk)
+    if uid not in submitted_uids(application):
+        raise Http404("not a file of a submitted version")
     try:
         return application, application.attachments.get(uid=uid)
     except Attachment.DoesNotExist as exc:
@@ -420,7 +423,7 @@ def attachment_download(request, pk, uid):
     return FileResponse(
         attachment.file.open("rb"),
         as_attachment=True,
-        filename=attachment.original_name,
+        filename=download_name(attachment.original_name, attachment.content_type),
         content_type=attachment.content_type or "application/octet-stream",
     )
 
@@ -443,7 +446,7 @@ def attachment_preview(request, pk, uid):
     response = FileResponse(
         attachment.file.open("rb"),
         as_attachment=False,
-        filename=attachment.original_name,
+        filename=download_name(attachment.original_name, attachment.content_type),
         content_type=attachment.content_type,
     )
     response["Cache-Control"] = "private, no-store"

@@ -20,6 +20,13 @@ KINDS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "heic": ("HEIC", "image/heic", "heic", ("heic",)),
 }
 _HEAD = 8192
+
+
+class UploadRefused(Exception):
+    """Raised by a `store_file` callback to refuse one upload (e.g. a quota) with the
+    message shown next to the field; the step's other input is kept."""
+
+
 _CHUNK = 64 * 1024
 
 
@@ -168,7 +175,12 @@ class FileType(FieldType):
         stored = list(kept)
         if ctx.store_file is not None:
             for upload, detected in accepted:
-                info = ctx.store_file(f, upload, detected)
+                try:
+                    info = ctx.store_file(f, upload, detected)
+                except UploadRefused as refused:
+                    ctx.error(loc, str(refused), rule="file_quota")
+                    ok = False
+                    continue
                 stored.append(info)
                 ctx.known_files[info["attachment"]] = info
                 if ctx.raw_out is not None:
