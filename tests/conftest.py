@@ -92,6 +92,14 @@ def _no_personal_data_in_any_log_line():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate limits and quotas count in the cache: each test starts with none used."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _isolated_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PUBLIC_BASE_URL = "http://testserver"
