@@ -46,7 +46,6 @@ def world(municipality, django_capture_on_commit_callbacks, settings):
         "api": http(make_client(municipality)),
         "resident": Client(),
         "staff_urls": [
-            "/staff/",
             "/staff/all/",
             f"/staff/d/{department.pk}/",
             f"/staff/applications/{application.pk}/",
