@@ -146,6 +146,15 @@ def delete_stored_files(names: list[str]) -> int:
     return deleted
 
 
+def discard_draft(application: Application) -> bool:
+    """Delete a draft that must not be kept (its only content was refused), with its files;
+    False when it is no longer a draft."""
+    report = RetentionReport(dry_run=False, now=timezone.now())
+    return _delete_one(
+        application.pk, tombstone=False, still_expired=Q(status=Status.DRAFT), report=report
+    )
+
+
 def _delete_one(pk: int, *, tombstone: bool, still_expired: Q, report: RetentionReport) -> bool:
     """Delete application `pk` (and everything hanging from it) in one transaction."""
     with transaction.atomic():

@@ -17,6 +17,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from madoguchi.catalog.models import IdentityLevel, Procedure
+from madoguchi.core import outbound
 
 from . import lifecycle, messages
 from .lifecycle import (
@@ -232,6 +233,9 @@ def store_attachment(
     to the storage as a file (multipart parts to object storage, chunked copies on disk), so
     a large file is never held whole in memory. `content` is for callers that already hold
     the bytes (small generated files)."""
+    # In production the file goes to object storage: a network call, never made while a
+    # database transaction is open.
+    outbound.ensure_no_transaction("attachment upload")
     name = (getattr(uploaded_file, "name", None) or "file")[:255]
     source = ContentFile(content, name=name) if content is not None else File(uploaded_file)
     digest = hashlib.sha256()

@@ -5,10 +5,9 @@ content (PDF, JPEG or PNG), never from the name — and stored as an Attachment 
 field_key `_paper_scan` (a key no form can use: form keys start with a letter).
 """
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
-from madoguchi.applications import services
+from madoguchi.applications import retention, services
 from madoguchi.applications.models import Application, Channel
 from madoguchi.formengine import rendering, validation
 from madoguchi.formengine.schema import parse_form
@@ -52,18 +51,20 @@ def render_scan_field(errors) -> str:
 
 
 def start_paper_draft(procedure, *, user, files) -> tuple[Application | None, list]:
-    """A paper draft with its scan attached, or (None, errors) — then nothing is kept."""
+    """A paper draft with its scan attached, or (None, errors) — then nothing is kept.
+
+    The scan goes to storage (object storage in production: a network call) outside any
+    database transaction, so a slow storage never holds a transaction open; a refused scan
+    discards the draft it was meant for."""
     form = scan_form()
-    with transaction.atomic():
-        application, _token = services.start_draft(
-            procedure, channel=Channel.PAPER, entered_by=user
+    application, _token = services.start_draft(procedure, channel=Channel.PAPER, entered_by=user)
+
+    def store_file(field, uploaded, detected):
+        return services.store_attachment(
+            application, PAPER_SCAN_KEY, uploaded, content_type=detected.content_type
         )
 
-        def store_file(field, uploaded, detected):
-            return services.store_attachment(
-                application, PAPER_SCAN_KEY, uploaded, content_type=detected.content_type
-            )
-
+    try:
         result = validation.validate_step(
             form,
             STEP_KEY,
@@ -72,9 +73,12 @@ def start_paper_draft(procedure, *, user, files) -> tuple[Application | None, li
             {FIELD_KEY: files.getlist(FIELD_KEY)},
             store_file,
         )
-        if not result.ok:
-            transaction.set_rollback(True)
-            return None, list(result.errors)
+    except BaseException:
+        retention.discard_draft(application)
+        raise
+    if not result.ok:
+        retention.discard_draft(application)
+        return None, list(result.errors)
     return application, []
 
 
