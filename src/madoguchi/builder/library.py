@@ -30,6 +30,7 @@ from madoguchi.catalog.models import FormVersion, Procedure
 from madoguchi.tenants.models import Department, Municipality
 
 from .models import FormCopy, ImportedForm, SharedForm
+from .procedure_forms import PROCEDURE_BLOCK_FIELDS
 
 MAX_LIBRARY_FILE = 20 * 1024 * 1024
 MAX_LIBRARY_ENTRIES = 500
@@ -83,20 +84,7 @@ def _shared_entry(shared: SharedForm) -> Entry | None:
     block = {
         name: getattr(procedure, name)
         for name in (
-            "name",
-            "reading",
-            "category",
-            "life_events",
-            "keywords",
-            "summary",
-            "description",
-            "eligibility",
-            "what_you_need",
-            "duration",
-            "processing_time",
-            "fee",
-            "identity_level",
-            "allows_proxy",
+            *PROCEDURE_BLOCK_FIELDS,
             "required_attachments",
             "retention_years",
             "target_days",

@@ -11,6 +11,26 @@ from madoguchi.catalog.loader import TemplateError, check_procedure
 from madoguchi.catalog.models import Category, IdentityLevel, LifeEvent, Procedure
 from madoguchi.tenants.models import Department
 
+# The procedure block's fields that are copied as they are (the template YAML and the editor
+# share them; attachments, departments, retention and target days need shaping).
+PROCEDURE_BLOCK_FIELDS = (
+    "name",
+    "reading",
+    "category",
+    "life_events",
+    "keywords",
+    "summary",
+    "description",
+    "eligibility",
+    "what_you_need",
+    "duration",
+    "processing_time",
+    "fee",
+    "identity_level",
+    "allows_proxy",
+)
+
+
 SLUG_RE = re.compile(r"[a-z][a-z0-9_-]{0,79}")
 
 # The editor's fields in the order of the screen, with the help shown under each label.
@@ -149,25 +169,7 @@ class ProcedureForm(forms.ModelForm):
         if self.errors:
             return cleaned
         departments = list(cleaned.get("departments") or [])
-        block = {
-            name: cleaned.get(name)
-            for name in (
-                "name",
-                "reading",
-                "category",
-                "life_events",
-                "keywords",
-                "summary",
-                "description",
-                "eligibility",
-                "what_you_need",
-                "duration",
-                "processing_time",
-                "fee",
-                "identity_level",
-                "allows_proxy",
-            )
-        }
+        block = {name: cleaned.get(name) for name in PROCEDURE_BLOCK_FIELDS}
         block["required_attachments"] = [
             line.strip()
             for line in (cleaned.get("required_attachments") or "").splitlines()

@@ -23,7 +23,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from madoguchi.applications import staff_actions, workflow
-from madoguchi.applications.attachments import submitted_uids
+from madoguchi.applications.attachments import attachment_uids, submitted_uids
 from madoguchi.applications.models import (
     Application,
     ApplicationEvent,
@@ -124,7 +124,7 @@ def _review_context(request, application, state: dict | None = None) -> dict:
     progress = list(application.department_progress.select_related("department", "updated_by"))
     # Only files of a submitted version: an upload never submitted is not the staff's to see.
     attachments = list(application.attachments.filter(uid__in=submitted_uids(application)))
-    current_uids = _attachment_uids(application.answers)
+    current_uids = attachment_uids(application.answers)
     for attachment in attachments:
         attachment.inline_kind = _inline_kind(attachment)
         attachment.in_current_answers = attachment.uid in current_uids
@@ -162,23 +162,6 @@ def _review_context(request, application, state: dict | None = None) -> dict:
         context["department_states"] = DepartmentProgress.State.choices
         context["assignable"] = list(assignable_staff(application.procedure.departments.all()))
     return context
-
-
-def _attachment_uids(answers) -> set[str]:
-    found: set[str] = set()
-
-    def walk(value):
-        if isinstance(value, dict):
-            if isinstance(value.get("attachment"), str):
-                found.add(value["attachment"])
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(answers)
-    return found
 
 
 def _inline_kind(attachment) -> str:
