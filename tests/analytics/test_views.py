@@ -172,10 +172,12 @@ def test_baselines_are_entered_by_an_administrator(client, history):
     assert handler.get("/staff/analytics/baselines/").status_code == 404
 
 
-def test_malformed_filters_are_reported_not_an_error_page(client, history):
+def test_malformed_filters_are_reported_on_the_dashboard_with_400(client, history):
     response = staff_client(client, history.handler).get("/staff/analytics/?start=2026-13-45")
-    assert response.status_code == 200
-    assert "集計の条件を正しく入力してください" in response.content.decode()
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "集計の条件を正しく入力してください" in page
+    assert 'id="kpi-period-this-fy"' in page  # the dashboard itself, with the default period
 
 
 def test_fiscal_year_links_keep_the_other_filters(client, history):

@@ -254,8 +254,13 @@ def test_analytics_filters_out_of_range_are_reported(client, admin):
         {"department": str(2**64)},
     ]:
         response = client.get("/staff/analytics/", params)
-        assert response.status_code == 200, params
+        assert response.status_code == 400, params
         assert "集計の条件を正しく入力してください" in response.content.decode()
+        download = client.get("/staff/analytics/download/", {**params, "format": "csv"})
+        assert download.status_code == 400, params
+        assert download.content.decode() == (
+            "集計の条件を正しく入力してください（日付は 2026-04-01 の形式）。"
+        )
 
 
 # -- the API -----------------------------------------------------------------------------------

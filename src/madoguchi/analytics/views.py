@@ -9,7 +9,7 @@ import io
 from django import forms
 from django.contrib import messages
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -71,7 +71,14 @@ def _municipality(request, requested: str = ""):
     return choices[0], choices
 
 
+def filter_refused_message() -> str:
+    return _("集計の条件を正しく入力してください（日付は 2026-04-01 の形式）。")
+
+
 def _scope(request):
+    """The period, municipality, department and procedure asked for; `refused` when the
+    filters could not be read (out-of-range dates or ids): the page then answers 400 with
+    the defaults and a message."""
     form = FilterForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
     municipality, choices = _municipality(request, data.get("municipality") or "")
@@ -79,8 +86,9 @@ def _scope(request):
     start = data.get("start") or start
     end = data.get("end") or end
     errors = []
-    if request.GET and not form.is_valid():
-        errors.append(_("集計の条件を正しく入力してください（日付は 2026-04-01 の形式）。"))
+    refused = bool(request.GET) and not form.is_valid()
+    if refused:
+        errors.append(filter_refused_message())
     if start > end:
         errors.append(_("期間の開始日は終了日より前にしてください。"))
         start, end = end, start
@@ -95,7 +103,7 @@ def _scope(request):
         department_id=data.get("department"),
         procedure_id=data.get("procedure"),
     )
-    return scope, choices, errors
+    return scope, choices, errors, refused
 
 
 def _filter_query(scope, *, start: dt.date | None = None, end: dt.date | None = None) -> str:
@@ -135,7 +143,7 @@ def fiscal_year_links(scope, today: dt.date) -> list[dict]:
 
 @staff_required
 def dashboard(request):
-    scope, municipalities, errors = _scope(request)
+    scope, municipalities, errors, refused = _scope(request)
     data = figures.dashboard(scope)
     table_list = tables.build(data)
     by_key = {t.key: t for t in table_list}
@@ -164,6 +172,7 @@ def dashboard(request):
             "is_admin": is_admin(request.user, scope.municipality),
             "analytics_municipality": scope.municipality,
         },
+        status=400 if refused else 200,
     )
 
 
@@ -173,7 +182,11 @@ def download(request):
     file_format = request.GET.get("format", "csv")
     if file_format not in {"csv", "xlsx"}:
         raise Http404("format")
-    scope, _municipalities, _errors = _scope(request)
+    scope, _municipalities, _errors, refused = _scope(request)
+    if refused:
+        return HttpResponseBadRequest(
+            filter_refused_message(), content_type="text/plain; charset=utf-8"
+        )
     table_list = tables.build(figures.dashboard(scope))
     raw = io.BytesIO()
     writer = CsvWriter(raw, "utf-8-sig") if file_format == "csv" else XlsxRowWriter(raw, "KPI")
