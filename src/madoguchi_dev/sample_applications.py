@@ -338,6 +338,8 @@ def _act(application: Application, staff: Staff, story: Story, action: str, mess
             department=staff.departments[code],
         )
     else:  # in_progress, returned (by 水道課), rejected (by the 管理者, for the whole application)
+        if action == Status.IN_PROGRESS and application.status == Status.IN_PROGRESS:
+            return  # a resubmission already went back to 処理中, where staff had left it
         user = staff.admin if action == "rejected" else staff.water
         if action == "in_progress" and application.assigned_to_id is None:
             # The 水道課 member who takes the application up becomes its 担当者.
