@@ -118,6 +118,12 @@ class Cluster:
             "EMAIL_HOST": "127.0.0.1",
             "EMAIL_PORT": str(self.ports["smtp"]),
             "EMAIL_TIMEOUT": "10",
+            # Every simulated resident comes from this one machine's address: the per-client
+            # mail and upload limits (meant for one person or one abuser) would refuse the
+            # crowd. The per-address and per-draft limits stay as in production.
+            "MAIL_LIMIT_PER_CLIENT": "1000000",
+            "ATTACHMENT_QUOTA_FILES_PER_CLIENT": "1000000",
+            "ATTACHMENT_QUOTA_BYTES_PER_CLIENT": str(1 << 40),
             "LOG_FORMAT": "json",
             "LOG_LEVEL": "WARNING",
             "MADOGUCHI_VAR_DIR": str(work / "var"),
