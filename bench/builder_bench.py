@@ -37,7 +37,7 @@ def main() -> None:
     from django.urls import reverse
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
-    from run import hundred_field_form
+    from form_bench import hundred_field_form
 
     from madoguchi.catalog.models import FormVersion, Procedure
     from madoguchi.tenants.models import Department, Municipality, StaffMembership
