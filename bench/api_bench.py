@@ -1,12 +1,15 @@
-"""API benchmark on the 1,000,000-case PostgreSQL database of bench/inbox_bench.py (its data
-generation is reused; idempotent). Prints figures; asserts nothing.
+"""API benchmark on the generated cases of bench/dataset.py (one database per size, default
+10k, 100k and 1M, printed side by side; --size or BENCH_SIZES). Prints figures; asserts
+nothing.
 
-    .venv/bin/python bench/api_bench.py        # or: python bench/run.py api
+    .venv/bin/python bench/api_bench.py [--size 1M]     # or: python bench/run.py api
 
 Timed through Django's test client (whole stack: middleware, token authentication, scope,
 throttle, serialisation), for a client with a grant on every procedure:
 list (first page of 100, a filtered page, a deep cursor page, not_acknowledged) and detail
-(random cases), with 1 and 8 concurrent clients (threads, each with its own connection;
+(random cases): first each list URL and one detail through the full request with its SQL
+statement count beside the same statements run alone (the ratio is what the application adds
+to its SQL), then mixes with 1 and 8 concurrent clients (threads, each with its own connection;
 BENCH_API_REQUESTS requests per thread, default 100). Aims with one client: list median
 < 50 ms, p95 < 150 ms.
 """
@@ -23,7 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import dataset  # noqa: E402
 import inbox_bench  # noqa: E402
+import report  # noqa: E402
 
 REQUESTS = int(os.environ.get("BENCH_API_REQUESTS", "100"))
 
@@ -75,9 +80,13 @@ def run(urls_for_thread, threads: int) -> list[float]:
     return samples
 
 
-def main() -> None:
+def main() -> int:
+    return dataset.bench_main(__file__, run_size)
+
+
+def run_size(size: int) -> None:
     global TOKEN
-    municipality, _departments, procedures, _users = inbox_bench.prepare()
+    municipality, _departments, procedures, _users = inbox_bench.prepare(size)
     from django.conf import settings
 
     from madoguchi.applications.models import Application
@@ -88,13 +97,13 @@ def main() -> None:
 
     http = Client(HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
     total = Application.objects.filter(municipality=municipality).count()
-    # A cursor ~50,000 rows in (found once, outside the timing).
+    # A cursor ~50,000 rows in at 1M (found once, outside the timing).
     deep = http.get("/api/v1/applications?limit=1").json()["next_cursor"]
     row = (
         Application.objects.filter(municipality=municipality)
         .exclude(status="draft")
         .order_by("submitted_at", "pk")
-        .values_list("submitted_at", "pk")[50_000]
+        .values_list("submitted_at", "pk")[min(50_000, total // 20)]
     )
     from madoguchi.api.views import encode_cursor
 
@@ -124,6 +133,14 @@ def main() -> None:
     for warm in lists:
         http.get(warm)
     print(f"api_bench  applications={total:,}  requests per thread={REQUESTS}")
+    print("  one request at a time, through the full request beside its SQL alone:")
+    labels = ["list: first page", "list: procedure + status", "list: deep cursor"]
+    labels += ["list: not_acknowledged", "list: order=updated, 50"]
+    for label, url in zip(labels, lists, strict=True):
+        inbox_bench.view_figures(http, label, url, median_aim=50, bench="api")
+    inbox_bench.view_figures(
+        http, "detail", f"/api/v1/applications/{numbers[0]}", median_aim=50, bench="api"
+    )
     for label, urls in (("list", list_urls), ("detail", detail_urls)):
         for threads in (1, 8):
             t0 = time.perf_counter()
@@ -133,6 +150,13 @@ def main() -> None:
             flag = ""
             if threads == 1 and label == "list":
                 flag = "ok" if median < 50 and p95 < 150 else "over aim"
+            report.emit(
+                "api",
+                f"{label} mix, {threads} client{'s' if threads > 1 else ''}",
+                median=median,
+                p95=p95,
+                target="< 50 / < 150 ms" if flag else "",
+            )
             print(
                 f"  {label:<6} clients={threads}  median {median:7.1f} ms   p95 {p95:7.1f} ms"
                 f"   {len(samples) / elapsed:6.0f} req/s  {flag}"
@@ -143,4 +167,4 @@ def main() -> None:
 TOKEN = ""
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

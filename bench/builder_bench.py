@@ -16,6 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchdb  # noqa: E402
+import report  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "20"))
 LIMITS_MS = {"open": 1000.0, "save": 150.0, "preview": 200.0}
@@ -110,6 +111,7 @@ def main() -> None:
         median = statistics.median(values)
         p95 = sorted(values)[int(len(values) * 0.95) - 1]
         limit = LIMITS_MS[key]
+        report.emit("builder", names[key], median=median, p95=p95, target=f"< {limit:.0f} ms")
         print(
             f"  {names[key]:<28} {median:7.1f} ms  p95 {p95:7.1f} ms  "
             f"limit {limit:.0f} ms  ratio {median / limit:.2f}"

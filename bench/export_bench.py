@@ -3,8 +3,9 @@ flattened), built by the real export job (`exports.runner.run`). Prints figures.
 
     .venv/bin/python bench/export_bench.py       # or: make bench / python bench/run.py export
 
-Uses the benchmark database of inbox_bench.py (generated there when missing; procedure
-bench-00 holds exactly 10 % of BENCH_APPLICATIONS, i.e. 100,000 rows by default). The export
+Uses the benchmark databases of bench/dataset.py (generated when missing; procedure bench-00
+holds exactly 10 % of the cases: 1,000, 10,000 and 100,000 rows at the default sizes 10k,
+100k and 1M, run one after the other and printed side by side; --size or BENCH_SIZES). The export
 runs in a fresh child process so that its peak memory is measured on its own:
 wall time, peak RSS growth during the export (resource.getrusage maxrss) and, in a second
 run, the peak of Python allocations (tracemalloc, which slows the run down, so it is not
@@ -23,7 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import dataset  # noqa: E402
 import inbox_bench  # noqa: E402
+import report  # noqa: E402
 
 
 def run_export(trace: bool) -> None:
@@ -58,18 +61,35 @@ def run_export(trace: bool) -> None:
     reported = sum(1 for e in job.report if "omitted" not in e)
     if trace:
         print(f"  peak Python allocations (tracemalloc) {peak_python / 2**20:7.1f} MB")
+        report.emit("export", "peak Python allocations", median=peak_python / 2**20, unit="MB")
     else:
         print(
             f"  state={job.state} rows={job.done_rows:,} columns={_columns(job)}"
             f" file={size / 2**20:.1f} MB  unencodable chars reported={reported}"
         )
         print(f"  time                                  {elapsed:7.2f} s")
+        report.emit(
+            "export",
+            "peak RSS growth",
+            median=(after - before) / 1024,
+            unit="MB",
+            target="< 150 MB",
+        )
         print(
             f"  peak RSS growth during the export     {(after - before) / 1024:7.1f} MB"
             f"  (process peak {after / 1024:.0f} MB)"
         )
     if not trace:
         limit = copy_iconv_seconds(procedure.pk)
+        report.emit(
+            "export",
+            f"CSV CP932, {job.done_rows:,} rows",
+            median=elapsed,
+            unit="s",
+            target="< 10 s at 100k rows",
+            limit=limit or None,
+            limit_label="COPY | iconv",
+        )
         if limit:
             print(
                 f"  COPY … | iconv (same rows and columns) {limit:7.2f} s   ratio {elapsed / limit:5.1f}x"
@@ -87,7 +107,7 @@ def copy_iconv_seconds(procedure_id: int) -> float:
     if not (shutil.which("psql") and shutil.which("iconv")):
         print("  (psql or iconv missing: no COPY figure)")
         return 0.0
-    url = os.environ.get("BENCH_DATABASE_URL", inbox_bench.DEFAULT_URL)
+    url = dataset.database_url(inbox_bench.TOTAL)
     query = (
         "COPY (SELECT receipt_number, submitted_at, status, channel, applicant_name, answers "
         f"FROM applications_application WHERE procedure_id = {int(procedure_id)} "
@@ -107,12 +127,16 @@ def _columns(job) -> int:
         return f.readline().decode("cp932").count(",") + 1
 
 
-def main() -> None:
+def main() -> int:
     if os.environ.get("EXPORT_BENCH_CHILD"):
         run_export(trace=os.environ["EXPORT_BENCH_CHILD"] == "trace")
-        return
-    inbox_bench.prepare()  # the data, generated once
-    print("export_bench  100,000-row CSV (CP932), procedure bench-00 with all form columns")
+        return 0
+    return dataset.bench_main(__file__, run)
+
+
+def run(size: int) -> None:
+    inbox_bench.prepare(size)  # the data, generated once
+    print(f"export_bench  {size // 10:,}-row CSV (CP932), procedure bench-00 with all form columns")
     for mode in ("time", "trace"):
         env = {**os.environ, "EXPORT_BENCH_CHILD": mode}
         subprocess.run([sys.executable, __file__], env=env, check=True)
@@ -120,4 +144,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -26,6 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import report  # noqa: E402
+
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "200"))
 TARGET_MS = 30.0
 FRONT_RATIO = 3.0
@@ -211,6 +214,19 @@ def main() -> None:
         return text + (f"   sql {sql}" if sql is not None else "")
 
     front_cpu = front_fig.cpu[0]
+    for name, fig, engine, sql in (
+        ("form step render (GET)", get_fig, engine_render, queries["get"]),
+        ("form step validate (POST)", post_fig, engine_validate, queries["post"]),
+    ):
+        report.emit("form", f"{name}, wall", median=fig.wall[0], target=f"< {TARGET_MS:.0f} ms")
+        report.emit(
+            "form",
+            f"{name}, CPU",
+            median=fig.cpu[0],
+            limit=engine.cpu[0],
+            limit_label="engine alone",
+            statements=sql,
+        )
     print(f"form_100_fields  rounds={ROUNDS}  python {sys.version.split()[0]}")
     print(f"  load average {load_before} before, {load_after} after")
     print(line("front page (GET)", front_fig, queries["front"]))

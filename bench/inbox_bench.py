@@ -1,269 +1,77 @@
-"""Inbox benchmark on 1,000,000 applications (PostgreSQL only). Prints figures; asserts nothing.
+"""Inbox benchmark on the generated cases (PostgreSQL only). Prints figures; asserts nothing.
 
-    .venv/bin/python bench/inbox_bench.py        # or: make bench / python bench/run.py inbox
+    .venv/bin/python bench/inbox_bench.py [--size 10k,100k,1M]   # or: python bench/run.py inbox
 
-Database: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/madoguchi_bench). It
-is a dedicated database, created when missing, migrated, and filled once: when it already
-holds the generated rows the generation is skipped (idempotent). Never point it at a
-database whose data you want to keep. Tune with BENCH_APPLICATIONS (default 1,000,000) and
-BENCH_RUNS (default 30 timed runs per query, after 3 warm-up runs).
-
-Data: one municipality, 10 departments, 20 procedures (procedure 1 holds exactly 10 % of the
-rows, the export benchmark uses it; the others follow a Zipf-like popularity), submitted over
-the last 3 years; statuses mostly finished for old cases and open for recent ones; channels
-60 % portal / 20 % マイナポータル / 15 % 窓口 / 5 % 紙; applicant names in kanji with their
-reading (search_name / search_kana as services.submit fills them); 0.1 % of the names carry a
-character outside CP932 (𠮷) so that the export report path is exercised.
+Data and databases: bench/dataset.py (one dedicated database per size, generated once;
+sizes from --size or BENCH_SIZES, default 10k, 100k and 1M, each run in its own process and
+the figures printed side by side per size). BENCH_RUNS (default 30 timed runs per query,
+after 3 warm-up runs).
 
 Timed (as the screen runs them, through `applications.inbox`), for a 担当者 of the busiest
 department: the first page (rows + status counts), a filtered page (status + procedure + a
-3-month date range), a kana name search, and a deep keyset page (~50,000 rows in).
+3-month date range), a kana name search, and a deep keyset page (~5 % of the department's
+rows in, at most 50,000); then the same screens, the review screen and the start of an
+export through the full request (Django test client) beside the same SQL statements alone.
 Aims: median < 50 ms, p95 < 150 ms.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
-import random
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import benchdb  # noqa: E402
+import dataset  # noqa: E402
+import report  # noqa: E402
 
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/madoguchi_bench"
-TOTAL = int(os.environ.get("BENCH_APPLICATIONS", "1000000"))
+TOTAL = dataset.sizes()[0]  # the size of this process (bench/dataset.py)
 RUNS = int(os.environ.get("BENCH_RUNS", "30"))
-LG_CODE = "131016"
-PROCEDURES = 20
-DEPARTMENTS = 10
-SEED = 20240424
-
-FAMILY = [
-    ("山田", "ヤマダ"), ("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカハシ"),
-    ("田中", "タナカ"), ("伊藤", "イトウ"), ("渡辺", "ワタナベ"), ("山本", "ヤマモト"),
-    ("中村", "ナカムラ"), ("小林", "コバヤシ"), ("加藤", "カトウ"), ("吉田", "ヨシダ"),
-    ("山口", "ヤマグチ"), ("松本", "マツモト"), ("井上", "イノウエ"), ("木村", "キムラ"),
-    ("林", "ハヤシ"), ("斎藤", "サイトウ"), ("清水", "シミズ"), ("山崎", "ヤマザキ"),
-    ("森", "モリ"), ("池田", "イケダ"), ("橋本", "ハシモト"), ("阿部", "アベ"),
-    ("石川", "イシカワ"), ("山下", "ヤマシタ"), ("中島", "ナカジマ"), ("石井", "イシイ"),
-    ("小川", "オガワ"), ("前田", "マエダ"), ("岡田", "オカダ"), ("長谷川", "ハセガワ"),
-    ("藤田", "フジタ"), ("後藤", "ゴトウ"), ("近藤", "コンドウ"), ("村上", "ムラカミ"),
-    ("遠藤", "エンドウ"), ("青木", "アオキ"), ("坂本", "サカモト"), ("福田", "フクダ"),
-]  # fmt: skip
-GIVEN = [
-    ("花子", "ハナコ"), ("太郎", "タロウ"), ("陽菜", "ヒナ"), ("蓮", "レン"),
-    ("結衣", "ユイ"), ("大翔", "ヒロト"), ("さくら", "サクラ"), ("悠真", "ユウマ"),
-    ("美咲", "ミサキ"), ("翔太", "ショウタ"), ("葵", "アオイ"), ("湊", "ミナト"),
-    ("凛", "リン"), ("健", "ケン"), ("恵子", "ケイコ"), ("誠", "マコト"),
-    ("由美", "ユミ"), ("浩", "ヒロシ"), ("愛", "アイ"), ("直樹", "ナオキ"),
-]  # fmt: skip
-
-FORM = {
-    "title": "ベンチマーク用の申請",
-    "steps": [
-        {
-            "key": "main",
-            "title": "申請内容",
-            "fields": [
-                {"key": "applicant_name", "type": "name", "label": "氏名", "required": True},
-                {"key": "email", "type": "email", "label": "メールアドレス"},
-                {"key": "phone", "type": "phone", "label": "電話番号"},
-                {"key": "birth_date", "type": "date", "label": "生年月日"},
-                {"key": "address", "type": "address", "label": "住所"},
-                {"key": "income", "type": "money", "label": "所得"},
-                {
-                    "key": "children",
-                    "type": "repeat",
-                    "label": "児童",
-                    "item_label": "児童",
-                    "fields": [
-                        {"key": "child_name", "type": "text", "label": "氏名"},
-                        {"key": "child_birth", "type": "date", "label": "生年月日"},
-                    ],
-                },
-            ],
-        }
-    ],
-}
+LG_CODE = dataset.MUNICIPALITIES[0][0]
+PROCEDURES = dataset.PROCEDURES
+DEPARTMENTS = dataset.DEPARTMENTS
+FORM = dataset.FORM
 
 
-def setup_django() -> None:
-    """Django on BENCH_DATABASE_URL (also used by the export, API and マイナポータル benches)."""
-    benchdb.setup_django(benchdb.database_url("BENCH_DATABASE_URL", DEFAULT_URL))
+def setup_django(size: int | None = None) -> None:
+    """Django on the benchmark database of `size` (default: the first of BENCH_SIZES; also
+    used by the export, API and マイナポータル benches)."""
+    dataset.setup_django(size or TOTAL)
 
 
 # --- data --------------------------------------------------------------------------------
 
 
-def ensure_catalog():
-    """Municipality, departments, procedures and staff (get_or_create: idempotent)."""
-    from django.contrib.auth import get_user_model
-
-    from madoguchi.tenants.models import Municipality, StaffMembership
-
-    municipality, _ = Municipality.objects.get_or_create(
-        lg_code=LG_CODE, defaults={"name": "千代田区", "prefecture": "東京都"}
-    )
-    departments, procedures = benchdb.ensure_departments_and_procedures(
-        municipality,
-        departments=DEPARTMENTS,
-        procedures=PROCEDURES,
-        slug="bench-{i:02d}",
-        name="ベンチマーク手続{i:02d}",
-        reading="べんちまーくてつづき",
-        form=FORM,
-    )
-    users = {}
-    User = get_user_model()
-    for username, department, role in [
-        ("bench-admin", None, StaffMembership.Role.ADMIN),
-        ("bench-handler", departments[0], StaffMembership.Role.HANDLER),
-    ]:
-        user, created = User.objects.get_or_create(username=username)
-        if created:
-            StaffMembership.objects.create(
-                user=user, municipality=municipality, department=department, role=role
-            )
-        users[username] = user
-    return municipality, departments, procedures, users
-
-
-def _procedure_weights() -> list[float]:
-    """Procedure 0 gets exactly 10 % (drawn separately); the others Zipf-like."""
-    raw = [1 / (rank + 1) ** 0.9 for rank in range(PROCEDURES - 1)]
-    total = sum(raw)
-    return [w / total for w in raw]
-
-
 def generate(municipality, procedures, users) -> None:
-    """COPY the applications in; skipped when they are already there."""
-    from django.db import connection
-
-    from madoguchi.applications.models import Application
-    from madoguchi.jp.kana import search_key
-
-    existing = Application.objects.filter(municipality=municipality).count()
-    if existing >= TOTAL:
-        print(f"data: {existing:,} applications already present (generation skipped)")
-        return
-    if existing:
-        print(f"data: {existing:,} applications from an interrupted run: regenerating")
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "DELETE FROM applications_application WHERE municipality_id = %s",
-                [municipality.pk],
-            )
-
-    rng = random.Random(SEED)
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    start = now - dt.timedelta(days=3 * 365)
-    span = (now - start).total_seconds()
-    others = procedures[1:]
-    weights = _procedure_weights()
-    handler = users["bench-handler"]
-    kana_keys = {(f, g): search_key(fk + gk) for f, fk in FAMILY for g, gk in GIVEN}
-
-    # Receipt numbers per year, in submission order: generate timestamps first, then sort.
-    print(f"data: generating {TOTAL:,} applications ...", flush=True)
-    t0 = time.perf_counter()
-    stamps = sorted(start + dt.timedelta(seconds=rng.random() * span) for _ in range(TOTAL))
-    columns = [f.column for f in Application._meta.concrete_fields if f.column != "id"]
-    defaults = {column: benchdb.column_default(Application, column) for column in columns}
-    sequence: dict[int, int] = {}
-    with connection.cursor() as cursor, benchdb.without_row_triggers(cursor):
-        raw = cursor.connection  # psycopg 3 connection
-        copy_sql = f"COPY applications_application ({', '.join(columns)}) FROM STDIN"
-        with raw.cursor() as pg, pg.copy(copy_sql) as copy:
-            for n, submitted in enumerate(stamps):
-                procedure = procedures[0] if n % 10 == 0 else rng.choices(others, weights)[0]
-                age_days = (now - submitted).days
-                open_share = 0.9 if age_days < 30 else (0.3 if age_days < 180 else 0.02)
-                if rng.random() < open_share:
-                    status = rng.choices(["received", "in_progress", "returned"], [0.5, 0.4, 0.1])[
-                        0
-                    ]
-                    finished = None
-                else:
-                    status = rng.choices(["completed", "rejected", "withdrawn"], [0.85, 0.05, 0.1])[
-                        0
-                    ]
-                    finished = submitted + dt.timedelta(days=rng.randint(1, 40))
-                    finished = min(finished, now)
-                channel = rng.choices(
-                    ["portal", "mynaportal", "counter", "paper"], [0.6, 0.2, 0.15, 0.05]
-                )[0]
-                (family, family_kana), (given, given_kana) = rng.choice(FAMILY), rng.choice(GIVEN)
-                kana = kana_keys[(family, given)]
-                if rng.random() < 0.001:
-                    family = "𠮷" + family[1:]  # outside CP932: shows in the export report
-                year = submitted.year
-                sequence[year] = sequence.get(year, 0) + 1
-                children = [
-                    {"child_name": f"{family}{rng.choice(GIVEN)[0]}", "child_birth": "2019-04-01"}
-                    for _ in range(rng.choice([0, 1, 1, 2, 3]))
-                ]
-                answers = {
-                    "applicant_name": {
-                        "family": family,
-                        "given": given,
-                        "family_kana": family_kana,
-                        "given_kana": given_kana,
-                    },
-                    "email": f"user{n}@example.jp",
-                    "phone": f"090{n % 100000000:08d}",
-                    "birth_date": f"19{rng.randint(50, 99)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
-                    "address": f"東京都千代田区千代田{rng.randint(1, 9)}-{rng.randint(1, 30)}",
-                    "income": rng.randint(0, 8_000_000),
-                    "children": children,
-                }
-                values = {
-                    "municipality_id": municipality.pk,
-                    "procedure_id": procedure.pk,
-                    "form_version_id": procedure.current_version_id,
-                    "channel": channel,
-                    "status": status,
-                    "receipt_number": f"{year}-{sequence[year]:06d}",
-                    "draft_values": "{}",
-                    "answers": json.dumps(answers, ensure_ascii=False),
-                    "current_step": "",
-                    "furthest_step_index": 1,
-                    "applicant_name": f"{family}\u3000{given}",
-                    "applicant_name_kana": f"{family_kana}\u3000{given_kana}",
-                    "applicant_email": f"user{n}@example.jp",
-                    "verified_email": "",
-                    "is_proxy": False,
-                    "proxy_name": "",
-                    "assigned_to_id": handler.pk if rng.random() < 0.3 else None,
-                    "lock_version": 0,
-                    "search_name": f"{family}{given}",
-                    "search_kana": kana,
-                    "due_at": submitted + dt.timedelta(days=14),
-                    "status_token_digest": f"{n:064x}",
-                    "resume_token_digest": "",
-                    "created_at": submitted - dt.timedelta(minutes=15),
-                    "updated_at": finished or submitted,
-                    "submitted_at": submitted,
-                    "finished_at": finished,
-                }
-                copy.write_row([values.get(column, defaults[column]) for column in columns])
-                if n and n % 100_000 == 0:
-                    print(f"  {n:,} rows ({time.perf_counter() - t0:.0f} s)", flush=True)
-    # The status counts need index-only scans: the visibility map must be set.
-    benchdb.vacuum_analyze("applications_application")
-    print(f"data: {TOTAL:,} rows in {time.perf_counter() - t0:.0f} s")
+    """TOTAL generated cases on `procedures` of one municipality (bench/dataset.py; the load
+    test's database is filled this way); skipped when they are already there."""
+    handler = users.get("bench-handler") or next(iter(users.values()))
+    place = dataset.Place(municipality, 1.0, [], procedures, {"admin": handler, "handler": handler})
+    dataset.generate(TOTAL, [place])
 
 
-def prepare():
-    """Django set up on the benchmark database, with the data in place."""
-    setup_django()
-    municipality, departments, procedures, users = ensure_catalog()
-    generate(municipality, procedures, users)
-    return municipality, departments, procedures, users
+def prepare(size: int | None = None):
+    """Django set up on the benchmark database, with the data in place: the first
+    municipality, its departments and procedures, and its staff by username."""
+    size = size or TOTAL
+    setup_django(size)
+    world = dataset.ensure_catalog()
+    result = dataset.generate(size, world)
+    if not result["skipped"]:
+        report.emit(
+            "dataset",
+            "generation (all tables, indexes, ANALYZE)",
+            median=result["seconds"],
+            unit="s",
+            size=size,
+            target="< 180 s at 1M",
+        )
+    first = world[0]
+    users = {user.username: user for user in first.users.values()}
+    return first.municipality, first.departments, first.procedures, users
 
 
 # --- timing ------------------------------------------------------------------------------
@@ -282,8 +90,12 @@ def timed(fn, runs: int = RUNS) -> tuple[float, float]:
     return statistics.median(samples), p95
 
 
-def main() -> None:
-    municipality, departments, procedures, users = prepare()
+def main() -> int:
+    return dataset.bench_main(__file__, run)
+
+
+def run(size: int) -> None:
+    municipality, departments, procedures, users = prepare(size)
     import logging
 
     logging.getLogger("madoguchi.access").setLevel(logging.WARNING)  # one line per request
@@ -300,10 +112,11 @@ def main() -> None:
         f = InboxFilter.from_query(QueryDict(query))
         return lambda: inbox_page(user, department, f, **kwargs)
 
-    # A cursor ~50,000 rows deep (found once, outside the timing).
+    # A cursor ~50,000 rows deep at 1M (found once, outside the timing).
+    depth = min(50_000, in_department // 20)
     deep_row = (
         inbox_queryset(user, department, InboxFilter()).values_list("submitted_at", "pk")[
-            50_000:50_001
+            depth : depth + 1
         ]
     ).first()
     from madoguchi.applications.inbox import _encode_cursor
@@ -322,13 +135,17 @@ def main() -> None:
         ),
         ("kana name search 「やまだ」", page("q=やまだ")),
         ("kanji name search 「山田花子」", page("q=山田花子")),
-        ("deep keyset page (~50,000 rows in)", page(f"cursor={deep_cursor}", with_counts=False)),
+        (
+            f"deep keyset page (~{depth:,} rows in)",
+            page(f"cursor={deep_cursor}", with_counts=False),
+        ),
     ]
-    print(f"inbox_bench  applications={TOTAL:,}  in department={in_department:,}  runs={RUNS}")
+    print(f"inbox_bench  applications={size:,}  in department={in_department:,}  runs={RUNS}")
     print(f"  load average {load_average()}")
     print("  inbox_page() alone:")
     for label, fn in cases:
         median, p95 = timed(fn)
+        report.emit("inbox", label, median=median, p95=p95, target="< 50 / < 150 ms")
         flag = "ok" if median < 50 and p95 < 150 else "over aim"
         print(f"  {label:<46} median {median:7.1f} ms   p95 {p95:7.1f} ms   {flag}")
     print("  aims: median < 50 ms, p95 < 150 ms")
@@ -347,7 +164,7 @@ def main() -> None:
         ),
         ("inbox: kana name 「やまだ」", "q=やまだ"),
         ("inbox: kanji name 「山田花子」", "q=山田花子"),
-        ("inbox: deep keyset page (~50,000 rows in)", f"cursor={deep_cursor}"),
+        (f"inbox: deep keyset page (~{depth:,} rows in)", f"cursor={deep_cursor}"),
         ("inbox: 受付番号 exact", f"q={sample}"),
         ("inbox: 受付番号 prefix", f"q={sample[:9]}"),
         ("inbox: 受付番号 last digits", f"q={sample[-4:]}"),
@@ -422,7 +239,14 @@ def captured_statements(call) -> list[str]:
 
 
 def view_figures(
-    client, label: str, url: str, *, median_aim: float, method: str = "get", data=None
+    client,
+    label: str,
+    url: str,
+    *,
+    median_aim: float,
+    method: str = "get",
+    data=None,
+    bench: str = "inbox",
 ):
     call = (lambda: client.get(url)) if method == "get" else (lambda: client.post(url, data))
     response = call()
@@ -433,6 +257,16 @@ def view_figures(
     median, p95 = timed(call)
     sql_median, _sql_p95 = timed(sql_alone(statements))
     ratio = median / sql_median if sql_median else float("inf")
+    report.emit(
+        bench,
+        label.removeprefix(f"{bench}: ") + " (request)",
+        median=median,
+        p95=p95,
+        target=f"< {median_aim:.0f} ms, ≤ 3x SQL",
+        limit=sql_median,
+        limit_label="SQL alone",
+        statements=len(statements),
+    )
     ok = median < median_aim and (median_aim != 50 or p95 < 150) and ratio <= 3
     print(
         f"  {label:<46} median {median:7.1f} ms   p95 {p95:7.1f} ms   "
@@ -468,6 +302,15 @@ def export_start(client, department, procedure):
     statements = [sql for sql in statements if "DELETE" not in sql.upper()[:10]]
     median, p95 = timed(start)
     sql_median, _ = timed(sql_alone(statements))
+    report.emit(
+        "inbox",
+        "export start (POST, job queued)",
+        median=median,
+        p95=p95,
+        limit=sql_median,
+        limit_label="SQL alone",
+        statements=len(statements),
+    )
     print(
         f"  {'export start (POST, job queued)':<46} median {median:7.1f} ms   p95 {p95:7.1f} ms   "
         f"statements {len(statements):2d}   SQL alone {sql_median:6.1f} ms   "
@@ -476,4 +319,4 @@ def export_start(client, department, procedure):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

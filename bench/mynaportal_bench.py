@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import report  # noqa: E402
 from inbox_bench import setup_django  # noqa: E402
 
 TOTAL = int(os.environ.get("BENCH_PACKAGES", "10000"))
@@ -117,6 +118,16 @@ def main() -> None:
         f" ({statements[0] / TOTAL:.1f} SQL statements per package,"
         f" {checking.worker_count()} verification processes,"
         f" {len(message_ids)} status messages left for the outbox worker)"
+    )
+    report.emit(
+        "mynaportal",
+        "import (packages/s)",
+        median=rate,
+        unit="pkg/s",
+        target="≥ 200 pkg/s",
+        limit=verify_rate,
+        limit_label="bare verify",
+        statements=round(statements[0] / TOTAL),
     )
     print(f"bare signature verification: {verify_rate:.0f} packages/s ({len(opened)} verified)")
     print(f"import / bare verification ratio: {rate / verify_rate:.2f}  (aim: ≥ 200 packages/s)")

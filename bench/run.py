@@ -3,13 +3,11 @@ all of them when no name is given). Prints figures; nothing here asserts a time,
 this runs in the test suite. Each benchmark runs in its own process (each sets up Django on
 its own database).
 
-inbox / export / api (bench/inbox_bench.py, bench/export_bench.py, bench/api_bench.py):
-1,000,000 applications in a
-dedicated PostgreSQL database (BENCH_DATABASE_URL); skipped with a message when PostgreSQL
-cannot be reached.
-
-kpi (bench/kpi_bench.py): the KPI dashboard's queries on 1,000,000 applications and ~5,000,000
-events in its own PostgreSQL database (KPI_BENCH_DATABASE_URL, default madoguchi_kpi_bench).
+inbox / export / api / kpi (bench/inbox_bench.py, export_bench.py, api_bench.py,
+kpi_bench.py): the generated cases of bench/dataset.py, one dedicated PostgreSQL database per
+size (madoguchi_bench_10k, _100k, _1m; BENCH_DATABASE_URL with "{size}"), each bench run at
+every size of BENCH_SIZES (default 10k,100k,1M; `--size 10k,100k` here too) with its figures
+printed side by side per size; skipped with a message when PostgreSQL cannot be reached.
 
 builder (bench/builder_bench.py): 様式作成 on a 100-field form in its own PostgreSQL database
 (BUILDER_BENCH_DATABASE_URL): open the builder (< 1 s), save one field (< 150 ms), preview
@@ -23,7 +21,11 @@ request on the 2-core reference machine.
 
 import os
 import sys
+import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import report  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 BENCHES = {
@@ -40,7 +42,7 @@ BENCHES = {
 def postgres_reachable() -> bool:
     import psycopg
 
-    url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/madoguchi_bench")
+    url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     admin = url.replace("postgres://", "postgresql://", 1).rsplit("/", 1)[0] + "/postgres"
     try:
         psycopg.connect(admin, connect_timeout=3).close()
@@ -51,8 +53,15 @@ def postgres_reachable() -> bool:
 
 
 def main(argv: list[str]) -> int:
+    """Run the benches named (all by default), then one summary table of every figure they
+    emitted (bench/report.py)."""
     import subprocess
 
+    sizes = []
+    if "--size" in argv:
+        i = argv.index("--size")
+        sizes = argv[i : i + 2]
+        argv = argv[:i] + argv[i + 2 :]
     names = argv or list(BENCHES)
     unknown = [n for n in names if n not in BENCHES]
     if unknown:
@@ -60,14 +69,26 @@ def main(argv: list[str]) -> int:
         return 2
     status = 0
     pg = None
-    for name in names:
-        if name == "form":  # SQLite: needs no PostgreSQL
-            status |= subprocess.run([sys.executable, str(BENCHES[name])]).returncode
-            continue
-        if pg is None:
-            pg = postgres_reachable()
-        if pg:
-            status |= subprocess.run([sys.executable, str(BENCHES[name])]).returncode
+    with tempfile.NamedTemporaryFile(prefix="bench-", suffix=".jsonl", delete=False) as f:
+        results = f.name
+    env = {**os.environ, report.VARIABLE: results}
+    env.pop("BENCH_CURRENT_SIZE", None)
+    try:
+        for name in names:
+            command = [sys.executable, str(BENCHES[name]), *sizes]
+            if name == "form":  # SQLite: needs no PostgreSQL
+                status |= subprocess.run(command, env=env).returncode
+                continue
+            if pg is None:
+                pg = postgres_reachable()
+            if pg:
+                status |= subprocess.run(command, env=env).returncode
+        print()
+        load = " ".join(f"{v:.1f}" for v in os.getloadavg())
+        print(f"summary (median/p95; limit = the same work alone; load average now {load})")
+        report.summary_table(report.read(results))
+    finally:
+        os.unlink(results)
     return status
 
 
