@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from madoguchi.applications import lifecycle, services
 from madoguchi.applications.models import Application, Channel, Status
+from madoguchi.applications.receipt_pdf import build_receipt_pdf
 from madoguchi.audit.log import log_access
 from madoguchi.audit.models import AccessLog
 from madoguchi.tenants.decorators import staff_required
@@ -189,8 +190,6 @@ def receipt_pdf(request, pk):
     token = _status_token(request, application)
     if not token:
         raise Http404("status token")
-    from madoguchi.portal.receipt_pdf import build_receipt_pdf
-
     status_url = (
         f"{entry._base_url()}"
         f"{reverse('portal:status', args=[application.municipality.lg_code, token])}"

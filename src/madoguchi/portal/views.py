@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from madoguchi.applications import form_flow, services
 from madoguchi.applications.models import Application
+from madoguchi.applications.receipt_pdf import build_receipt_pdf
 from madoguchi.catalog.models import Category, IdentityLevel, LifeEvent, Procedure
 from madoguchi.core import ratelimit
 from madoguchi.core.client_address import client_address
@@ -32,7 +33,6 @@ from madoguchi.tenants.models import Municipality
 from madoguchi.tenants.scoping import with_municipality
 
 from . import search as procedure_search
-from .receipt_pdf import build_receipt_pdf
 
 FEEDBACK_CHOICES = [
     (5, gettext_lazy("とても使いやすい")),

@@ -1,4 +1,5 @@
-"""申請受付票 (receipt) as an A4 PDF.
+"""申請受付票 (receipt) as an A4 PDF: the same layout for the portal (the resident saves it
+after submitting) and the counter (staff print it for the visitor).
 
 Japanese text is drawn with the project's embedded TrueType font (madoguchi.core.pdf_font:
 IPAmj明朝, subset-embedded), so a name with 𠮷, 𩸽, 髙 or 﨑 is printed as the resident typed
