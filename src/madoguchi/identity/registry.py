@@ -19,6 +19,7 @@ from madoguchi.jp.kana import search_key
 from madoguchi.tenants.models import Municipality
 
 from ._imports import FileRefused, LineError, column_count_error, parse_csv, parse_date, sha256
+from .batches import ImportReport, normalize_atena, refuse
 from .models import IdentityImportBatch, ResidentRecord
 
 COLUMNS = {
@@ -133,8 +134,6 @@ def _parse_row(row: dict[str, str], column_count: int) -> ResidentRecord:
         raise ValueError([error])
     problems: list[str] = []
     atena = unicodedata.normalize("NFKC", row.get("atena", "")).strip()
-    from .serial_links import normalize_atena
-
     try:
         atena = normalize_atena(atena)
     except ValueError as exc:
@@ -182,8 +181,6 @@ def import_registry(
     encoding: str | None = None,
 ):
     """Replace the municipality's registry extract with the file, all or nothing."""
-    from .serial_links import ImportReport, _refuse
-
     batch = IdentityImportBatch(
         municipality=municipality,
         kind=IdentityImportBatch.Kind.RESIDENT_REGISTRY,
@@ -194,7 +191,7 @@ def import_registry(
     try:
         parsed = parse_csv(content, columns=COLUMNS, required=REQUIRED, encoding=encoding)
     except FileRefused as exc:
-        return _refuse(batch, content, [LineError(0, exc.message)])
+        return refuse(batch, content, [LineError(0, exc.message)])
     batch.encoding = parsed.encoding
     batch.line_count = len(parsed.rows)
     records: list[ResidentRecord] = []
@@ -218,7 +215,7 @@ def import_registry(
         seen[record.atena_number] = number
         records.append(record)
     if errors:
-        return _refuse(batch, content, errors)
+        return refuse(batch, content, errors)
     with transaction.atomic():
         # As serial_links._lock: imports exclude each other, references to the row do not wait.
         Municipality.objects.select_for_update(no_key=True).filter(pk=municipality.pk).exists()

@@ -18,7 +18,7 @@ import datetime
 import re
 import unicodedata
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -38,6 +38,7 @@ from ._imports import (
     parse_date,
     sha256,
 )
+from .batches import DEC, HEX, SERIAL_NOTATIONS, ImportReport, normalize_atena, refuse
 from .jpki import AT_PULLED, alt_flags_problem, alternative_characters
 from .models import IdentityImportBatch, ResidentRecord, SerialLink
 from .registry import Candidate, basic_four_from_dict, candidates
@@ -54,8 +55,6 @@ _CHANGE_WORDS = {
     "削除": DELETE,
     "delete": DELETE,
 }
-HEX, DEC = "hex", "dec"
-SERIAL_NOTATIONS = {HEX: "16進", DEC: "10進"}
 # The serial number column says its notation in its heading (「シリアル番号（16進）」); a
 # plain 「シリアル番号」 needs the notation as an import option. Never guessed: the same digits
 # read as hexadecimal and as decimal are two different certificates.
@@ -71,7 +70,6 @@ COLUMNS = {
 }
 _HEX_RE = re.compile("[0-9A-F]+")
 _SERIAL_SEPARATORS_RE = re.compile(r"[\s:]+")
-ATENA_RE = re.compile("[0-9A-Za-z]{1,32}")
 MAX_SERIAL = 64
 CHUNK = 1000
 
@@ -138,17 +136,6 @@ def serial_from_decimal(value: str) -> str:
 def serial_in(value: str, notation: str) -> str:
     """A serial number as written in a file of the given notation → stored form."""
     return serial_from_decimal(value) if notation == DEC else normalize_serial(value)
-
-
-def normalize_atena(value: str) -> str:
-    text = unicodedata.normalize("NFKC", value or "").strip()
-    if not text:
-        raise ValueError(_("宛名番号がありません。"))
-    if not ATENA_RE.fullmatch(text):
-        raise ValueError(
-            _("宛名番号「%(value)s」は英数字32桁以内で書いてください。") % {"value": value}
-        )
-    return text
 
 
 def _as_date(at) -> datetime.date:
@@ -325,58 +312,6 @@ class LinkLine:
     atena: str
     valid_from: datetime.date
     valid_until: datetime.date | None
-
-
-@dataclass
-class ImportReport:
-    batch: IdentityImportBatch
-    errors: list[LineError] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.batch.result == IdentityImportBatch.Result.APPLIED
-
-    @property
-    def refused(self) -> bool:
-        return self.batch.result == IdentityImportBatch.Result.REFUSED
-
-    def summary(self) -> str:
-        b = self.batch
-        if b.result == IdentityImportBatch.Result.REFUSED:
-            return _("取り込みませんでした（取込番号 %(pk)d）。理由：") % {"pk": b.pk} + "".join(
-                f"\n  {error}" for error in self.errors
-            )
-        if b.kind == IdentityImportBatch.Kind.RESIDENT_REGISTRY:
-            return _(
-                "取込番号 %(pk)d：住民 %(applied)d 人を取り込みました（前回の抽出 %(old)d 人を置き換え）。"
-            ) % {"pk": b.pk, "applied": b.applied_count, "old": b.invalidated_count}
-        text = _(
-            "取込番号 %(pk)d：%(lines)d行のうち、取込 %(applied)d行、変更なし %(unchanged)d行、"
-            "取込不可 %(refused)d行。無効にした紐付 %(invalidated)d件、"
-            "新しい証明書により有効期間を終えた紐付 %(closed)d件。"
-        ) % {
-            "pk": b.pk,
-            "lines": b.line_count,
-            "applied": b.applied_count,
-            "unchanged": b.unchanged_count,
-            "refused": b.refused_count,
-            "invalidated": b.invalidated_count,
-            "closed": b.closed_count,
-        }
-        if b.serial_notation:
-            text += _("シリアル番号は%(notation)sとして読みました。") % {
-                "notation": SERIAL_NOTATIONS.get(b.serial_notation, b.serial_notation)
-            }
-        return text + "".join(f"\n  {error}" for error in self.errors)
-
-
-def _refuse(batch: IdentityImportBatch, content: bytes, errors: list[LineError]) -> ImportReport:
-    batch.result = IdentityImportBatch.Result.REFUSED
-    batch.errors = [e.as_dict() for e in errors]
-    batch.refused_count = len({e.line for e in errors if e.line})
-    batch.quarantined_file.save("quarantine", ContentFile(content), save=False)
-    batch.save()
-    return ImportReport(batch=batch, errors=errors)
 
 
 def _already_imported(municipality, kind: str, digest: str) -> IdentityImportBatch | None:
@@ -599,14 +534,14 @@ def import_full(
             content, full=True, encoding=encoding, serial_notation=serial_notation
         )
     except FileRefused as exc:
-        return _refuse(batch, content, [LineError(0, exc.message)])
+        return refuse(batch, content, [LineError(0, exc.message)])
     batch.encoding = parsed.encoding
     batch.serial_notation = notation
     batch.line_count = len(parsed.rows)
     if not force and (previous := _already_imported(municipality, batch.kind, batch.sha256)):
-        return _refuse(batch, content, [_duplicate_error(previous)])
+        return refuse(batch, content, [_duplicate_error(previous)])
     if errors:
-        return _refuse(batch, content, errors)
+        return refuse(batch, content, errors)
     now = timezone.now()
     with transaction.atomic():
         _lock(municipality)
@@ -769,12 +704,12 @@ def import_diff(
             content, full=False, encoding=encoding, serial_notation=serial_notation
         )
     except FileRefused as exc:
-        return _refuse(batch, content, [LineError(0, exc.message)])
+        return refuse(batch, content, [LineError(0, exc.message)])
     batch.encoding = parsed.encoding
     batch.serial_notation = notation
     batch.line_count = len(parsed.rows)
     if not force and (previous := _already_imported(municipality, batch.kind, batch.sha256)):
-        return _refuse(batch, content, [_duplicate_error(previous)])
+        return refuse(batch, content, [_duplicate_error(previous)])
     now = timezone.now()
     with transaction.atomic():
         _lock(municipality)
