@@ -54,6 +54,9 @@ def ensure_aggregates() -> None:
 
     summary = maintenance.rebuild_all(progress=progress)
     benchdb.vacuum_analyze("analytics_applicationfact", "analytics_dailycount")
+    report.emit(
+        "kpi", "aggregates rebuilt (rebuild_all)", median=time.perf_counter() - t0, unit="s"
+    )
     print(
         f"aggregates: {summary['cases']:,} case facts, {summary['daily_counts']:,} daily counts"
         f" in {time.perf_counter() - t0:.0f} s"
