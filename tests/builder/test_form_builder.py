@@ -1,5 +1,7 @@
 """The form builder through the staff pages: every edit checked by the loader's validator."""
 
+import re
+
 import pytest
 import yaml
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -223,3 +225,41 @@ def test_export_import_roundtrip(editor_client, kodomo_procedure, draft):
         "読み込めません。標準様式「bad」: ステップ（steps）がありません。少なくとも1つ必要です。"
         in page
     )
+
+
+def test_person_name_checkbox_sets_the_flag_and_export_import_carry_it(
+    editor_client, kodomo_procedure, draft
+):
+    url = reverse("builder:field_edit", args=[kodomo_procedure.pk, "spouse"])
+    page = editor_client.get(url).content.decode()
+    assert "人の氏名（絵文字・記号は受け付けません）" in page
+    assert 'name="person_name"' in page
+    condition = {
+        "visible_if_join": "all",
+        "visible_if_0_field": "marital",
+        "visible_if_0_op": "eq",
+        "visible_if_0_choice": "marital::married",
+    }
+    data = {"label": "配偶者の氏名", "key": "spouse", **condition}
+    response = editor_client.post(url, {**data, "person_name": "on"})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    draft.refresh_from_db()
+    spouse = draft.schema["steps"][0]["fields"][2]
+    assert spouse["person_name"] is True
+    assert parse_form(draft.schema, source="t").field("spouse").person_name
+    checkbox = re.search(
+        r'<input[^>]*name="person_name"[^>]*>', editor_client.get(url).content.decode()
+    )
+    assert "checked" in checkbox.group(0)
+
+    text = editor_client.get(
+        reverse("builder:form_export", args=[kodomo_procedure.pk])
+    ).content.decode()
+    assert "person_name: true" in text
+    editor_client.post(url, data)  # unticked: the flag goes away
+    draft.refresh_from_db()
+    assert "person_name" not in draft.schema["steps"][0]["fields"][2]
+    upload = SimpleUploadedFile("x.yaml", text.encode())
+    editor_client.post(reverse("builder:form_import", args=[kodomo_procedure.pk]), {"file": upload})
+    draft.refresh_from_db()
+    assert draft.schema["steps"][0]["fields"][2]["person_name"] is True

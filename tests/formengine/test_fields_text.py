@@ -243,3 +243,34 @@ def test_kana_names_an_emoji_sequence_whole():
     assert messages(field, {"ka": "ヤマダ👨‍👩‍👧"}) == [
         "フリガナはカタカナで入力してください（「👨‍👩‍👧」は使えません）。"
     ]
+
+
+DOCTOR = {"key": "doctor", "type": "text", "label": "主治医の氏名", "person_name": True}
+
+
+def test_person_name_flag_refuses_emoji_with_the_applicant_name_message():
+    assert name_errors(DOCTOR, {"doctor": "山田😀"}) == [
+        ("主治医の氏名に使えない文字が含まれています（「😀」は使えません）。", "characters")
+    ]
+    assert name_errors(DOCTOR, {"doctor": "★佐藤♡"}) == [
+        ("主治医の氏名に使えない文字が含まれています（「★」「♡」は使えません）。", "characters")
+    ]
+
+
+@pytest.mark.parametrize("name", ["𠮷野", "髙橋 一郎", "山﨑", "ジョン・スミス", "O'Brien"])
+def test_person_name_flag_keeps_kanji_outside_jis_x_0208(name):
+    assert value(DOCTOR, {"doctor": name}) == name
+
+
+def test_text_field_without_the_flag_accepts_what_it_accepted_before():
+    for flag in ({}, {"person_name": False}):
+        field = {"key": "owner", "type": "text", "label": "所有者の氏名または名称", **flag}
+        for text in ("㈱山田＆サンズ", "★よろしく😀", "𠮷野"):
+            assert value(field, {"owner": text}) == text
+
+
+def test_person_name_flag_is_checked_before_the_pattern():
+    field = {**DOCTOR, "pattern": ".{1,3}", "pattern_message": "3文字以内です。"}
+    assert messages(field, {"doctor": "山😀"}) == [
+        "主治医の氏名に使えない文字が含まれています（「😀」は使えません）。"
+    ]

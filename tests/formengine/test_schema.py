@@ -426,3 +426,13 @@ def test_step_key_that_collides_with_a_page_is_refused():
         "標準様式「jidou_teate_nintei」のステップ「confirm」: 識別子「confirm」は画面の名前と重なるため、"
         "ステップには使えません（使えない識別子: confirm, done, receipt, save, start）。"
     )
+
+
+def test_person_name_is_a_setting_of_text_fields_only():
+    form = parse([{**TEXT, "person_name": True}])
+    assert form.field("note").person_name is True
+    assert refused([{**TEXT, "person_name": "yes"}]).problem == (
+        "「person_name」は true か false で指定してください。"
+    )
+    err = refused([{"key": "memo", "type": "textarea", "label": "備考", "person_name": True}])
+    assert err.problem.startswith("「person_name」という設定はありません（種類「textarea」")

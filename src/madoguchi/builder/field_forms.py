@@ -116,6 +116,11 @@ class FieldSettingsForm(forms.Form):
         if t == "text":
             self.fields["pattern"] = _text("入力の形式（正規表現）", "例：[0-9]{4}（詳しい方向け）")
             self.fields["pattern_message"] = _text("形式が違うときのメッセージ")
+            self.fields["person_name"] = _bool(
+                "人の氏名（絵文字・記号は受け付けません）",
+                "主治医の氏名や担当者の氏名など、人の氏名を入れる項目です。"
+                "会社・団体の名称も入る項目では選ばないでください。",
+            )
         if t == "name":
             self.fields["kana"] = _bool("フリガナも入力していただく")
         if t == "date":
@@ -302,6 +307,7 @@ class FieldSettingsForm(forms.Form):
                 initial[name] = d[name]
         initial["kana"] = d.get("kana", True)
         initial["confirm"] = d.get("confirm", False)
+        initial["person_name"] = d.get("person_name", False)
         initial["era_input"] = "era" if d.get("era_input", True) else "western"
         if "options" in d:
             initial["options"] = options_to_lines(d["options"])
@@ -417,6 +423,8 @@ class FieldSettingsForm(forms.Form):
                 d["kana"] = False
         if t == "email":
             put("confirm", bool(c.get("confirm")))
+        if t == "text":
+            put("person_name", bool(c.get("person_name")))
         if t == "date":
             if c.get("era_input") == "western":
                 d["era_input"] = False

@@ -57,6 +57,7 @@ ATTR_LABELS: dict[str, str] = {
     "max_length": "最大文字数",
     "pattern": "入力の形式",
     "pattern_message": "形式が違うときのメッセージ",
+    "person_name": "人の氏名",
     "kana": "フリガナ",
     "min": "最小",
     "max": "最大",

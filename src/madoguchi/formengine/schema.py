@@ -42,7 +42,7 @@ COMMON_ATTRS = (
 
 # type -> extra attributes it accepts (docs/form-schema.md, table "Fields")
 TYPE_ATTRS: dict[str, tuple[str, ...]] = {
-    "text": ("max_length", "pattern", "pattern_message"),
+    "text": ("max_length", "pattern", "pattern_message", "person_name"),
     "textarea": ("max_length",),
     "name": ("kana",),
     "katakana": ("max_length",),
@@ -142,6 +142,7 @@ class Field:
     max_length: int | None = None
     pattern: re.Pattern | None = None
     pattern_message: str = ""
+    person_name: bool = False  # a text field holding a person's name (checked like 氏名)
     kana: bool = True
     min: Any = None
     max: Any = None
@@ -418,6 +419,7 @@ class _Loader:
 
     def type_text(self, f: Field, data: dict) -> None:
         self.type_plain(f, data)
+        f.person_name = self.bool_attr(f.key, data, "person_name", False)
         f.pattern_message = self.text_attr(f.key, data, "pattern_message")
         if "pattern" in data:
             pattern = data["pattern"]

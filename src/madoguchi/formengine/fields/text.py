@@ -35,8 +35,8 @@ def length_message(label: str, limit: int, current: int) -> str:
     return f"{label}は{limit}文字以内で入力してください（現在{current}文字）。"
 
 
-# A text field whose autocomplete token says it holds a person's name is checked like the
-# name field's parts (HTML autofill tokens for names).
+# A text field flagged `person_name` (another person's name: 主治医の氏名, 担当者の氏名), or
+# whose autocomplete token says it holds a name, is checked like the name field's parts.
 PERSON_NAME_AUTOCOMPLETE = frozenset(
     {"name", "family-name", "given-name", "additional-name", "nickname"}
 )
@@ -57,7 +57,7 @@ class TextType(FieldType):
         if f.max_length is not None and len(value) > f.max_length:
             ctx.error(loc, length_message(loc.label, f.max_length, len(value)), rule="max_length")
             return None
-        if f.autocomplete in PERSON_NAME_AUTOCOMPLETE and (
+        if (f.person_name or f.autocomplete in PERSON_NAME_AUTOCOMPLETE) and (
             problem := name_characters_message(value)
         ):
             ctx.error(loc, f"{loc.label}に{problem}", rule="characters")
