@@ -110,6 +110,8 @@ ADDRESSES = ["東京都千代田区千代田1-1", "東京都千代田区麹町2�
 PHONES = ["03-1234-5678", "090-1234-5678", "06-6123-4567"]
 EMAILS = ["hanako@example.jp", "taro@example.com"]
 KATAKANA = "テスト"
+# Names for text fields that hold a person's name (kanji outside JIS X 0208 included).
+PERSON_NAMES = ("山田 太郎", "𠮷野 花子", "髙橋 一郎", "山﨑 次郎", "ジョン・スミス")
 # (bank code, bank name, branch code, branch name) present in the bundled zengin data
 BANKS = [("0001", "みずほ", "001", "東京営業部"), ("9900", "ゆうちょ", "018", "〇一八")]
 HOLDERS = ["ヤマダ　ハナコ", "サトウ　タロウ"]
@@ -286,6 +288,9 @@ class _Generator:
             raise AssertionError(f"formgen: no value of {f.key} matches {f.pattern.pattern}")
         if f.type == "address":
             return self.rng.choice(ADDRESSES)[:limit]
+        if f.person_name:
+            # A person's name: the label (「…（防火担当者）の氏名」) is no name.
+            return self.rng.choice(PERSON_NAMES)[:limit]
         sample = f"{f.label}の記入例"
         if f.type == "textarea":
             sample += "です。\n2行目の説明です。"
@@ -432,6 +437,13 @@ def _breakages(f: Field, label: str, required: bool) -> Iterator[tuple[str, Any,
             "max_length",
             too_long,
             f"{label}は{f.max_length}文字以内で入力してください（現在{len(too_long)}文字）。",
+            {},
+        )
+    if kind == "text" and f.person_name:
+        yield (
+            "characters",
+            "山田😀",
+            f"{label}に使えない文字が含まれています（「😀」は使えません）。",
             {},
         )
     if kind == "text" and f.pattern is not None and not f.pattern.fullmatch("×"):
