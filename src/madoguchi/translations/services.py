@@ -239,6 +239,20 @@ def missing_counts(table: list[TableRow], languages: Iterable[str] = LANGUAGE_CO
     }
 
 
+def _create(procedure, language, key, source, text, origin, now, user=None) -> TextTranslation:
+    """A new translation of one text (by staff, or from a template without `user`)."""
+    return TextTranslation.objects.create(
+        procedure=procedure,
+        language=language,
+        key=key,
+        source=source,
+        text=text,
+        origin=origin,
+        updated_at=now,
+        updated_by=user,
+    )
+
+
 @transaction.atomic
 def save_translations(
     procedure: Procedure, language: str, entries: Mapping[str, str], user
@@ -271,16 +285,7 @@ def save_translations(
         if not text:
             row.delete()
         elif row is None:
-            TextTranslation.objects.create(
-                procedure=procedure,
-                language=language,
-                key=key,
-                source=source,
-                text=text,
-                origin=TextTranslation.Origin.STAFF,
-                updated_at=now,
-                updated_by=user,
-            )
+            _create(procedure, language, key, source, text, TextTranslation.Origin.STAFF, now, user)
         else:
             row.source, row.text, row.origin = source, text, TextTranslation.Origin.STAFF
             row.updated_at, row.updated_by = now, user
@@ -358,14 +363,8 @@ def store_template_translations(
             row = existing.get(key)
             source = japanese[key]
             if row is None:
-                TextTranslation.objects.create(
-                    procedure=procedure,
-                    language=language,
-                    key=key,
-                    source=source,
-                    text=text,
-                    origin=TextTranslation.Origin.TEMPLATE,
-                    updated_at=now,
+                _create(
+                    procedure, language, key, source, text, TextTranslation.Origin.TEMPLATE, now
                 )
                 count += 1
             elif row.origin == TextTranslation.Origin.TEMPLATE and (
