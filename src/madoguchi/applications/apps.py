@@ -15,4 +15,12 @@ class ApplicationsConfig(AppConfig):
     verbose_name = "申請"
 
     def ready(self):
+        from . import metrics
+        from .signals import events_recorded
+
         post_migrate.connect(_ensure_status_count_triggers, sender=self)
+        events_recorded.connect(
+            lambda sender, events, **kwargs: metrics.count_events(events),
+            dispatch_uid="madoguchi.applications.metrics.count_events",
+            weak=False,
+        )

@@ -23,13 +23,13 @@ from __future__ import annotations
 import datetime
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import yaml
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import DatabaseError, transaction
 
 from madoguchi.formengine.schema import FormSchema, SchemaError, parse_form
@@ -49,6 +49,7 @@ __all__ = [
     "load_standard_departments",
     "load_standard_templates",
     "load_template_file",
+    "register_translations_block",
 ]
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "standard_templates"
@@ -434,12 +435,30 @@ def load_template_file(
     )
 
 
-def _check_translations(template: str, data: Any, procedure: dict, form: dict) -> dict:
-    from madoguchi.translations.services import check_template_translations, template_texts
+# The `translations` block belongs to the translations app, above catalog: it registers how to
+# check and store the block (TranslationsConfig.ready), so catalog never imports it.
+_translations_block: tuple[Callable, Callable] | None = None
 
-    translations, problem = check_template_translations(
-        _jsonable(data, template, "翻訳（translations）") if data is not None else None,
-        template_texts(procedure, form),
+
+def register_translations_block(check: Callable, store: Callable) -> None:
+    """`check(data, procedure, form)` → ({language: {key: text}}, Japanese problem or None);
+    `store(procedure_row, translations, procedure, form)` keeps them for a loaded procedure."""
+    global _translations_block
+    _translations_block = (check, store)
+
+
+def _translations_hooks() -> tuple[Callable, Callable]:
+    if _translations_block is None:
+        raise ImproperlyConfigured("madoguchi.translations is not installed")
+    return _translations_block
+
+
+def _check_translations(template: str, data: Any, procedure: dict, form: dict) -> dict:
+    if data is None:
+        return {}
+    check, _store = _translations_hooks()
+    translations, problem = check(
+        _jsonable(data, template, "翻訳（translations）"), procedure, form
     )
     if problem:
         raise TemplateError(template, None, problem)
@@ -447,14 +466,9 @@ def _check_translations(template: str, data: Any, procedure: dict, form: dict) -
 
 
 def _store_translations(procedure: Procedure, definition: TemplateDefinition) -> None:
-    from madoguchi.translations.services import store_template_translations, template_texts
-
     if definition.translations:
-        store_template_translations(
-            procedure,
-            definition.translations,
-            template_texts(definition.procedure, definition.form),
-        )
+        _check, store = _translations_hooks()
+        store(procedure, definition.translations, definition.procedure, definition.form)
 
 
 def check_procedure(

@@ -7,6 +7,10 @@ class ChannelsConfig(AppConfig):
 
     def ready(self) -> None:
         # マイナポータル 申請処理状況登録: the event receiver and the outbox sender.
+        from madoguchi.ops.metrics import register_gauges
+
+        from .metrics import quarantine_gauges
         from .mynaportal import status_sync
 
         status_sync.register_with_outbox()
+        register_gauges(quarantine_gauges)

@@ -6,13 +6,6 @@ class OpsConfig(AppConfig):
     verbose_name = "運用"
 
     def ready(self) -> None:
-        from madoguchi.applications.signals import events_recorded
+        from . import celery_signals
 
-        from . import celery_signals, metrics
-
-        events_recorded.connect(
-            lambda sender, events, **kwargs: metrics.count_events(events),
-            dispatch_uid="madoguchi.ops.metrics.count_events",
-            weak=False,
-        )
         celery_signals.connect()

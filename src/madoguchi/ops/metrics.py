@@ -6,15 +6,16 @@ children, prometheus-client's multiprocess mode adds them up — `PROMETHEUS_MUL
 - `madoguchi_http_request_duration_seconds{view,method,status}` — latency by view (the URL
   name, never the path: a path holds tokens and a query string holds search words);
 - `madoguchi_applications_submitted_total{channel}` and
-  `madoguchi_status_changes_total{status}` — from the application events, after commit;
+  `madoguchi_status_changes_total{status}` — from the application events, after commit
+  (`applications.metrics`);
 - `madoguchi_mynaportal_pull_packages_total{result}` — what each マイナポータル pull did.
 
 Read from the shared state at each scrape (so every replica reports the same truth, and
 nothing is lost when a process dies):
 
 - `madoguchi_outbox_pending{kind}`, `madoguchi_outbox_oldest_pending_age_seconds{kind}`,
-  `madoguchi_outbox_failed{kind}`;
-- `madoguchi_mynaportal_quarantined` — packages waiting in quarantine;
+  `madoguchi_outbox_failed{kind}` (`outbox.metrics`);
+- `madoguchi_mynaportal_quarantined` — packages waiting in quarantine (`channels.metrics`);
 - `madoguchi_celery_queue_length{queue}` — tasks waiting in the broker.
 
 Served at `/metrics` only with the bearer token `METRICS_TOKEN` (unset: 404), by
@@ -26,10 +27,9 @@ from __future__ import annotations
 import hmac
 import logging
 import os
-import time
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -78,33 +78,6 @@ def observe_request(view: str, method: str, status: int, seconds: float) -> None
     REQUEST_DURATION.labels(view, method, f"{status // 100}xx").observe(seconds)
 
 
-def count_events(events) -> None:
-    """Receiver of `applications.signals.events_recorded`: count after the commit."""
-    from madoguchi.applications.models import ApplicationEvent
-
-    kinds = ApplicationEvent.Kind
-    changes_kinds = (kinds.STATUS_CHANGED, kinds.WITHDRAWN, kinds.RESUBMITTED)
-    submitted: dict[str, int] = {}
-    changes: dict[str, int] = {}
-    for event in events:
-        if event.kind == kinds.SUBMITTED:
-            channel = getattr(event.application, "channel", "") or "unknown"
-            submitted[channel] = submitted.get(channel, 0) + 1
-        elif event.kind in changes_kinds:
-            status = getattr(event, "to_status", "") or "unknown"
-            changes[status] = changes.get(status, 0) + 1
-    if not submitted and not changes:
-        return
-
-    def count() -> None:
-        for channel, n in submitted.items():
-            SUBMITTED.labels(channel).inc(n)
-        for status, n in changes.items():
-            STATUS_CHANGES.labels(status).inc(n)
-
-    transaction.on_commit(count)
-
-
 def count_pull(result) -> None:
     """After a マイナポータル pull (`pull.PullResult`)."""
     PULLS.labels("failed" if result.failed and not result.handled - result.failed else "ok").inc()
@@ -117,75 +90,28 @@ def count_pull(result) -> None:
 # ----------------------------------------------------------------------- shared state
 
 
+# Gauges of the apps above ops (the outbox backlog, the マイナポータル quarantine): each app
+# registers a function yielding its metric families from its AppConfig.ready.
+_GAUGES: list[Callable[[], Iterable]] = []
+
+
+def register_gauges(gauges: Callable[[], Iterable]) -> None:
+    """Add a source of shared-state gauges, read at each scrape. The function yields
+    prometheus metric families and yields nothing (logging why) when its data is unreadable."""
+    if gauges not in _GAUGES:
+        _GAUGES.append(gauges)
+
+
 class StateCollector:
     """Gauges read from the database and the broker at each scrape."""
 
     def collect(self):
-        yield from self._outbox()
-        yield from self._quarantine()
+        for gauges in _GAUGES:
+            yield from gauges()
         yield from self._queues()
 
     def describe(self):  # registering must not run the queries
         return []
-
-    def _outbox(self):
-        from django.db.models import Count, Min
-
-        from madoguchi.outbox.models import OutboxMessage
-
-        pending = GaugeMetricFamily(
-            "madoguchi_outbox_pending", "Outbox messages waiting to be sent.", labels=["kind"]
-        )
-        age = GaugeMetricFamily(
-            "madoguchi_outbox_oldest_pending_age_seconds",
-            "Age of the oldest outbox message still waiting, by kind.",
-            labels=["kind"],
-        )
-        failed = GaugeMetricFamily(
-            "madoguchi_outbox_failed",
-            "Outbox messages whose retries are exhausted (送信失敗), by kind.",
-            labels=["kind"],
-        )
-        try:
-            now = time.time()
-            rows = {
-                row["kind"]: row
-                for row in OutboxMessage.objects.filter(state=OutboxMessage.State.PENDING)
-                .values("kind")
-                .annotate(n=Count("pk"), oldest=Min("created_at"))
-                .order_by()
-            }
-            failed_rows = dict(
-                OutboxMessage.objects.filter(state=OutboxMessage.State.FAILED)
-                .values_list("kind")
-                .annotate(n=Count("pk"))
-                .order_by()
-            )
-        except Exception as exc:
-            logger.warning("metrics: outbox not readable (%s)", type(exc).__name__)
-            return
-        for kind in OutboxMessage.Kind.values:
-            row = rows.get(kind)
-            pending.add_metric([kind], row["n"] if row else 0)
-            age.add_metric([kind], max(0.0, now - row["oldest"].timestamp()) if row else 0.0)
-            failed.add_metric([kind], failed_rows.get(kind, 0))
-        yield pending
-        yield age
-        yield failed
-
-    def _quarantine(self):
-        from madoguchi.channels.models import QuarantinedPackage
-
-        try:
-            n = QuarantinedPackage.objects.filter(
-                state=QuarantinedPackage.State.QUARANTINED
-            ).count()
-        except Exception as exc:
-            logger.warning("metrics: quarantine not readable (%s)", type(exc).__name__)
-            return
-        yield GaugeMetricFamily(
-            "madoguchi_mynaportal_quarantined", "マイナポータル packages in quarantine.", value=n
-        )
 
     def _queues(self):
         if not getattr(settings, "REDIS_URL", "") or settings.CELERY_TASK_ALWAYS_EAGER:

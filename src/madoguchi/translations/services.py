@@ -342,6 +342,25 @@ def template_texts(procedure_values: Mapping[str, Any], form: dict) -> list[Form
     return procedure_texts(procedure_values) + form_texts(form)
 
 
+def check_template_block(
+    data: Any, procedure_values: Mapping[str, Any], form: dict
+) -> tuple[dict[str, dict[str, str]], str | None]:
+    """The loader's check of a template's `translations` block (catalog.loader)."""
+    return check_template_translations(data, template_texts(procedure_values, form))
+
+
+def store_template_block(
+    procedure: Procedure,
+    translations: Mapping[str, Mapping[str, str]],
+    procedure_values: Mapping[str, Any],
+    form: dict,
+) -> int:
+    """The loader's store of a template's `translations` block (catalog.loader)."""
+    return store_template_translations(
+        procedure, translations, template_texts(procedure_values, form)
+    )
+
+
 def store_template_translations(
     procedure: Procedure,
     translations: Mapping[str, Mapping[str, str]],
