@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi.catalog.models import FormVersion, Procedure
 from madoguchi.tenants.models import Municipality, MunicipalityScopedQuerySet
 
+from . import workflow
 from .tokens import new_token, token_digest
 
 
@@ -26,14 +27,19 @@ class Channel(models.TextChoices):
     PAPER = "paper", _("紙")
 
 
+def _status(code: str) -> tuple[str, str]:
+    """A status choice: its code and label from the one table in `workflow`."""
+    return code, _(workflow.LABELS[code])
+
+
 class Status(models.TextChoices):
-    DRAFT = "draft", _("入力中")
-    RECEIVED = "received", _("受付")
-    IN_PROGRESS = "in_progress", _("処理中")
-    RETURNED = "returned", _("要再申請")
-    COMPLETED = "completed", _("完了")
-    REJECTED = "rejected", _("却下")
-    WITHDRAWN = "withdrawn", _("取り下げ")
+    DRAFT = _status(workflow.DRAFT)
+    RECEIVED = _status(workflow.RECEIVED)
+    IN_PROGRESS = _status(workflow.IN_PROGRESS)
+    RETURNED = _status(workflow.RETURNED)
+    COMPLETED = _status(workflow.COMPLETED)
+    REJECTED = _status(workflow.REJECTED)
+    WITHDRAWN = _status(workflow.WITHDRAWN)
 
 
 FINISHED_STATUSES = {Status.COMPLETED, Status.REJECTED, Status.WITHDRAWN}
@@ -358,10 +364,10 @@ class DepartmentProgress(models.Model):
     (水道 and 下水道). The applicant sees one overall status on the Application."""
 
     class State(models.TextChoices):
-        RECEIVED = "received", _("受付")
-        IN_PROGRESS = "in_progress", _("処理中")
-        COMPLETED = "completed", _("完了")
-        REJECTED = "rejected", _("却下")
+        RECEIVED = _status(workflow.RECEIVED)
+        IN_PROGRESS = _status(workflow.IN_PROGRESS)
+        COMPLETED = _status(workflow.COMPLETED)
+        REJECTED = _status(workflow.REJECTED)
 
     municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="+")
     application = models.ForeignKey(

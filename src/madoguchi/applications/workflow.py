@@ -14,7 +14,7 @@ is derived from them by `overall_status`. 要再申請 is always case-wide.
 
 No Django imports: the back office, the portal, the API and the tests share these rules.
 Messages are complete Japanese sentences; `TransitionError.template` and `.params` let a
-caller translate them (the labels below are the msgids of `Status` in `applications.models`).
+caller translate them (the labels below are also the msgids of `Status` in `applications.models`).
 """
 
 from collections.abc import Iterable
@@ -31,14 +31,22 @@ STATUSES = (DRAFT, RECEIVED, IN_PROGRESS, RETURNED, COMPLETED, REJECTED, WITHDRA
 FINISHED = frozenset({COMPLETED, REJECTED, WITHDRAWN})
 DEPARTMENT_STATES = (RECEIVED, IN_PROGRESS, COMPLETED, REJECTED)
 
+
+def gettext_noop(text: str) -> str:
+    """Marks a msgid for makemessages; the caller translates (this module stays Django-free)."""
+    return text
+
+
+# The one definition of the status labels: `Status` and `DepartmentProgress.State` in
+# `applications.models` take their choices from here.
 LABELS = {
-    DRAFT: "入力中",
-    RECEIVED: "受付",
-    IN_PROGRESS: "処理中",
-    RETURNED: "要再申請",
-    COMPLETED: "完了",
-    REJECTED: "却下",
-    WITHDRAWN: "取り下げ",
+    DRAFT: gettext_noop("入力中"),
+    RECEIVED: gettext_noop("受付"),
+    IN_PROGRESS: gettext_noop("処理中"),
+    RETURNED: gettext_noop("要再申請"),
+    COMPLETED: gettext_noop("完了"),
+    REJECTED: gettext_noop("却下"),
+    WITHDRAWN: gettext_noop("取り下げ"),
 }
 
 STAFF = "staff"
