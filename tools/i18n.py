@@ -41,7 +41,9 @@ def todo() -> list[str]:
 
 
 def refresh() -> None:
-    _manage("makemessages")
+    # No "#:" source locations: they change with every edit of a file and make .po merges
+    # conflict; the msgid alone is searchable.
+    _manage("makemessages", "--no-location")
     missing = todo()
     print(json.dumps({msgid: "" for msgid in missing}, ensure_ascii=False, indent=1))
     print(f"{len(missing)} entries need a translation", file=sys.stderr)

@@ -6,6 +6,7 @@ import pytest
 import yaml
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
 
 from madoguchi.builder import schema_edit
 from madoguchi.catalog.models import FormVersion
@@ -263,3 +264,39 @@ def test_person_name_checkbox_sets_the_flag_and_export_import_carry_it(
     editor_client.post(reverse("builder:form_import", args=[kodomo_procedure.pk]), {"file": upload})
     draft.refresh_from_db()
     assert draft.schema["steps"][0]["fields"][2]["person_name"] is True
+
+
+@pytest.fixture
+def _back_to_default_language():
+    yield
+    translation.deactivate()
+
+
+def test_builder_pages_are_japanese_by_default_and_english_on_request(
+    editor_client, kodomo_procedure, draft, _back_to_default_language
+):
+    form_url = reverse("builder:form_edit", args=[kodomo_procedure.pk])
+    field_url = reverse("builder:field_edit", args=[kodomo_procedure.pk, "spouse"])
+    page = editor_client.get(form_url).content.decode()
+    assert "公開の確認へ進む" in page and "ステップを追加" in page
+    assert "Go on to check and publish" not in page
+    page = editor_client.get(field_url).content.decode()
+    assert "この項目を表示する条件" in page and "人の氏名（絵文字・記号は受け付けません）" in page
+
+    english = {"headers": {"accept-language": "en"}}
+    page = editor_client.get(form_url, **english).content.decode()
+    assert '<html lang="en">' in page
+    assert "Go on to check and publish" in page and "Add step" in page
+    assert "Step 1: 申請者" in page  # the form's own texts are data: they stay Japanese
+    assert ">Single-line text</option>" in page
+    page = editor_client.get(field_url, **english).content.decode()
+    assert "Show this field when" in page
+    assert "A person&#x27;s name (emoji and symbols are not accepted)" in page
+    assert "この項目を表示する条件" not in page
+    page = editor_client.get(reverse("builder:procedure_list"), **english).content.decode()
+    assert "Create a new procedure" in page
+    response = editor_client.post(
+        reverse("builder:form_op", args=[kodomo_procedure.pk]), {"action": "add_step"}, **english
+    )
+    page = editor_client.get(response["Location"], **english).content.decode()
+    assert "Added a step." in page

@@ -22,7 +22,8 @@ PO_FILE = SOURCE_DIR / "locale" / "en" / "LC_MESSAGES" / "django.po"
 MO_FILE = PO_FILE.with_suffix(".mo")
 
 REFRESH = (
-    "cd src/madoguchi && ../../.venv/bin/madoguchi makemessages -l en --ignore '*/migrations/*'"
+    "cd src/madoguchi && ../../.venv/bin/madoguchi makemessages -l en --no-location"
+    " --ignore '*/migrations/*'"
     " && ../../.venv/bin/madoguchi compilemessages -l en --ignore '*/migrations/*'"
 )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from madoguchi.formengine.schema import CHOICE_TYPES, FILE_KINDS, Condition, FormSchema
 
@@ -18,14 +19,14 @@ from .schema_edit import TYPE_LABELS
 CONDITION_ROWS = 3
 OPS = [
     ("", "―"),
-    ("eq", "が次の値のとき"),
-    ("ne", "が次の値でないとき"),
-    ("filled", "が入力されているとき"),
-    ("empty", "が入力されていないとき"),
+    ("eq", _("が次の値のとき")),
+    ("ne", _("が次の値でないとき")),
+    ("filled", _("が入力されているとき")),
+    ("empty", _("が入力されていないとき")),
 ]
 JOINS = [
-    ("all", "すべての条件に当てはまるとき（かつ）"),
-    ("any", "どれか1つに当てはまるとき（または）"),
+    ("all", _("すべての条件に当てはまるとき（かつ）")),
+    ("any", _("どれか1つに当てはまるとき（または）")),
 ]
 # Settings of each type the form offers (the engine's TYPE_ATTRS, minus those it handles
 # itself: options and fields are edited as lines / separate fields).
@@ -69,18 +70,18 @@ def lines_to_options(text: str) -> list[dict]:
 class FieldSettingsForm(forms.Form):
     """Settings of the field `data` (its current definition) in `form` (the parsed draft)."""
 
-    label = forms.CharField(label="項目名", required=False, max_length=300)
+    label = forms.CharField(label=_("項目名"), required=False, max_length=300)
     help = _text(
-        "説明（ヘルプ）",
-        "項目名の下に表示する説明です。書き方の例や注意を入れます。",
+        _("説明（ヘルプ）"),
+        _("項目名の下に表示する説明です。書き方の例や注意を入れます。"),
         forms.Textarea(attrs={"rows": 2}),
     )
-    required = _bool("必須にする", "入力しないと次へ進めない項目にします。")
+    required = _bool(_("必須にする"), _("入力しないと次へ進めない項目にします。"))
     key = forms.CharField(
-        label="識別子",
+        label=_("識別子"),
         required=False,
         max_length=64,
-        help_text="出力やファイル連携で使う半角英小文字の名前です。通常は変更不要です。",
+        help_text=_("出力やファイル連携で使う半角英小文字の名前です。通常は変更不要です。"),
     )
 
     def __init__(self, *args, data_field: dict, form: FormSchema, **kwargs):
@@ -92,15 +93,17 @@ class FieldSettingsForm(forms.Form):
         if t == "notice":
             del self.fields["required"]
             self.fields["body"] = _text(
-                "説明文",
-                "申請者に読んで確認していただく文章です。",
+                _("説明文"),
+                _("申請者に読んで確認していただく文章です。"),
                 forms.Textarea(attrs={"rows": 4}),
             )
             self.fields["confirm_label"] = _text(
-                "確認の文言", "空欄の場合「上記の内容を確認しました」"
+                _("確認の文言"), _("空欄の場合「上記の内容を確認しました」")
             )
         if t in ("text", "textarea", "katakana", "address"):
-            self.fields["max_length"] = _int("最大文字数", "空欄の場合は標準の文字数です。", 1)
+            self.fields["max_length"] = _int(
+                _("最大文字数"), _("空欄の場合は標準の文字数です。"), 1
+            )
         if t in (
             "text",
             "textarea",
@@ -112,81 +115,87 @@ class FieldSettingsForm(forms.Form):
             "money",
             "decimal",
         ):
-            self.fields["placeholder"] = _text("入力例", "入力欄に薄く表示する例です。")
+            self.fields["placeholder"] = _text(_("入力例"), _("入力欄に薄く表示する例です。"))
         if t == "text":
-            self.fields["pattern"] = _text("入力の形式（正規表現）", "例：[0-9]{4}（詳しい方向け）")
-            self.fields["pattern_message"] = _text("形式が違うときのメッセージ")
+            self.fields["pattern"] = _text(
+                _("入力の形式（正規表現）"), _("例：[0-9]{4}（詳しい方向け）")
+            )
+            self.fields["pattern_message"] = _text(_("形式が違うときのメッセージ"))
             self.fields["person_name"] = _bool(
-                "人の氏名（絵文字・記号は受け付けません）",
-                "主治医の氏名や担当者の氏名など、人の氏名を入れる項目です。"
-                "会社・団体の名称も入る項目では選ばないでください。",
+                _("人の氏名（絵文字・記号は受け付けません）"),
+                _(
+                    "主治医の氏名や担当者の氏名など、人の氏名を入れる項目です。"
+                    "会社・団体の名称も入る項目では選ばないでください。"
+                ),
             )
         if t == "name":
-            self.fields["kana"] = _bool("フリガナも入力していただく")
+            self.fields["kana"] = _bool(_("フリガナも入力していただく"))
         if t == "date":
             self.fields["era_input"] = forms.ChoiceField(
-                label="日付の入力方法",
+                label=_("日付の入力方法"),
                 choices=[
-                    ("era", "和暦（令和・平成・昭和…）と西暦を選べる"),
-                    ("western", "西暦のみ"),
+                    ("era", _("和暦（令和・平成・昭和…）と西暦を選べる")),
+                    ("western", _("西暦のみ")),
                 ],
                 widget=forms.RadioSelect,
                 required=False,
             )
-            self.fields["min"] = _text("入力できる最も前の日", "YYYY-MM-DD か today（今日）")
-            self.fields["max"] = _text("入力できる最も後の日", "YYYY-MM-DD か today（今日）")
+            self.fields["min"] = _text(_("入力できる最も前の日"), _("YYYY-MM-DD か today（今日）"))
+            self.fields["max"] = _text(_("入力できる最も後の日"), _("YYYY-MM-DD か today（今日）"))
         if t == "postal_code":
-            choices = [("", "―（住所を自動入力しない）")] + [
+            choices = [("", _("―（住所を自動入力しない）"))] + [
                 (f.key, f.label)
                 for f in form.all_fields()
                 if f.type in ("address", "text", "textarea") and f.key != data_field["key"]
             ]
             self.fields["address_field"] = forms.ChoiceField(
-                label="住所を自動入力する項目",
+                label=_("住所を自動入力する項目"),
                 choices=choices,
                 required=False,
-                help_text="同じステップの住所の項目を選ぶと、郵便番号から住所を入力します。",
+                help_text=_("同じステップの住所の項目を選ぶと、郵便番号から住所を入力します。"),
             )
         if t == "email":
-            self.fields["confirm"] = _bool("確認のため2回入力していただく")
+            self.fields["confirm"] = _bool(_("確認のため2回入力していただく"))
         if t in ("integer", "money", "repeat"):
             self.fields["min"] = _int(
-                "最小" if t != "repeat" else "最少の件数", "", 0 if t == "repeat" else None
+                _("最小") if t != "repeat" else _("最少の件数"), "", 0 if t == "repeat" else None
             )
-            self.fields["max"] = _int("最大" if t != "repeat" else "最多の件数", "", None)
+            self.fields["max"] = _int(_("最大") if t != "repeat" else _("最多の件数"), "", None)
         if t == "decimal":
-            self.fields["min"] = forms.DecimalField(label="最小", required=False)
-            self.fields["max"] = forms.DecimalField(label="最大", required=False)
-            self.fields["places"] = _int("小数点以下の桁数", "空欄の場合は2桁です。", 0)
+            self.fields["min"] = forms.DecimalField(label=_("最小"), required=False)
+            self.fields["max"] = forms.DecimalField(label=_("最大"), required=False)
+            self.fields["places"] = _int(_("小数点以下の桁数"), _("空欄の場合は2桁です。"), 0)
         if t in ("integer", "decimal"):
-            self.fields["unit"] = _text("単位", "例：人、㎡")
+            self.fields["unit"] = _text(_("単位"), _("例：人、㎡"))
         if t in CHOICE_TYPES:
             self.fields["options"] = _text(
-                "選択肢",
-                "1行に1つずつ入力します。出力する値を変えるときは「値|表示名」と書きます。",
+                _("選択肢"),
+                _("1行に1つずつ入力します。出力する値を変えるときは「値|表示名」と書きます。"),
                 forms.Textarea(attrs={"rows": 5}),
             )
         if t == "checkboxes":
-            self.fields["min_selected"] = _int("最少の選択数", "", 0)
-            self.fields["max_selected"] = _int("最多の選択数", "", 1)
+            self.fields["min_selected"] = _int(_("最少の選択数"), "", 0)
+            self.fields["max_selected"] = _int(_("最多の選択数"), "", 1)
         if t == "file":
             self.fields["accept"] = forms.MultipleChoiceField(
-                label="受け付けるファイルの種類",
+                label=_("受け付けるファイルの種類"),
                 choices=[(k, k.upper()) for k in FILE_KINDS],
                 widget=forms.CheckboxSelectMultiple,
                 required=False,
             )
             self.fields["max_size_mb"] = forms.DecimalField(
-                label="1ファイルの最大サイズ（MB）",
+                label=_("1ファイルの最大サイズ（MB）"),
                 required=False,
-                help_text="空欄の場合は10MBです。",
+                help_text=_("空欄の場合は10MBです。"),
             )
-            self.fields["max_files"] = _int("添付できるファイルの数", "空欄の場合は1つです。", 1)
+            self.fields["max_files"] = _int(
+                _("添付できるファイルの数"), _("空欄の場合は1つです。"), 1
+            )
         if t == "repeat":
-            self.fields["item_label"] = _text("1件の呼び方", "例：児童、世帯員")
-        self._add_condition_fields("visible_if", "表示する条件")
+            self.fields["item_label"] = _text(_("1件の呼び方"), _("例：児童、世帯員"))
+        self._add_condition_fields("visible_if", _("表示する条件"))
         if t != "notice":
-            self._add_condition_fields("required_if", "必須にする条件")
+            self._add_condition_fields("required_if", _("必須にする条件"))
         # Conditions the pick lists cannot show (written in YAML: nested, "in") are kept as
         # they are unless staff clear them or pick a new one.
         self.kept_conditions = {
@@ -218,7 +227,7 @@ class FieldSettingsForm(forms.Form):
     def _add_condition_fields(self, prefix: str, title: str) -> None:
         targets = self.condition_targets()
         field_choices = [("", "―")] + [(f.key, f.label) for f in targets]
-        value_choices: list = [("", "（右の欄に入力した値）")]
+        value_choices: list = [("", _("（右の欄に入力した値）"))]
         for f in targets:
             if f.type in CHOICE_TYPES:
                 value_choices.append(
@@ -226,23 +235,32 @@ class FieldSettingsForm(forms.Form):
                 )
             elif f.type in ("yesno", "notice"):
                 value_choices.append(
-                    (f.label, [(f"{f.key}::true", "はい"), (f"{f.key}::false", "いいえ")])
+                    (f.label, [(f"{f.key}::true", _("はい")), (f"{f.key}::false", _("いいえ"))])
                 )
         self.fields[f"{prefix}_join"] = forms.ChoiceField(
-            label=f"{title}が複数あるとき", choices=JOINS, required=False, widget=forms.RadioSelect
+            label=_("%(title)sが複数あるとき") % {"title": title},
+            choices=JOINS,
+            required=False,
+            widget=forms.RadioSelect,
         )
         for i in range(CONDITION_ROWS):
             self.fields[f"{prefix}_{i}_field"] = forms.ChoiceField(
-                label=f"{title}{i + 1}：項目", choices=field_choices, required=False
+                label=_("%(title)s%(n)s：項目") % {"title": title, "n": i + 1},
+                choices=field_choices,
+                required=False,
             )
             self.fields[f"{prefix}_{i}_op"] = forms.ChoiceField(
-                label=f"{title}{i + 1}：比べ方", choices=OPS, required=False
+                label=_("%(title)s%(n)s：比べ方") % {"title": title, "n": i + 1},
+                choices=OPS,
+                required=False,
             )
             self.fields[f"{prefix}_{i}_choice"] = forms.ChoiceField(
-                label=f"{title}{i + 1}：値（選択肢）", choices=value_choices, required=False
+                label=_("%(title)s%(n)s：値（選択肢）") % {"title": title, "n": i + 1},
+                choices=value_choices,
+                required=False,
             )
             self.fields[f"{prefix}_{i}_text"] = forms.CharField(
-                label=f"{title}{i + 1}：値（入力）", required=False
+                label=_("%(title)s%(n)s：値（入力）") % {"title": title, "n": i + 1}, required=False
             )
 
     def condition_rows(self, prefix: str):
@@ -340,7 +358,9 @@ class FieldSettingsForm(forms.Form):
             if not key and not op:
                 continue
             if not key or not op:
-                self.add_error(f"{prefix}_{i}_field", "条件の項目と比べ方の両方を選んでください。")
+                self.add_error(
+                    f"{prefix}_{i}_field", _("条件の項目と比べ方の両方を選んでください。")
+                )
                 continue
             if op in ("filled", "empty"):
                 parts.append({"field": key, "filled": op == "filled"})
@@ -353,7 +373,8 @@ class FieldSettingsForm(forms.Form):
                 if choice_key != key:
                     label = target.label if target else key
                     self.add_error(
-                        f"{prefix}_{i}_choice", f"選んだ値は項目「{label}」の選択肢ではありません。"
+                        f"{prefix}_{i}_choice",
+                        _("選んだ値は項目「%(label)s」の選択肢ではありません。") % {"label": label},
                     )
                     continue
                 if target is not None and target.type in ("yesno", "notice"):
@@ -365,11 +386,11 @@ class FieldSettingsForm(forms.Form):
                         value = int(text)
                     except ValueError:
                         self.add_error(
-                            f"{prefix}_{i}_text", "この項目と比べる値は整数で入力してください。"
+                            f"{prefix}_{i}_text", _("この項目と比べる値は整数で入力してください。")
                         )
                         continue
             else:
-                self.add_error(f"{prefix}_{i}_choice", "比べる値を選ぶか入力してください。")
+                self.add_error(f"{prefix}_{i}_choice", _("比べる値を選ぶか入力してください。"))
                 continue
             leaf = {"field": key, "equals": value}
             parts.append({"not": leaf} if op == "ne" else leaf)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import gettext as _
+
 from madoguchi.applications.models import FINISHED_STATUSES, Application
 from madoguchi.catalog.models import FormVersion, Procedure
 
@@ -44,8 +46,11 @@ def impact_warnings(
     )
     if running:
         warnings.append(
-            f"この手続には、入力中・処理中の申請が{running}件あります。それらは今の版"
-            f"（第{published.number}版）のまま処理され、新しい版は公開後に始まる申請から使われます。"
+            _(
+                "この手続には、入力中・処理中の申請が%(count)s件あります。それらは今の版"
+                "（第%(number)s版）のまま処理され、新しい版は公開後に始まる申請から使われます。"
+            )
+            % {"count": running, "number": published.number}
         )
     keys = diff.affected_keys
     if not keys:
@@ -63,8 +68,11 @@ def impact_warnings(
         if found or (mapping.same_keys and keys):
             found = found or keys
             warnings.append(
-                f"マイナポータル項目対応（手続コード {mapping.procedure_code}）が、削除または変更した"
-                f"項目 {named(found)} を使っている可能性があります。公開後に項目対応を確認してください。"
+                _(
+                    "マイナポータル項目対応（手続コード %(code)s）が、削除または変更した"
+                    "項目 %(fields)s を使っている可能性があります。公開後に項目対応を確認してください。"
+                )
+                % {"code": mapping.procedure_code, "fields": named(found)}
             )
     from madoguchi.linkage.models import Layout
 
@@ -72,8 +80,11 @@ def impact_warnings(
         found = _mentions(layout.columns, keys)
         if found:
             warnings.append(
-                f"ファイル連携のレイアウト「{layout.name}」が、削除または変更した項目 {named(found)} "
-                "を出力しています。公開後にレイアウトを直してください。"
+                _(
+                    "ファイル連携のレイアウト「%(layout)s」が、削除または変更した項目 %(fields)s "
+                    "を出力しています。公開後にレイアウトを直してください。"
+                )
+                % {"layout": layout.name, "fields": named(found)}
             )
     from madoguchi.analytics.models import ValidationFailure
 
@@ -84,7 +95,10 @@ def impact_warnings(
     )
     if counted:
         warnings.append(
-            f"指標（入力エラーの多い項目）に、削除または変更した項目 {named(counted)} の"
-            "これまでの件数があります。新しい版の件数は別に数えられます。"
+            _(
+                "指標（入力エラーの多い項目）に、削除または変更した項目 %(fields)s の"
+                "これまでの件数があります。新しい版の件数は別に数えられます。"
+            )
+            % {"fields": named(counted)}
         )
     return warnings

@@ -17,6 +17,7 @@ import zipfile
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from madoguchi.catalog.loader import (
     TEMPLATES_DIR,
@@ -272,30 +273,37 @@ def import_library(data: bytes, known_departments: set[str]) -> list[str]:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
         raise LibraryFileError(
-            "ファイルは、様式ライブラリから書き出した zip ファイルにしてください。"
+            _("ファイルは、様式ライブラリから書き出した zip ファイルにしてください。")
         ) from exc
     with archive:
         names = archive.namelist()
         if "manifest.json" not in names:
-            raise LibraryFileError("zip ファイルに manifest.json がありません。")
+            raise LibraryFileError(_("zip ファイルに manifest.json がありません。"))
         try:
             manifest = json.loads(archive.read("manifest.json").decode("utf-8"))
             origin = str(manifest["origin"])[:200]
         except (ValueError, KeyError, TypeError) as exc:
-            raise LibraryFileError("manifest.json の内容が正しくありません。") from exc
+            raise LibraryFileError(_("manifest.json の内容が正しくありません。")) from exc
         files = [n for n in names if n.endswith((".yaml", ".yml"))]
         if len(files) > MAX_LIBRARY_ENTRIES:
-            raise LibraryFileError(f"一度に読み込める様式は{MAX_LIBRARY_ENTRIES}件までです。")
+            raise LibraryFileError(
+                _("一度に読み込める様式は%(count)s件までです。") % {"count": MAX_LIBRARY_ENTRIES}
+            )
         documents = []
         for name in files:
             info = archive.getinfo(name)
             if info.file_size > 2 * 1024 * 1024:
-                raise LibraryFileError(f"「{name}」が大きすぎます（2MBまで）。")
+                raise LibraryFileError(
+                    _("「%(file)s」が大きすぎます（%(limit)sまで）。")
+                    % {"file": name, "limit": "2MB"}
+                )
             source = name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
             try:
                 text = archive.read(name).decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise LibraryFileError(f"「{name}」は UTF-8 にしてください。") from exc
+                raise LibraryFileError(
+                    _("「%(file)s」は UTF-8 にしてください。") % {"file": name}
+                ) from exc
             try:
                 document = read_template_text(text, source, known_departments | _codes(text))
             except TemplateError as exc:

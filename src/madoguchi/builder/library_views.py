@@ -4,6 +4,8 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from madoguchi.catalog.models import Procedure
@@ -53,7 +55,10 @@ def library_copy(request):
     procedure = library.copy_entry(entry, municipality, own_departments(request.user, municipality))
     messages.success(
         request,
-        f"{entry.origin}「{entry.name}」をコピーして、下書きを作りました。内容を確認して公開してください。",
+        _(
+            "%(origin)s「%(name)s」をコピーして、下書きを作りました。内容を確認して公開してください。"
+        )
+        % {"origin": entry.origin, "name": entry.name},
     )
     return redirect("builder:form_edit", procedure.pk)
 
@@ -70,13 +75,14 @@ def library_update(request, pk):
     copy = _copy_of(procedure)
     entry = library.pending_update(copy) if copy else None
     if entry is None:
-        messages.info(request, "コピー元に新しい更新はありません。")
+        messages.info(request, _("コピー元に新しい更新はありません。"))
         return redirect("builder:form_edit", procedure.pk)
     if request.method == "POST":
         draft = library.take_update(copy, entry)
         messages.success(
             request,
-            f"コピー元の更新を下書きの第{draft.number}版に取り込みました。確認して公開してください。",
+            _("コピー元の更新を下書きの第%(number)s版に取り込みました。確認して公開してください。")
+            % {"number": draft.number},
         )
         return redirect("builder:form_edit", procedure.pk)
     return render(
@@ -99,11 +105,11 @@ def share_toggle(request, pk):
         SharedForm.objects.get_or_create(procedure=procedure, defaults={"shared_by": request.user})
         messages.success(
             request,
-            "この様式を他の団体と共有しました（公開中の版が様式ライブラリに表示されます）。",
+            _("この様式を他の団体と共有しました（公開中の版が様式ライブラリに表示されます）。"),
         )
     else:
         SharedForm.objects.filter(procedure=procedure).delete()
-        messages.success(request, "この様式の共有をやめました。")
+        messages.success(request, _("この様式の共有をやめました。"))
     return redirect("builder:form_edit", procedure.pk)
 
 
@@ -137,15 +143,23 @@ def library_import(request):
         raise Http404("only a 管理者 imports into the library")
     upload = request.FILES.get("file")
     if upload is None:
-        messages.error(request, "読み込むファイルを選んでください。")
+        messages.error(request, _("読み込むファイルを選んでください。"))
     elif upload.size > library.MAX_LIBRARY_FILE:
-        messages.error(request, "ファイルが大きすぎます（20MBまで）。")
+        messages.error(request, _("ファイルが大きすぎます（%(limit)sまで）。") % {"limit": "20MB"})
     else:
         known = set(municipality.departments.values_list("code", flat=True))
         try:
             names = library.import_library(upload.read(), known)
         except library.LibraryFileError as exc:
-            messages.error(request, f"読み込めません。{exc}")
+            messages.error(request, _("読み込めません。%(problem)s") % {"problem": exc})
         else:
-            messages.success(request, f"様式ライブラリに{len(names)}件を読み込みました。")
+            messages.success(
+                request,
+                ngettext(
+                    "様式ライブラリに%(count)s件を読み込みました。",
+                    "様式ライブラリに%(count)s件を読み込みました。",
+                    len(names),
+                )
+                % {"count": len(names)},
+            )
     return redirect(reverse("builder:library") + f"?m={municipality.pk}")

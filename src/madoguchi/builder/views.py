@@ -18,6 +18,8 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
@@ -103,7 +105,9 @@ def procedure_new(request):
                 procedure=procedure, number=1, schema=schema_edit.starter_form(procedure.name)
             )
         messages.success(
-            request, f"手続「{procedure.name}」を作成しました。申請フォームを作りましょう。"
+            request,
+            _("手続「%(name)s」を作成しました。申請フォームを作りましょう。")
+            % {"name": procedure.name},
         )
         return redirect("builder:form_edit", procedure.pk)
     return render(
@@ -119,7 +123,7 @@ def procedure_edit(request, pk):
     form = _procedure_form(request, procedure.municipality, procedure)
     if request.method == "POST" and form.is_valid():
         form.save()
-        messages.success(request, "手続の情報を保存しました。")
+        messages.success(request, _("手続の情報を保存しました。"))
         return redirect("builder:procedure_edit", procedure.pk)
     return render(
         request,
@@ -182,7 +186,7 @@ def _save_schema(request, draft: FormVersion, schema: dict) -> bool:
     try:
         parsed = check(draft.procedure, schema)
     except SchemaError as exc:
-        messages.error(request, f"変更できません。{exc}")
+        messages.error(request, _("変更できません。%(problem)s") % {"problem": exc})
         return False
     draft.schema = schema
     draft.save(update_fields=["schema"])
@@ -214,12 +218,16 @@ def form_edit(request, pk):
             draft = FormVersion.new_draft(procedure, schema)
         else:
             draft = FormVersion.new_draft(procedure)
-        messages.success(request, f"公開中の様式をもとに、下書きの第{draft.number}版を作りました。")
+        messages.success(
+            request,
+            _("公開中の様式をもとに、下書きの第%(number)s版を作りました。")
+            % {"number": draft.number},
+        )
         return redirect("builder:form_edit", procedure.pk)
     context = {
         "procedure": procedure,
         "draft": draft,
-        "type_choices": schema_edit.TYPE_LABELS,
+        "type_choices": {t: _(label) for t, label in schema_edit.TYPE_LABELS.items()},
         "translations_url": _translations_url(procedure),
         "copy": FormCopy.objects.filter(procedure=procedure).first(),
         "shared": SharedForm.objects.filter(procedure=procedure).exists(),
@@ -257,7 +265,7 @@ def _tree(form: FormSchema) -> list[dict]:
     def describe(f):
         return {
             "field": f,
-            "type_label": schema_edit.TYPE_LABELS.get(f.type, f.type),
+            "type_label": _(schema_edit.TYPE_LABELS.get(f.type, f.type)),
             "shown_when": schema_edit.shown_when(form, f.visible_if),
             "required_when": schema_edit.required_when(form, f.required_if),
             "children": [describe(c) for c in f.fields],
@@ -279,7 +287,7 @@ def form_op(request, pk):
         if action == "add_field":
             ftype = request.POST.get("type", "")
             if ftype not in schema_edit.TYPE_LABELS:
-                messages.error(request, "追加する項目の種類を選んでください。")
+                messages.error(request, _("追加する項目の種類を選んでください。"))
                 return HttpResponseRedirect(_builder_url(procedure))
             schema, anchor = schema_edit.add_field(
                 schema,
@@ -306,11 +314,11 @@ def form_op(request, pk):
         else:
             raise Http404("unknown action")
     except KeyError:
-        messages.error(request, "対象の項目が見つかりません。画面を読み込み直してください。")
+        messages.error(request, _("対象の項目が見つかりません。画面を読み込み直してください。"))
         return HttpResponseRedirect(_builder_url(procedure))
     except ValueError:
         messages.error(
-            request, "並べ替えの内容が画面と一致しません。画面を読み込み直してください。"
+            request, _("並べ替えの内容が画面と一致しません。画面を読み込み直してください。")
         )
         return HttpResponseRedirect(_builder_url(procedure))
     if _save_schema(request, draft, schema) and action in (
@@ -320,16 +328,16 @@ def form_op(request, pk):
         "delete",
         "add_step",
     ):
-        messages.success(request, _OP_DONE[action])
+        messages.success(request, _(_OP_DONE[action]))
     return HttpResponseRedirect(_builder_url(procedure, f"item-{anchor}" if anchor else ""))
 
 
 _OP_DONE = {
-    "up": "上へ移動しました。",
-    "down": "下へ移動しました。",
-    "duplicate": "複製しました。",
-    "delete": "削除しました。",
-    "add_step": "ステップを追加しました。",
+    "up": gettext_noop("上へ移動しました。"),
+    "down": gettext_noop("下へ移動しました。"),
+    "duplicate": gettext_noop("複製しました。"),
+    "delete": gettext_noop("削除しました。"),
+    "add_step": gettext_noop("ステップを追加しました。"),
 }
 
 
@@ -357,7 +365,9 @@ def field_edit(request, pk, key):
                 draft.schema = schema
                 draft.save(update_fields=["schema"])
                 draft._parsed_form = parsed
-                messages.success(request, f"項目「{new['label']}」を保存しました。")
+                messages.success(
+                    request, _("項目「%(label)s」を保存しました。") % {"label": new["label"]}
+                )
                 return HttpResponseRedirect(_builder_url(procedure, f"item-{new['key']}"))
     me = form_schema.field(key)
     return render(
@@ -368,7 +378,7 @@ def field_edit(request, pk, key):
             "draft": draft,
             "settings_form": settings_form,
             "data_field": data_field,
-            "type_label": schema_edit.TYPE_LABELS[data_field["type"]],
+            "type_label": _(schema_edit.TYPE_LABELS[data_field["type"]]),
             "problem": problem,
             "step_key": place.step_key,
             "shown_when": schema_edit.shown_when(form_schema, me.visible_if if me else None),
@@ -399,7 +409,9 @@ def step_edit(request, pk, key):
         else:
             draft.schema = schema
             draft.save(update_fields=["schema"])
-            messages.success(request, f"ステップ「{values['title']}」を保存しました。")
+            messages.success(
+                request, _("ステップ「%(title)s」を保存しました。") % {"title": values["title"]}
+            )
             return HttpResponseRedirect(_builder_url(procedure, f"item-{new_key}"))
     return render(
         request,
@@ -438,7 +450,7 @@ def form_settings(request, pk):
         else:
             draft.schema = new
             draft.save(update_fields=["schema"])
-            messages.success(request, "様式の設定を保存しました。")
+            messages.success(request, _("様式の設定を保存しました。"))
             return HttpResponseRedirect(_builder_url(procedure))
     return render(
         request,
@@ -527,7 +539,7 @@ def form_preview(request, pk, step_key=None):
     progress_items.append(
         {
             "number": len(steps) + 1,
-            "title": "入力内容の確認",
+            "title": _("入力内容の確認"),
             "current": False,
             "done": False,
             "url": "",
@@ -587,7 +599,7 @@ def form_publish(request, pk):
     procedure = get_procedure(request.user, pk)
     draft = get_draft(procedure)
     if draft is None:
-        messages.info(request, "公開する下書きがありません。")
+        messages.info(request, _("公開する下書きがありません。"))
         return redirect("builder:form_edit", procedure.pk)
     draft.procedure = procedure
     published = procedure.current_version
@@ -597,11 +609,12 @@ def form_publish(request, pk):
         try:
             draft.publish(request.user)
         except SchemaError as exc:
-            messages.error(request, f"公開できません。{exc}")
+            messages.error(request, _("公開できません。%(problem)s") % {"problem": exc})
             return redirect("builder:form_edit", procedure.pk)
         messages.success(
             request,
-            f"第{draft.number}版を公開しました。これから始まる申請はこの版で受け付けます。",
+            _("第%(number)s版を公開しました。これから始まる申請はこの版で受け付けます。")
+            % {"number": draft.number},
         )
         return redirect("builder:form_edit", procedure.pk)
     return render(
@@ -703,21 +716,21 @@ def form_import(request, pk):
     procedure = get_procedure(request.user, pk)
     upload = request.FILES.get("file")
     if upload is None:
-        messages.error(request, "読み込むファイルを選んでください。")
+        messages.error(request, _("読み込むファイルを選んでください。"))
         return redirect("builder:form_edit", procedure.pk)
     if upload.size > 2 * 1024 * 1024:
-        messages.error(request, "ファイルが大きすぎます（2MBまで）。")
+        messages.error(request, _("ファイルが大きすぎます（%(limit)sまで）。") % {"limit": "2MB"})
         return redirect("builder:form_edit", procedure.pk)
     try:
         text = upload.read().decode("utf-8")
     except UnicodeDecodeError:
-        messages.error(request, "ファイルは UTF-8 の YAML にしてください。")
+        messages.error(request, _("ファイルは UTF-8 の YAML にしてください。"))
         return redirect("builder:form_edit", procedure.pk)
     known = set(procedure.municipality.departments.values_list("code", flat=True))
     try:
         document = read_template_text(text, upload.name.rsplit(".", 1)[0], known)
     except TemplateError as exc:
-        messages.error(request, f"読み込めません。{exc}")
+        messages.error(request, _("読み込めません。%(problem)s") % {"problem": exc})
         return redirect("builder:form_edit", procedure.pk)
     draft = get_draft(procedure)
     if draft is None:
@@ -726,7 +739,9 @@ def form_import(request, pk):
         draft.schema = document["form"]
         draft.save(update_fields=["schema"])
     messages.success(
-        request, f"「{upload.name}」の様式を下書きの第{draft.number}版に読み込みました。"
+        request,
+        _("「%(file)s」の様式を下書きの第%(number)s版に読み込みました。")
+        % {"file": upload.name, "number": draft.number},
     )
     return redirect("builder:form_edit", procedure.pk)
 
