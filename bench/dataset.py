@@ -35,9 +35,12 @@ Data (deterministic: PostgreSQL's random() after setseed):
   feedback on 20 % of portal cases (~5 per case); one AnswerRevision per submission; one
   DepartmentProgress row per department of the procedure.
 
-The status-count triggers are off during the load (session_replication_role = replica) and
-the counts are rebuilt exactly afterwards; the secondary indexes are dropped and rebuilt; the
-受付番号 counters are moved past the generated numbers; VACUUM ANALYZE at the end. The KPI
+Two connections load at the same time (the application rows on one, the events on the
+other; indexes and VACUUM shared out likewise). The status-count triggers are off during the
+load (session_replication_role = replica) and the counts are rebuilt exactly afterwards; the
+secondary indexes are dropped and rebuilt (noted first, so that an interrupted load gets them
+back at the next run, which then regenerates); the 受付番号 counters are moved past the
+generated numbers; VACUUM ANALYZE at the end. The KPI
 aggregates are left to the application's own rebuild from the events (bench/kpi_bench.py runs
 it once per database, timed apart: it is the application's Python fold, not a load).
 """
@@ -315,8 +318,9 @@ def generate(size: int, world: list[Place], *, log=print) -> dict:
     from madoguchi.applications.status_counts import POSTGRESQL_REBUILD
 
     with connection.cursor() as cursor:
+        interrupted = _restore(cursor, log)
         existing = _count(cursor, world)
-        if existing == size:
+        if existing == size and not interrupted:
             cursor.execute(f"SELECT COUNT(*) FROM {EVENT}")
             events = cursor.fetchone()[0]
             log(f"data: {existing:,} cases present (generation skipped)")
@@ -339,54 +343,82 @@ def generate(size: int, world: list[Place], *, log=print) -> dict:
         log(f"  {_pad(name, 36)} {now - started:6.1f} s{server}", flush=True)
         return now
 
-    # One transaction: an interrupted load leaves the database as it was (indexes included).
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL synchronous_commit = off")
-        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
-        cursor.execute("SET LOCAL work_mem = '256MB'")
-        cursor.execute("SET LOCAL session_replication_role = replica")
-        t = time.perf_counter()
-        if existing:
-            log(f"  {existing:,} cases of another size or an interrupted run: deleting")
-            _delete_cases(cursor, world)
-        # Secondary indexes off during the load (rebuilt below): far faster in bulk.
-        cursor.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s)"
-            " AND indexname NOT IN (SELECT conname FROM pg_constraint)",
-            [list(TABLES)],
+    # Two connections, one per core: the application rows on this one, the events on a
+    # second, at the same time; the indexes and VACUUM are shared out the same way. The
+    # dropped indexes are noted in bench_dropped_index (committed with the drop), so a load
+    # interrupted halfway gets them back at the next run (_restore), which then regenerates.
+    other = _second_connection()
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            _session(cursor)
+            t = time.perf_counter()
+            if existing:
+                log(f"  {existing:,} cases of another size or an interrupted run: deleting")
+                _delete_cases(cursor, world)
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s)"
+                " AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+                [list(TABLES)],
+            )
+            dropped = cursor.fetchall()
+            cursor.execute(
+                "CREATE TABLE IF NOT EXISTS bench_dropped_index (name text, tablename text,"
+                " definition text)"
+            )
+            cursor.execute(
+                "INSERT INTO bench_dropped_index SELECT indexname, tablename, indexdef"
+                " FROM pg_indexes WHERE tablename = ANY(%s)"
+                " AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+                [list(TABLES)],
+            )
+            for name, _definition in dropped:
+                cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+            _lookup_tables(cursor, world)
+            t = step("lookup tables", t)
+            _cases_table(cursor, world, size)
+            t = step("case plan (bench_case)", t)
+
+        def applications(cursor):
+            _insert_applications(cursor)
+            _insert_revisions(cursor)
+            _insert_progress(cursor)
+
+        _both(connection, other, applications, _insert_events)
+        t = step("applications, revisions, progress | events", t)
+        definitions = _pending_indexes(connection)
+        _both(
+            connection,
+            other,
+            lambda c: [c.execute(d) for table, d in definitions if table != EVENT],
+            lambda c: [c.execute(d) for table, d in definitions if table == EVENT],
         )
-        dropped = cursor.fetchall()
-        for name, _definition in dropped:
-            cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
-        _lookup_tables(cursor, world)
-        t = step("lookup tables", t)
-        _cases_table(cursor, world, size)
-        t = step("case plan (bench_case)", t)
-        _insert_applications(cursor)
-        t = step("applications", t)
-        _insert_revisions(cursor)
-        t = step("answer revisions", t)
-        _insert_progress(cursor)
-        t = step("department progress", t)
-        _insert_events(cursor)
-        t = step("events", t)
-        for _name, definition in dropped:
-            cursor.execute(definition)
-        t = step(f"{len(dropped)} indexes rebuilt", t)
-        _counters(cursor)
-        for statement in POSTGRESQL_REBUILD:
-            cursor.execute(statement)
-        cursor.execute(
-            f"SELECT setval(pg_get_serial_sequence('{APP}', 'id'),"
-            f" (SELECT COALESCE(MAX(id), 1) FROM {APP}))"
+        t = step(f"{len(definitions)} indexes rebuilt", t)
+        with transaction.atomic(), connection.cursor() as cursor:
+            _counters(cursor)
+            for statement in POSTGRESQL_REBUILD:
+                cursor.execute(statement)
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{APP}', 'id'),"
+                f" (SELECT COALESCE(MAX(id), 1) FROM {APP}))"
+            )
+            cursor.execute(f"SELECT COUNT(*) FROM {EVENT}")
+            events = cursor.fetchone()[0]
+            cursor.execute("DROP TABLE IF EXISTS bench_dropped_index")
+            for table in STAGING:
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            t = step("status counts, 受付番号 counters", t)
+        _both(
+            connection,
+            other,
+            lambda c: [c.execute(f"VACUUM ANALYZE {table}") for table in (APP, REVISION)],
+            lambda c: [c.execute(f"VACUUM ANALYZE {table}") for table in (EVENT, PROGRESS)],
+            autocommit=True,
         )
-        cursor.execute(f"SELECT COUNT(*) FROM {EVENT}")
-        events = cursor.fetchone()[0]
-        for table in ("bench_case", "bench_name", "bench_proc", "bench_proc_dept"):
-            cursor.execute(f"DROP TABLE IF EXISTS {table}")
-        t = step("status counts, 受付番号 counters", t)
-    benchdb.vacuum_analyze(*TABLES, "applications_applicationstatuscount")
-    step("VACUUM ANALYZE", t)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE applications_applicationstatuscount")
+        step("VACUUM ANALYZE", t)
+    finally:
+        other.close()
     seconds = time.perf_counter() - t0
     load = " ".join(f"{v:.1f}" for v in os.getloadavg())
     import report
@@ -401,6 +433,95 @@ def generate(size: int, world: list[Place], *, log=print) -> dict:
     )
     log(f"data: {size:,} cases, {events:,} events in {seconds:.0f} s (load average {load})")
     return {"cases": size, "events": events, "seconds": seconds, "skipped": False}
+
+
+STAGING = ("bench_case", "bench_name", "bench_proc", "bench_proc_dept")
+
+
+def _session(cursor) -> None:
+    """Bulk-load settings for the current transaction: no per-row triggers nor FK checks (the
+    generated rows are consistent by construction; the status counts are rebuilt after)."""
+    cursor.execute("SET LOCAL synchronous_commit = off")
+    cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+    cursor.execute("SET LOCAL work_mem = '256MB'")
+    cursor.execute("SET LOCAL session_replication_role = replica")
+
+
+def _second_connection():
+    import psycopg
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    params.pop("server_side_binding", None)
+    return psycopg.connect(**params)
+
+
+def _both(connection, other, mine, theirs, *, autocommit: bool = False) -> None:
+    """`mine(cursor)` on the Django connection and `theirs(cursor)` on `other` at the same
+    time, each in its own transaction (or in autocommit, for VACUUM)."""
+    import threading
+
+    from django.db import transaction
+
+    errors: list[BaseException] = []
+
+    def run_other():
+        try:
+            if autocommit:
+                other.autocommit = True
+                with other.cursor() as cursor:
+                    theirs(cursor)
+                other.autocommit = False
+            else:
+                with other.transaction(), other.cursor() as cursor:
+                    _session(cursor)
+                    theirs(cursor)
+        except BaseException as exc:  # reported in the main thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=run_other)
+    thread.start()
+    try:
+        if autocommit:
+            previous = connection.get_autocommit()
+            connection.set_autocommit(True)
+            try:
+                with connection.cursor() as cursor:
+                    mine(cursor)
+            finally:
+                connection.set_autocommit(previous)
+        else:
+            with transaction.atomic(), connection.cursor() as cursor:
+                _session(cursor)
+                mine(cursor)
+    finally:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _pending_indexes(connection) -> list[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tablename, definition FROM bench_dropped_index")
+        return cursor.fetchall()
+
+
+def _restore(cursor, log) -> bool:
+    """After an interrupted load: the dropped indexes back, the staging tables away; True
+    then (the cases are regenerated, whatever their number: a part may be missing)."""
+    cursor.execute("SELECT to_regclass('bench_dropped_index') IS NOT NULL")
+    if not cursor.fetchone()[0]:
+        return False
+    cursor.execute("SELECT definition FROM bench_dropped_index")
+    definitions = [row[0] for row in cursor.fetchall()]
+    log(f"  interrupted load: restoring {len(definitions)} indexes")
+    for definition in definitions:
+        cursor.execute(definition.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
+    for table in ("bench_dropped_index", *STAGING):
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    return True
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -424,11 +545,13 @@ def _lookup_tables(cursor, world: list[Place]) -> None:
     """Temporary lookups the generating statements join: procedures (per municipality and
     rank), their departments, and the names with their search keys."""
     cursor.execute(
-        "CREATE TEMP TABLE bench_proc (m int, idx int, procedure_id bigint, form_version_id"
+        "CREATE UNLOGGED TABLE bench_proc (m int, idx int, procedure_id bigint, form_version_id"
         " bigint, municipality_id bigint, target_days int, admin_id int, handler_id int,"
         " PRIMARY KEY (m, idx))"
     )
-    cursor.execute("CREATE TEMP TABLE bench_proc_dept (procedure_id bigint, department_id bigint)")
+    cursor.execute(
+        "CREATE UNLOGGED TABLE bench_proc_dept (procedure_id bigint, department_id bigint)"
+    )
     for m, place in enumerate(world):
         for idx, p in enumerate(place.procedures):
             cursor.execute(
@@ -447,7 +570,7 @@ def _lookup_tables(cursor, world: list[Place]) -> None:
             for department_id in p.departments.values_list("pk", flat=True):
                 cursor.execute("INSERT INTO bench_proc_dept VALUES (%s, %s)", [p.pk, department_id])
     cursor.execute(
-        "CREATE TEMP TABLE bench_name (f int, g int, name text, kana text, search_name text,"
+        "CREATE UNLOGGED TABLE bench_name (f int, g int, name text, kana text, search_name text,"
         " search_kana text, answer jsonb, family text, PRIMARY KEY (f, g))"
     )
     with cursor.connection.cursor() as pg, pg.copy("COPY bench_name FROM STDIN") as copy:
