@@ -304,16 +304,28 @@ def test_progress_is_written_in_batches(kodomo, staff, monkeypatch):
     progress = []
     from madoguchi.exports import writers
 
-    original = writers.CsvRowWriter.write_row
+    def done_rows():
+        return ExportJob.objects.values_list("done_rows", flat=True).get(pk=job.pk)
+
+    original_row = writers.CsvRowWriter.write_row
+    original_rows = writers.CsvRowWriter.write_rows
 
     def write_row(self, cells):
-        progress.append(ExportJob.objects.values_list("done_rows", flat=True).get(pk=job.pk))
-        return original(self, cells)
+        progress.append((done_rows(), 1))
+        return original_row(self, cells)
+
+    def write_rows(self, rows):
+        progress.append((done_rows(), len(rows)))
+        return original_rows(self, rows)
 
     monkeypatch.setattr(writers.CsvRowWriter, "write_row", write_row)
+    monkeypatch.setattr(writers.CsvRowWriter, "write_rows", write_rows)
     runner.run(job.pk)
-    # header, then rows 1..5: done_rows moves 0 → 2 → 4 while the file is written.
-    assert progress == [0, 0, 0, 2, 2, 4]
+    # The header, then the rows in blocks of 2: done_rows moves 0 → 2 → 4 while the file is
+    # written.
+    assert progress == [(0, 1), (0, 2), (2, 2), (4, 1)]
+    job.refresh_from_db()
+    assert (job.done_rows, job.total_rows) == (5, 5)
 
 
 def test_failed_job_is_reported_without_personal_data_in_logs(kodomo, staff, monkeypatch, caplog):

@@ -31,6 +31,11 @@ ENCODINGS = ("utf-8", "utf-8-sig", "cp932")
 _FORMULA_START = frozenset("=+-@\t\r＝＋－＠")
 _SPACES = " \u3000"
 _NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+# A cell that may need `neutralise`, in cells joined with \x1f: one search tells for a whole
+# block of rows (a cell holding \x1f itself only costs a closer look).
+_MAYBE_FORMULA = re.compile("(?:^|\x1f)[ \u3000]*[=+\\-@\t\r＝＋－＠]")
+# Rows written by one call of the csv module in `write_rows`.
+ROWS_PER_BLOCK = 1000
 # Encoded and written once this many characters are waiting.
 BLOCK_CHARS = 1 << 16
 
@@ -88,8 +93,37 @@ class CsvWriter:
     writerow = write_row
 
     def write_rows(self, rows: Iterable[Iterable[str]]) -> None:
+        """Many rows at once, the same bytes as `write_row` one by one: the cells that need
+        `neutralise` are found by one search per block of rows, and the csv module writes
+        the block in one call."""
+        block: list[list[str]] = []
         for row in rows:
-            self.write_row(row)
+            block.append(row if row.__class__ is list else list(row))
+            if len(block) >= ROWS_PER_BLOCK:
+                self._write_block(block)
+                block = []
+        if block:
+            self._write_block(block)
+
+    def _write_block(self, rows: list[list[str]]) -> None:
+        try:
+            suspect = _MAYBE_FORMULA.search("\x1f".join(map("\x1f".join, rows))) is not None
+        except TypeError:  # a cell that is not text: cell by cell
+            suspect = True
+        if suspect:
+            rows = [self._neutralised(row) for row in rows]
+        self._csv.writerows(rows)
+        if self._buffer.tell() >= BLOCK_CHARS:
+            self.flush()
+
+    @staticmethod
+    def _neutralised(row: list[str]) -> list[str]:
+        try:
+            if _MAYBE_FORMULA.search("\x1f".join(row)) is None:
+                return row
+        except TypeError:
+            pass
+        return [neutralise(c) for c in row]
 
     def flush(self) -> None:
         text = self._buffer.getvalue()

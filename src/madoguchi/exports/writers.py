@@ -26,6 +26,8 @@ neutralise_formula = neutralise
 class RowWriter(Protocol):
     def write_row(self, cells: list[str]) -> None: ...
 
+    def write_rows(self, rows: list[list[str]]) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -42,6 +44,10 @@ class XlsxRowWriter:
 
     def write_row(self, cells: list[str]) -> None:
         self._sheet.append([self._cell(c) for c in cells])
+
+    def write_rows(self, rows: list[list[str]]) -> None:
+        for cells in rows:
+            self.write_row(cells)
 
     def close(self) -> None:
         self._book.save(self._raw)
