@@ -83,7 +83,7 @@ def run_export(trace: bool) -> None:
         limit = copy_iconv_seconds(procedure.pk)
         report.emit(
             "export",
-            f"CSV CP932, {job.done_rows:,} rows",
+            "CSV CP932, procedure bench-00 (10 % of the cases)",
             median=elapsed,
             unit="s",
             target="< 10 s at 100k rows",
