@@ -148,3 +148,61 @@ def test_the_unencodable_pattern_agrees_with_the_encoder_on_every_bmp_character(
         if 0xD800 <= code <= 0xDFFF:
             continue
         assert (pattern.search(ch) is None) == cp932.is_encodable(ch), hex(code)
+
+
+def expected_bytes(text: str) -> bytes:
+    """The character-by-character rule (errors="replace")."""
+    expected = bytearray()
+    for ch in text.translate(cp932.EQUIVALENTS):
+        if not cp932.is_encodable(ch):
+            expected += "〓".encode("cp932")
+        elif ch in DUPLICATED:
+            expected += min(s for s in DUPLICATED[ch] if s[0] not in (0xED, 0xEE))
+        else:
+            expected += ch.encode("cp932")
+    return bytes(expected)
+
+
+# Long text takes the fast path (one codec call, the duplicated characters swapped through
+# ASCII placeholders): the ASCII bytes below 0x40 that placeholders are made of, their lead
+# \x1a, the duplicated characters, rule 1's characters and characters outside CP932.
+LONG_ALPHABET = (
+    "".join(sorted(DUPLICATED))
+    + "".join(chr(c) for c in range(0x20, 0x40))
+    + '\x1a\r\n,"abc山田ｱ〜−‖—¢£¬～𠮷😀\ue001\x80'
+)
+
+
+@given(
+    st.text(alphabet=st.sampled_from(LONG_ALPHABET), min_size=cp932.FAST_MIN_CHARS, max_size=600)
+)
+def test_long_text_matches_the_character_by_character_rule(text):
+    expected = expected_bytes(text)
+    assert cp932.encode(text, errors="replace") == expected
+    missing = [i for i, ch in enumerate(text) if not cp932.is_encodable(ch)]
+    if missing:
+        with pytest.raises(UnicodeEncodeError) as info:
+            cp932.encode(text)
+        assert info.value.start == missing[0]
+    else:
+        assert cp932.encode(text) == expected
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from("".join(sorted(DUPLICATED)) + "髙﨑 abc-@,〜−山田"),
+        min_size=cp932.FAST_MIN_CHARS,
+        max_size=2000,
+    )
+)
+def test_long_writable_text_is_encoded_in_one_call_with_the_same_bytes(text):
+    assert cp932._encode_fast(text) == expected_bytes(text)
+
+
+def test_every_writable_character_in_one_long_text():
+    text = ALL_WRITABLE * 2 + "\r\n"
+    assert cp932._encode_fast(text) is not None
+    assert cp932.encode(text) == expected_bytes(text)
+    # The placeholders' lead character in the text: the slow path, the same bytes.
+    assert cp932._encode_fast(text + "\x1a") is None
+    assert cp932.encode(text + "\x1a !") == expected_bytes(text) + b"\x1a !"

@@ -39,6 +39,8 @@ import re
 from functools import cache
 
 REPLACEMENT = "\u3013"  # 〓
+# Text at least this long is encoded by the fast path (see `_encode_fast`).
+FAST_MIN_CHARS = 256
 
 # Rule 1: JIS X 0208 mapping → CP932 mapping of the same character.
 EQUIVALENTS = str.maketrans(
@@ -144,11 +146,69 @@ def _encode_plain(text: str, errors: str) -> bytes:
         return bytes(out)
 
 
+# Fast path for long text (a block of CSV rows): one search finds every character of rules
+# 1-3; each of rule 2's characters present is replaced (str.replace, at C speed) by a
+# placeholder of three ASCII control and punctuation bytes, the codec writes the whole text in
+# one call, and each placeholder is replaced in the bytes by Microsoft's sequence. A byte below
+# 0x40 is never the second byte of a two-byte character, so the placeholder cannot be found
+# anywhere else; text that holds the placeholders' first character itself takes the slow path.
+_PLACEHOLDER_LEAD = "\x1a"
+
+
+@cache
+def _fast_tables() -> tuple[re.Pattern, dict[str, str], dict[bytes, bytes]]:
+    fixes, _pattern = _corrections()
+    special = "".join(re.escape(ch) for ch in sorted({*fixes, *EQUIVALENTS_FROM}))
+    pattern = re.compile(f"[{special}\\x80\\ue000-\\uf8ff]")
+    alphabet = [chr(c) for c in range(0x20, 0x40)]
+    placeholders = {
+        ch: _PLACEHOLDER_LEAD + alphabet[i // 32] + alphabet[i % 32]
+        for i, ch in enumerate(sorted(fixes))
+    }
+    replacements = {placeholders[ch].encode("ascii"): data for ch, data in fixes.items()}
+    return pattern, placeholders, replacements
+
+
+def _encode_fast(text: str) -> bytes | None:
+    """`text` in CP932 by the fast path, or None when it cannot be taken (a character outside
+    CP932 or refused, or the placeholders' lead character in the text)."""
+    pattern, placeholders, replacements = _fast_tables()
+    found = set(pattern.findall(text))
+    if not found:
+        try:
+            return text.encode("cp932")
+        except UnicodeEncodeError:
+            return None
+    if _PLACEHOLDER_LEAD in text:
+        return None
+    swapped = []
+    for ch in found:
+        target = ch.translate(EQUIVALENTS)
+        if target != ch:
+            text = text.replace(ch, target)
+        if target in placeholders:
+            text = text.replace(target, placeholders[target])
+            swapped.append(placeholders[target].encode("ascii"))
+        elif _refused(target):
+            return None
+    try:
+        data = text.encode("cp932")
+    except UnicodeEncodeError:
+        return None
+    for placeholder in swapped:
+        data = data.replace(placeholder, replacements[placeholder])
+    return data
+
+
 def encode(text: str, errors: str = "strict") -> bytes:
     """`text` in CP932 as Windows writes it. errors: "strict" (UnicodeEncodeError naming the
     first character that cannot be written) or "replace" (〓 for each of them)."""
     if text.isascii():
         return text.encode("ascii")
+    if len(text) >= FAST_MIN_CHARS:
+        data = _encode_fast(text)
+        if data is not None:
+            return data
     # str.translate looks every character up in a dict: only when one of the seven is there.
     if _EQUIVALENTS_RE.search(text):
         text = text.translate(EQUIVALENTS)
