@@ -4,10 +4,12 @@ import datetime as dt
 import itertools
 
 import pytest
+from django.db import connection
 from django.http import QueryDict
 from django.utils import timezone
 
 from madoguchi.applications.inbox import InboxFilter, inbox_page, inbox_queryset, status_counts
+from madoguchi.applications.lifecycle import search_name
 from madoguchi.applications.models import Application, Channel, Status
 from madoguchi.applications.permissions import visible_applications
 from madoguchi.jp.kana import search_key
@@ -42,7 +44,7 @@ def make_app(
         receipt_number=f"2026-{n:06d}",
         applicant_name=name,
         applicant_name_kana=kana,
-        search_name=name.replace("　", "").replace(" ", ""),
+        search_name=search_name(name),
         search_kana=search_key(kana),
         submitted_at=submitted_at or timezone.now() - dt.timedelta(minutes=n),
         due_at=due_at,
@@ -264,6 +266,135 @@ def test_search_by_any_part_of_the_name_and_the_last_digits(handler, procedure):
     assert found("2026") == {misaki, hanako}  # four digits: the year as well
     assert misaki in found(number[:9]) and number[:9] == "2026-0000"  # prefix
     assert found("9999999") == set()
+
+
+@pytest.fixture
+def short_names(procedure, other_procedure):
+    """Applications whose names answer 1- and 2-character searches, and two that must never
+    be found from this department: one of another department, one of another municipality."""
+    other_department = make_procedure(procedure.municipality, slug="z", department_code="zeimu")
+    apps = {
+        "yamada": make_app(procedure, name="山田　花子", kana="ヤマダ　ハナコ"),
+        "tanaka": make_app(procedure, name="田中　美咲", kana="タナカ　ミサキ"),
+        "sato": make_app(procedure, name="佐藤　さき", kana="サトウ　サキ"),
+        "suzuki": make_app(procedure, name="鈴木　一郎", kana="スズキ　イチロウ"),
+        "smith": make_app(procedure, name="Smith Anna", kana="スミス　アンナ"),
+    }
+    make_app(other_department, name="田村　美咲", kana="タムラ　ミサキ")
+    make_app(other_procedure, name="田村　美咲", kana="タムラ　ミサキ")
+    return apps
+
+
+def _uses_grams(qs) -> bool:
+    return "search_grams" in str(qs.query)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("田", {"yamada", "tanaka"}),  # kanji, 1 character: family names 山田 and 田中
+        ("美咲", {"tanaka"}),  # kanji, 2 characters
+        ("咲", {"tanaka"}),
+        ("中美", {"tanaka"}),  # across the space between family and given name
+        ("き", {"tanaka", "sato", "suzuki"}),  # hiragana: みさき, さき, すずき
+        ("さき", {"tanaka", "sato"}),  # みさき and さき
+        ("サキ", {"tanaka", "sato"}),  # katakana
+        ("ｻｷ", {"tanaka", "sato"}),  # half-width katakana
+        ("ﾀﾞ", {"yamada"}),  # half-width with its sound mark: one character, ダ → だ
+        ("ダ", {"yamada"}),
+        ("な", {"tanaka", "yamada", "smith"}),  # たなか, はなこ, あんな
+        ("hA", {"smith"}),  # letters, case-folded: smitHAnna
+        ("山田花子", {"yamada"}),  # longer: trigrams, as before
+        ("鷲", set()),
+    ],
+)
+def test_one_and_two_character_searches_find_exactly_the_right_applications(
+    handler, procedure, short_names, q, expected
+):
+    department = kodomo(procedure)
+    f = _filter(q=q)
+    qs = inbox_queryset(handler, department, f)
+    assert set(qs) == {short_names[key] for key in expected}
+    page = inbox_page(handler, department, f)
+    assert set(page.rows) == {short_names[key] for key in expected}
+    assert page.total == len(expected)  # the status counts agree with the rows
+    assert status_counts(handler, department, f)[Status.RECEIVED] == len(expected)
+    # PostgreSQL reads the grams' index for 1-2 characters (the LIKE stays as the exact test)
+    short = len(q) <= 2
+    assert _uses_grams(qs) == (connection.vendor == "postgresql" and short)
+
+
+def _grams_in_database(application):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT search_grams FROM applications_application WHERE id = %s", [application.pk]
+        )
+        return set(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db
+def test_an_edited_name_is_found_by_its_new_grams_and_not_its_old(handler, procedure):
+    from madoguchi.applications.search_grams import grams
+
+    department = kodomo(procedure)
+    application = make_app(procedure, name="山田　花子", kana="ヤマダ　ハナコ")
+
+    def found(q):
+        return application in set(inbox_queryset(handler, department, _filter(q=q)))
+
+    assert found("山") and found("はな")
+    # Saved through the model (as the lifecycle's set_applicant + save do).
+    application.search_name = search_name("佐藤　美咲")
+    application.search_kana = search_key("サトウ　ミサキ")
+    application.save()
+    assert found("佐") and found("美咲") and found("さと") and found("ミサ")
+    assert not found("山") and not found("花子") and not found("はな") and not found("ヤマ")
+    # Or by an UPDATE that bypasses the model.
+    Application.objects.filter(pk=application.pk).update(search_name="鈴木一郎", search_kana="")
+    assert found("鈴") and found("一郎")
+    assert not found("佐") and not found("美咲") and not found("さと")
+    if connection.vendor == "postgresql":
+        assert _grams_in_database(application) == grams("鈴木一郎", "")
+        # Grams written directly are put right again.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE applications_application SET search_grams = '{山}' WHERE id = %s",
+                [application.pk],
+            )
+        assert _grams_in_database(application) == grams("鈴木一郎", "")
+        assert not found("山")
+
+
+@pytest.mark.django_db
+def test_a_resubmitted_name_is_searched_by_its_new_grams(handler, procedure, short_names):
+    """The lifecycle's own write path: set_applicant on the corrected answers."""
+    from madoguchi.applications.lifecycle import set_applicant
+
+    department = kodomo(procedure)
+    application = short_names["suzuki"]
+    application.form_version = procedure.current_version
+    set_applicant(
+        application,
+        {
+            "applicant_name": {
+                "family": "林",
+                "given": "葵",
+                "family_kana": "ハヤシ",
+                "given_kana": "アオイ",
+            }
+        },
+    )
+    application.save()
+
+    def found(q):
+        return set(inbox_queryset(handler, department, _filter(q=q)))
+
+    assert found("葵") == {application}
+    assert found("林葵") == {application}
+    assert found("あお") == {application}
+    assert application not in found("鈴")
+    assert application not in found("き")
 
 
 # ------------------------------------------------------------------ keyset pagination

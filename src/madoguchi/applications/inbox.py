@@ -24,7 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Count, Expression, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -41,6 +42,7 @@ from madoguchi.jp.kana import search_key
 from madoguchi.tenants.permissions import memberships, staff_departments
 
 from .models import FINISHED_STATUSES, Application, Channel, Status
+from .search_grams import query_gram
 from .status_counts import totals as status_totals
 
 __all__ = [
@@ -259,7 +261,7 @@ def search_kind(text: str) -> str:
     return "name"
 
 
-def search_q(text: str) -> Q | None:
+def search_q(text: str, *, grams: bool = True) -> Q | None:
     """What staff type in the inbox's one search box:
 
     - a whole 受付番号 (2026-000123): that application (the unique index on (municipality,
@@ -271,8 +273,11 @@ def search_q(text: str) -> Q | None:
       match): 山田, 美咲, 田美, みさき, ミサキ.
 
     Substring (LIKE '%x%') searches are answered on PostgreSQL by trigram GIN indexes on the
-    two normalised columns and on the 受付番号 (pg_trgm: migration 0010); see the code map in
-    the README for why trigram indexes and not a separate search table."""
+    two normalised columns and on the 受付番号 (pg_trgm: migration 0010), and a name of one or
+    two characters, which has no trigram, by the GIN index on the names' unigrams and bigrams
+    (`search_grams`, migration 0011; the LIKE stays as the exact test). `grams=False` leaves
+    that out (the status counts: see `_counts`). See the code map in the README for why these
+    indexes and not a separate search table."""
     text = unicodedata.normalize("NFKC", text or "").strip()
     if not text:
         return None
@@ -286,12 +291,47 @@ def search_q(text: str) -> Q | None:
         return by_number
     if RECEIPT_PREFIX_RE.fullmatch(compact):
         return Q(receipt_number__startswith=compact)
-    name = Q(search_name__contains=compact.casefold())
+    name_key = compact.casefold()
     kana = search_key(text)
-    return name | Q(search_kana__contains=kana) if kana else name
+    found = Q(search_name__contains=name_key)
+    if kana:
+        found |= Q(search_kana__contains=kana)
+    name_gram = query_gram(name_key)
+    kana_gram = query_gram(kana) if kana else None
+    if grams and connection.vendor == "postgresql" and name_gram and (kana_gram or not kana):
+        # Implied by the LIKE (a row matching it holds that gram): it adds the index, never
+        # changes the result.
+        found &= Q(GramsOverlap(sorted({name_gram, kana_gram} - {None})))
+    return found
 
 
-def _apply_filters(qs: QuerySet, user, f: InboxFilter, *, with_status: bool = True) -> QuerySet:
+class GramsOverlap(Expression):
+    """`search_grams && ARRAY[...]` on the application row (PostgreSQL only: the column is
+    kept by triggers, migration 0011, and is not a model field). The table's alias comes from
+    a resolved column, so the condition also holds inside a subquery."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, grams: list[str]):
+        super().__init__()
+        self.grams = list(grams)
+        self.anchor = F("search_name")
+
+    def get_source_expressions(self):
+        return [self.anchor]
+
+    def set_source_expressions(self, exprs):
+        (self.anchor,) = exprs
+
+    def as_sql(self, compiler, connection):
+        alias = compiler.quote_name_unless_alias(self.anchor.alias)
+        return f'{alias}."search_grams" && %s::text[]', (self.grams,)
+
+
+def _apply_filters(
+    qs: QuerySet, user, f: InboxFilter, *, with_status: bool = True, grams: bool = True
+) -> QuerySet:
     if f.procedure:
         qs = qs.filter(procedure_id=f.procedure)
     if with_status and f.statuses:
@@ -308,7 +348,7 @@ def _apply_filters(qs: QuerySet, user, f: InboxFilter, *, with_status: bool = Tr
         qs = qs.filter(assigned_to__isnull=True)
     if f.overdue:
         qs = qs.filter(due_at__lt=timezone.now()).exclude(status__in=FINISHED_STATUSES)
-    search = search_q(f.q)
+    search = search_q(f.q, grams=grams)
     if search is not None:
         qs = qs.filter(search)
     return qs
@@ -350,8 +390,11 @@ def _counts(
             procedure_ids = [p for p in procedure_ids if p == inbox_filter.procedure]
         rows = status_totals(procedure_ids, INBOX_STATUSES).items()
     else:
-        qs = _apply_filters(scope, user, inbox_filter, with_status=False)
-        rows = qs.order_by().values("status").annotate(n=Count("pk")).values_list("status", "n")
+        # Without the grams: a common name (「田」) matches a fifth of the department, which
+        # the (procedure, status) index holding the two name columns counts alone, without
+        # visiting the table; the grams would send PostgreSQL to the table for each match.
+        qs = _apply_filters(scope, user, inbox_filter, with_status=False, grams=False)
+        rows = qs.order_by().values("status").annotate(n=Count("*")).values_list("status", "n")
     counts.update({status: int(n) for status, n in rows})
     return counts
 
