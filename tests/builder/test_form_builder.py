@@ -289,6 +289,7 @@ def test_builder_pages_are_japanese_by_default_and_english_on_request(
     assert "Go on to check and publish" in page and "Add step" in page
     assert "Step 1: 申請者" in page  # the form's own texts are data: they stay Japanese
     assert ">Single-line text</option>" in page
+    assert "Shown when 婚姻の状況 is 既婚" in page
     page = editor_client.get(field_url, **english).content.decode()
     assert "Show this field when" in page
     assert "A person&#x27;s name (emoji and symbols are not accepted)" in page

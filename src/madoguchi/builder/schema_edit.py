@@ -375,52 +375,84 @@ def delete(schema: dict, key: str) -> dict:
 # Conditions in words
 
 
-def _value_words(form: FormSchema, field_key: str, value: Any) -> str:
+def _same(text: str) -> str:
+    return text
+
+
+def _value_words(form: FormSchema, field_key: str, value: Any, tr=_same) -> str:
     target = form.field(field_key)
     if target is not None and target.type in CHOICE_TYPES:
         return target.option_labels.get(str(value), str(value))
     if isinstance(value, bool):
-        return "はい" if value else "いいえ"
+        return tr(gettext_noop("はい")) if value else tr(gettext_noop("いいえ"))
     return str(value)
 
 
-def condition_words(form: FormSchema, cond: Condition | None) -> str:
-    """「婚姻の状況 が 既婚」: a condition in Japanese, with the labels of the fields and
-    options it refers to."""
+def condition_words(form: FormSchema, cond: Condition | None, tr=_same) -> str:
+    """「婚姻の状況 が 既婚」: a condition in words, with the labels of the fields and options
+    it refers to. `tr` translates the words around them (Django's gettext in the views; the
+    Japanese as it is by default)."""
     if cond is None:
         return ""
     if cond.op in ("all", "any"):
-        joiner = " かつ " if cond.op == "all" else " または "
-        parts = [condition_words(form, c) for c in cond.children]
+        joiner = tr(gettext_noop(" かつ ")) if cond.op == "all" else tr(gettext_noop(" または "))
+        parts = [condition_words(form, c, tr) for c in cond.children]
         return joiner.join(
-            f"（{p}）" if c.op in ("all", "any") else p
+            tr(gettext_noop("（%(condition)s）")) % {"condition": p}
+            if c.op in ("all", "any")
+            else p
             for c, p in zip(cond.children, parts, strict=True)
         )
     if cond.op == "not":
         inner = cond.children[0]
         if inner.op == "equals":
-            return f"{_label(form, inner.field)} が {_value_words(form, inner.field, inner.value)} でない"
-        return f"「{condition_words(form, inner)}」ではない"
-    label = _label(form, cond.field)
+            return tr(gettext_noop("%(label)s が %(value)s でない")) % {
+                "label": _label(form, inner.field, tr),
+                "value": _value_words(form, inner.field, inner.value, tr),
+            }
+        return tr(gettext_noop("「%(condition)s」ではない")) % {
+            "condition": condition_words(form, inner, tr)
+        }
+    label = _label(form, cond.field, tr)
     if cond.op == "filled":
-        return f"{label} が入力されている" if cond.value else f"{label} が入力されていない"
+        if cond.value:
+            return tr(gettext_noop("%(label)s が入力されている")) % {"label": label}
+        return tr(gettext_noop("%(label)s が入力されていない")) % {"label": label}
     if cond.op == "in":
-        values = "・".join(_value_words(form, cond.field, v) for v in cond.value)
-        return f"{label} が {values} のどれか"
-    return f"{label} が {_value_words(form, cond.field, cond.value)}"
+        values = tr(gettext_noop("・")).join(
+            _value_words(form, cond.field, v, tr) for v in cond.value
+        )
+        return tr(gettext_noop("%(label)s が %(values)s のどれか")) % {
+            "label": label,
+            "values": values,
+        }
+    return tr(gettext_noop("%(label)s が %(value)s")) % {
+        "label": label,
+        "value": _value_words(form, cond.field, cond.value, tr),
+    }
 
 
-def _label(form: FormSchema, key: str | None) -> str:
+def _label(form: FormSchema, key: str | None, tr=_same) -> str:
     target = form.field(key) if key else None
-    return target.label if target is not None else f"（ない項目「{key}」）"
+    if target is not None:
+        return target.label
+    return tr(gettext_noop("（ない項目「%(key)s」）")) % {"key": key}
 
 
-def shown_when(form: FormSchema, cond: Condition | None) -> str:
-    return f"{condition_words(form, cond)} のとき表示" if cond else ""
+def shown_when(form: FormSchema, cond: Condition | None, tr=_same) -> str:
+    if not cond:
+        return ""
+    return tr(gettext_noop("%(condition)s のとき表示")) % {
+        "condition": condition_words(form, cond, tr)
+    }
 
 
-def required_when(form: FormSchema, cond: Condition | None) -> str:
-    return f"{condition_words(form, cond)} のとき必須" if cond else ""
+def required_when(form: FormSchema, cond: Condition | None, tr=_same) -> str:
+    if not cond:
+        return ""
+    return tr(gettext_noop("%(condition)s のとき必須")) % {
+        "condition": condition_words(form, cond, tr)
+    }
 
 
 # ---------------------------------------------------------------------------------------------

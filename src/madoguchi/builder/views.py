@@ -266,8 +266,8 @@ def _tree(form: FormSchema) -> list[dict]:
         return {
             "field": f,
             "type_label": _(schema_edit.TYPE_LABELS.get(f.type, f.type)),
-            "shown_when": schema_edit.shown_when(form, f.visible_if),
-            "required_when": schema_edit.required_when(form, f.required_if),
+            "shown_when": schema_edit.shown_when(form, f.visible_if, _),
+            "required_when": schema_edit.required_when(form, f.required_if, _),
             "children": [describe(c) for c in f.fields],
         }
 
@@ -381,8 +381,10 @@ def field_edit(request, pk, key):
             "type_label": _(schema_edit.TYPE_LABELS[data_field["type"]]),
             "problem": problem,
             "step_key": place.step_key,
-            "shown_when": schema_edit.shown_when(form_schema, me.visible_if if me else None),
-            "required_when": schema_edit.required_when(form_schema, me.required_if if me else None),
+            "shown_when": schema_edit.shown_when(form_schema, me.visible_if if me else None, _),
+            "required_when": schema_edit.required_when(
+                form_schema, me.required_if if me else None, _
+            ),
             "kept_conditions": settings_form.kept_conditions,
         },
     )
