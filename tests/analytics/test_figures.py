@@ -64,7 +64,7 @@ def test_processing_time_waiting_separately(history):
     assert total["total"] == {"count": 4, "median_days": 12.0, "p90_days": 19.0}
     assert total["municipality"] == {"count": 4, "median_days": 10.5, "p90_days": 16.0}
     assert total["waiting"] == {"count": 2, "median_days": 3.0, "p90_days": 3.0}
-    assert total["returned_cases"] == 2
+    assert total["returned_applications"] == 2
     assert total["late"] == 2  # c3 (16 municipal days) and c7 (14) over the 10-day target
 
 

@@ -98,7 +98,7 @@ def make_procedure(municipality, slug="jidou-teate", departments=("kodomo",)):
     return procedure
 
 
-def submit_case(procedure, *, with_attachment=True, answers=None):
+def submit_application(procedure, *, with_attachment=True, answers=None):
     application, _token = services.start_draft(procedure)
     values = dict(answers or ANSWERS)
     if with_attachment:
@@ -143,7 +143,7 @@ def procedure(municipality):
 
 @pytest.fixture
 def case(procedure):
-    application = submit_case(procedure)
+    application = submit_application(procedure)
     OutboxMessage.objects.all().delete()
     return application
 

@@ -7,7 +7,7 @@ from madoguchi.api.views import acknowledge
 from madoguchi.applications.models import Application, ApplicationEvent, DepartmentProgress
 from madoguchi.outbox.models import OutboxMessage
 
-from .conftest import http, make_client, make_procedure, submit_case
+from .conftest import http, make_client, make_procedure, submit_application
 
 pytestmark = pytest.mark.django_db
 
@@ -114,7 +114,7 @@ def test_unknown_status_is_422(api, case):
 
 def test_status_is_case_wide_for_multi_department_procedures(municipality):
     procedure = make_procedure(municipality, slug="suido", departments=("suido", "gesuido"))
-    case = submit_case(procedure, with_attachment=False)
+    case = submit_application(procedure, with_attachment=False)
     api = http(make_client(municipality))
     response = api.post(url(case, "status"), {"status": "completed"}, format="json")
     assert response.status_code == 200

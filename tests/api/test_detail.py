@@ -134,9 +134,9 @@ def test_attachment_download_and_log(api, case):
 
 
 def test_attachment_of_another_case_is_404(api, case, procedure):
-    from .conftest import submit_case
+    from .conftest import submit_application
 
-    other = submit_case(procedure)
+    other = submit_application(procedure)
     uid = other.attachments.get().uid
     response = api.get(f"/api/v1/applications/{case.receipt_number}/attachments/{uid}")
     assert response.status_code == 404

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from madoguchi.applications.models import Application
 
-from .conftest import submit_case
+from .conftest import submit_application
 
 pytestmark = pytest.mark.django_db
 
@@ -28,18 +28,18 @@ def pull_all(api, query="", limit=2, between_pages=None):
 
 
 def test_pages_cover_everything_once_in_receipt_order(api, procedure):
-    cases = [submit_case(procedure, with_attachment=False) for _ in range(5)]
+    cases = [submit_application(procedure, with_attachment=False) for _ in range(5)]
     seen, _cursor = pull_all(api)
     assert seen == [c.receipt_number for c in cases]
 
 
 def test_cursor_neither_skips_nor_repeats_under_concurrent_inserts(api, procedure):
-    existing = [submit_case(procedure, with_attachment=False) for _ in range(5)]
+    existing = [submit_application(procedure, with_attachment=False) for _ in range(5)]
     added = []
 
     def insert(n):
         if n <= 3:  # while paging, new cases arrive
-            added.append(submit_case(procedure, with_attachment=False))
+            added.append(submit_application(procedure, with_attachment=False))
 
     seen, cursor = pull_all(api, between_pages=insert)
     assert len(seen) == len(set(seen)), "a case was repeated"
@@ -47,7 +47,7 @@ def test_cursor_neither_skips_nor_repeats_under_concurrent_inserts(api, procedur
     assert seen[: len(existing)] == [c.receipt_number for c in existing]
     # The ones added during the pull come after, in order, and the final cursor continues:
     later = [a.receipt_number for a in added if a.receipt_number not in seen]
-    more = submit_case(procedure, with_attachment=False)
+    more = submit_application(procedure, with_attachment=False)
     body = api.get(f"/api/v1/applications?cursor={cursor}").json()
     assert [r["receipt_number"] for r in body["results"]] == later + [more.receipt_number]
 
@@ -66,14 +66,14 @@ def test_cursor_with_threads_inserting_concurrently(municipality, settings):
     settings.API_LIST_SETTLE_SECONDS = 1
     procedure = make_procedure(municipality)
     api = http(make_client(municipality))
-    existing = [submit_case(procedure, with_attachment=False) for _ in range(6)]
+    existing = [submit_application(procedure, with_attachment=False) for _ in range(6)]
     Application.objects.update(submitted_at=timezone.now() - datetime.timedelta(seconds=5))
     stop, errors = threading.Event(), []
 
     def writer():
         try:
             while not stop.is_set():
-                submit_case(procedure, with_attachment=False)
+                submit_application(procedure, with_attachment=False)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
@@ -92,7 +92,7 @@ def test_cursor_with_threads_inserting_concurrently(municipality, settings):
 
 
 def test_equal_timestamps_are_ordered_by_id(api, procedure):
-    cases = [submit_case(procedure, with_attachment=False) for _ in range(4)]
+    cases = [submit_application(procedure, with_attachment=False) for _ in range(4)]
     moment = timezone.now() - datetime.timedelta(minutes=5)
     Application.objects.filter(pk__in=[c.pk for c in cases]).update(submitted_at=moment)
     seen, _ = pull_all(api, limit=1)
@@ -100,11 +100,11 @@ def test_equal_timestamps_are_ordered_by_id(api, procedure):
 
 
 def test_settle_window_leaves_the_newest_rows_for_later(api, procedure, settings):
-    old = submit_case(procedure, with_attachment=False)
+    old = submit_application(procedure, with_attachment=False)
     Application.objects.filter(pk=old.pk).update(
         submitted_at=timezone.now() - datetime.timedelta(seconds=30)
     )
-    submit_case(procedure, with_attachment=False)
+    submit_application(procedure, with_attachment=False)
     settings.API_LIST_SETTLE_SECONDS = 10
     seen, _ = pull_all(api)
     assert seen == [old.receipt_number]
@@ -113,9 +113,9 @@ def test_settle_window_leaves_the_newest_rows_for_later(api, procedure, settings
 def test_filters(api, procedure, municipality):
     from .conftest import make_procedure
 
-    a = submit_case(procedure, with_attachment=False)
-    b = submit_case(procedure, with_attachment=False)
-    c = submit_case(make_procedure(municipality, slug="kaigo"), with_attachment=False)
+    a = submit_application(procedure, with_attachment=False)
+    b = submit_application(procedure, with_attachment=False)
+    c = submit_application(make_procedure(municipality, slug="kaigo"), with_attachment=False)
     Application.objects.filter(pk=b.pk).update(status="in_progress")
     old = timezone.now() - datetime.timedelta(days=10)
     Application.objects.filter(pk=a.pk).update(submitted_at=old, updated_at=old)
@@ -142,8 +142,8 @@ def test_filters(api, procedure, municipality):
 
 
 def test_order_updated_brings_a_changed_case_to_the_end(api, procedure):
-    a = submit_case(procedure, with_attachment=False)
-    b = submit_case(procedure, with_attachment=False)
+    a = submit_application(procedure, with_attachment=False)
+    b = submit_application(procedure, with_attachment=False)
     seen, cursor = pull_all(api, "&order=updated")
     assert seen == [a.receipt_number, b.receipt_number]
     api.post(
@@ -175,7 +175,7 @@ def test_bad_query_is_422_with_the_field(api, db, query, field):
 
 
 def test_cursor_of_the_other_order_is_refused(api, procedure):
-    submit_case(procedure, with_attachment=False)
+    submit_application(procedure, with_attachment=False)
     _seen, cursor = pull_all(api)
     response = api.get(f"/api/v1/applications?order=updated&cursor={cursor}")
     assert response.status_code == 422

@@ -9,7 +9,7 @@ import pytest
 from madoguchi.api.models import Acknowledgement
 from madoguchi.applications.models import Application, ApplicationEvent
 
-from .conftest import make_client, submit_case
+from .conftest import make_client, submit_application
 
 SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "sample_consumer.py"
 
@@ -20,7 +20,7 @@ def test_sample_consumer_pulls_acknowledges_and_sets_status(live_server, municip
 
     settings.ALLOWED_HOSTS = ["*"]
     procedure = make_procedure(municipality)
-    cases = [submit_case(procedure) for _ in range(3)]
+    cases = [submit_application(procedure) for _ in range(3)]
     client = make_client(municipality)
 
     def run():

@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from .conftest import http, make_client, submit_case
+from .conftest import http, make_client, submit_application
 
 COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "api" / "openapi.yaml"
 
@@ -91,7 +91,7 @@ def api_data(municipality, settings):
     settings.API_LIST_SETTLE_SECONDS = 0
     procedure = make_procedure(municipality)
     for _ in range(3):
-        submit_case(procedure)
+        submit_application(procedure)
     client = make_client(municipality, rate=100_000)
     ApiGrant.objects.filter(client=client).update(can_read_individual_number=True)
     token = http(client)._credentials["HTTP_AUTHORIZATION"]

@@ -5,7 +5,7 @@ import pytest
 
 from madoguchi.applications.models import ApplicationEvent
 
-from .conftest import http, make_client, make_procedure, submit_case
+from .conftest import http, make_client, make_procedure, submit_application
 
 pytestmark = pytest.mark.django_db
 
@@ -75,10 +75,10 @@ def test_missing_action_grant_is_403(endpoint, municipality, case):
 
 
 def test_list_shows_only_cases_in_scope(municipality, other_municipality, procedure):
-    mine = submit_case(procedure, with_attachment=False)
+    mine = submit_application(procedure, with_attachment=False)
     other_proc = make_procedure(municipality, slug="kaigo")
-    submit_case(other_proc, with_attachment=False)
-    submit_case(make_procedure(other_municipality), with_attachment=False)
+    submit_application(other_proc, with_attachment=False)
+    submit_application(make_procedure(other_municipality), with_attachment=False)
     from madoguchi.applications import services
 
     services.start_draft(procedure)  # a draft is never listed

@@ -117,7 +117,9 @@ def file_as_business(procedure, filled) -> Application:
     confirm_url = walk(client, url, filled, BUSINESS_STEP)
     application = Application.objects.get(pk=int(BUSINESS_STEP.match(confirm_url).group("pk")))
     assert confirm_url == reverse("business:confirm", args=[application.pk])
-    assert location(client.post(confirm_url)) == reverse("business:case", args=[application.pk])
+    assert location(client.post(confirm_url)) == reverse(
+        "business:application", args=[application.pk]
+    )
     return application
 
 

@@ -49,13 +49,13 @@ def file_youkaigo(client, procedure) -> Application:
     assert url == reverse("business:confirm", args=[application.pk])
     page = html(client.get(url))
     assert "入力内容の確認" in page and "千代田" in page
-    case_url = location(client.post(url))
-    assert case_url == reverse("business:case", args=[application.pk])
+    application_url = location(client.post(url))
+    assert application_url == reverse("business:application", args=[application.pk])
     application.refresh_from_db()
     return application
 
 
-def test_business_files_for_a_resident_and_follows_the_case(
+def test_business_files_for_a_resident_and_follows_the_application(
     chiyoda, procedure_of, make_business, make_staff
 ):
     youkaigo = procedure_of("youkaigo_nintei")
@@ -81,7 +81,7 @@ def test_business_files_for_a_resident_and_follows_the_case(
     assert application.answers["office_name"] == "ケアプランセンターちよだ"
     assert application.attachments.filter(field_key="insurance_card").count() == 1
 
-    page = html(client.get(reverse("business:case", args=[application.pk])))
+    page = html(client.get(reverse("business:application", args=[application.pk])))
     assert application.receipt_number in page
     assert "申請を受け付けました" in page
     assert "受付" in page
@@ -94,7 +94,7 @@ def test_business_files_for_a_resident_and_follows_the_case(
         application, "主治医の連絡先を電話でお知らせください。", actor=staff_actor
     )
     lifecycle.add_note(application, "職員だけのメモ", actor=staff_actor)
-    page = html(client.get(reverse("business:case", args=[application.pk])))
+    page = html(client.get(reverse("business:application", args=[application.pk])))
     assert "主治医の連絡先を電話でお知らせください。" in page
     assert "職員だけのメモ" not in page
 
@@ -112,14 +112,14 @@ def test_business_files_for_a_resident_and_follows_the_case(
     )
 
 
-def test_another_business_cannot_see_the_case(chiyoda, procedure_of, make_business):
+def test_another_business_cannot_see_the_application(chiyoda, procedure_of, make_business):
     make_business(chiyoda, "ケアプランセンターちよだ", "care1")
     make_business(chiyoda, "訪問介護ステーションかんだ", "care2")
     application = file_youkaigo(login("care1"), procedure_of("youkaigo_nintei"))
 
     other = login("care2")
     assert application.receipt_number not in html(other.get(reverse("business:home")))
-    assert other.get(reverse("business:case", args=[application.pk])).status_code == 404
+    assert other.get(reverse("business:application", args=[application.pk])).status_code == 404
 
     # Nor a draft of the first business.
     draft_url = location(

@@ -59,11 +59,11 @@ def test_the_business_gets_the_receipt_mail_with_its_own_link(filed):
     assert application.receipt_number in html(client.get(link))
 
 
-def test_every_notice_is_the_latest_notice_in_the_list_and_on_the_case_page(
+def test_every_notice_is_the_latest_notice_in_the_list_and_on_the_application_page(
     filed, django_capture_on_commit_callbacks
 ):
     client, application, staff = filed
-    case_url = reverse("business:case", args=[application.pk])
+    application_url = reverse("business:application", args=[application.pk])
     with django_capture_on_commit_callbacks(execute=True):
         staff_actions.send_message(application, NOTE, user=staff)
     assert NOTE in html(client.get(reverse("business:home")))
@@ -75,18 +75,18 @@ def test_every_notice_is_the_latest_notice_in_the_list_and_on_the_case_page(
     row = re.search(rf"{application.receipt_number}.*?</tr>", home, re.S).group(0)
     assert FIX in row and NOTE not in row and "要再申請" in row
 
-    page = html(client.get(case_url))
+    page = html(client.get(application_url))
     latest = re.search(r'id="latest-notice".*?</li>', page, re.S).group(0)
     assert FIX in latest
     assert NOTE in page[page.index('id="municipality-messages"') :]
     assert f'<p class="dads-timeline__message" id="correction-message">{FIX}</p>' in page
     # Internal notes never reach the business.
     staff_actions.add_note(application, "職員だけのメモ", user=staff)
-    assert "職員だけのメモ" not in html(client.get(case_url))
+    assert "職員だけのメモ" not in html(client.get(application_url))
     assert "職員だけのメモ" not in html(client.get(reverse("business:home")))
 
 
-def test_the_business_corrects_and_resubmits_a_returned_case(
+def test_the_business_corrects_and_resubmits_a_returned_application(
     filed, django_capture_on_commit_callbacks
 ):
     client, application, staff = filed
@@ -95,9 +95,9 @@ def test_the_business_corrects_and_resubmits_a_returned_case(
     assert "要再申請" in mail.outbox[-1].subject
     assert "care1@example.jp" in {address for m in mail.outbox for address in m.to}
 
-    case_url = reverse("business:case", args=[application.pk])
+    application_url = reverse("business:application", args=[application.pk])
     confirm_url = reverse("business:confirm", args=[application.pk])
-    page = html(client.get(case_url))
+    page = html(client.get(application_url))
     assert f'href="{confirm_url}" id="resubmit-link"' in page
 
     page = html(client.get(confirm_url))
@@ -114,7 +114,7 @@ def test_the_business_corrects_and_resubmits_a_returned_case(
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(confirm_url)
-    assert location(response) == case_url
+    assert location(response) == application_url
     application.refresh_from_db()
     # Back to where staff left it (処理中), not to 受付.
     assert application.status == Status.IN_PROGRESS
@@ -124,7 +124,7 @@ def test_the_business_corrects_and_resubmits_a_returned_case(
     ) == [1, 2]
     event = application.events.get(kind=ApplicationEvent.Kind.RESUBMITTED)
     assert (event.from_status, event.to_status) == (Status.RETURNED, Status.IN_PROGRESS)
-    page = html(client.get(case_url))
+    page = html(client.get(application_url))
     assert "再申請を受け付けました。" in page
     assert 'id="resubmitted-at"' in page
     assert "修正した内容で再申請しました" in page
@@ -136,17 +136,17 @@ def test_the_business_corrects_and_resubmits_a_returned_case(
     assert client.get(step_url).status_code == 404
 
 
-def test_the_business_withdraws_a_case(filed, django_capture_on_commit_callbacks):
+def test_the_business_withdraws_an_application(filed, django_capture_on_commit_callbacks):
     client, application, _staff = filed
-    case_url = reverse("business:case", args=[application.pk])
+    application_url = reverse("business:application", args=[application.pk])
     withdraw_url = reverse("business:withdraw", args=[application.pk])
-    assert f'href="{withdraw_url}" id="withdraw-link"' in html(client.get(case_url))
+    assert f'href="{withdraw_url}" id="withdraw-link"' in html(client.get(application_url))
     page = html(client.get(withdraw_url))
     assert "この申請を取り下げますか" in page
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(withdraw_url, {"reason": "入院のため申請を見合わせます。"})
-    assert location(response) == case_url
+    assert location(response) == application_url
     application.refresh_from_db()
     assert application.status == Status.WITHDRAWN
     event = application.events.get(kind=ApplicationEvent.Kind.WITHDRAWN)
@@ -154,7 +154,7 @@ def test_the_business_withdraws_a_case(filed, django_capture_on_commit_callbacks
     assert event.message == "入院のため申請を見合わせます。"
     assert mail.outbox[-1].subject.startswith("【千代田区】申請を取り下げました")
     assert mail.outbox[-1].to == ["care1@example.jp"]
-    page = html(client.get(case_url))
+    page = html(client.get(application_url))
     assert "申請を取り下げました" in page and 'id="withdraw-link"' not in page
     # The applicant's own words are not a notice from the municipality.
     assert 'id="latest-notice"' not in page

@@ -16,7 +16,7 @@ from madoguchi.applications import services
 from madoguchi.applications.models import Application
 from madoguchi.catalog.models import FormVersion, Procedure
 from madoguchi.core import boundary
-from tests.api.conftest import http, make_client, submit_case
+from tests.api.conftest import http, make_client, submit_application
 from tests.api.conftest import make_procedure as make_api_procedure
 from tests.conftest import login_with_2fa, make_staff
 
@@ -170,7 +170,7 @@ def test_nul_in_a_cookie_or_path_is_no_server_error(client, opinion):
 
 @pytest.mark.django_db
 def test_nul_in_a_staff_note_is_stripped(client, municipality, admin):
-    application = submit_case(make_api_procedure(municipality))
+    application = submit_application(make_api_procedure(municipality))
     login_with_2fa(client, admin)
     response = client.post(
         reverse("staff:application_note", args=[application.pk]),
@@ -307,7 +307,7 @@ def test_api_cursor_with_extreme_values_is_refused(api):
 
 @pytest.mark.django_db
 def test_api_json_with_nul_or_a_lone_surrogate_is_a_400(api, municipality):
-    case = submit_case(make_api_procedure(municipality))
+    case = submit_application(make_api_procedure(municipality))
     for text in ('"メモ\\u0000"', '"\\ud800"'):
         response = api.post(
             f"/api/v1/applications/{case.receipt_number}/notes",
@@ -351,7 +351,7 @@ def test_fuzzed_api_parameters_never_give_a_server_error(api, params, receipt):
     )
 )
 def test_fuzzed_api_json_bodies_never_give_a_server_error(api, municipality, body):
-    case = Application.objects.exclude(receipt_number="").first() or submit_case(
+    case = Application.objects.exclude(receipt_number="").first() or submit_application(
         make_api_procedure(municipality)
     )
     payload = json.dumps(body if isinstance(body, dict) else {"text": body})

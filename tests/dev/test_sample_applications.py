@@ -75,7 +75,7 @@ def test_the_dashboard_has_figures_for_six_months():
     decided = figures.processing(scope, {})["total"]
     assert decided["municipality"]["count"] > 50
     assert decided["municipality"]["median_days"] > 1
-    assert decided["returned_cases"] > 5
+    assert decided["returned_applications"] > 5
 
 
 def test_no_sample_cases_where_the_municipality_already_has_an_application():

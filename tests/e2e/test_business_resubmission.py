@@ -69,7 +69,7 @@ def test_business_corrects_and_resubmits(browser, chiyoda_live, business_case):
         page.locator("#id_username").fill("care1")
         page.locator("#id_password").fill(PASSWORD)
         page.get_by_role("button", name="ログイン").click()
-        row = page.locator("#case-list tbody tr").filter(has_text=application.receipt_number)
+        row = page.locator("#application-list tbody tr").filter(has_text=application.receipt_number)
         expect(row).to_contain_text("要再申請")
         expect(row).to_contain_text(FIX)
 

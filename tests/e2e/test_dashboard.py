@@ -24,7 +24,7 @@ ANSWERS = {
 }
 
 
-def _cases(municipality, clerk):
+def _applications(municipality, clerk):
     """Three cases submitted through the real service (2 portal, 1 counter), one completed,
     with a comment from a resident."""
     procedure = (
@@ -61,7 +61,7 @@ def test_dashboard_filters_download_and_axe(browser, chiyoda_live, settings, tmp
     from madoguchi.tenants.models import StaffMembership
 
     StaffMembership.objects.filter(user=admin.user).update(role="admin", department=None)
-    procedure = _cases(municipality, admin.user)
+    procedure = _applications(municipality, admin.user)
     assert ApplicationEvent.objects.filter(kind="feedback").count() == 1
 
     page = new_desktop_page(browser)

@@ -14,7 +14,7 @@ from .staff_journeys import Handler, live_root, log_in, new_desktop_page, open_i
 
 
 @pytest.fixture
-def kodomo_cases(chiyoda_live):
+def kodomo_applications(chiyoda_live):
     from madoguchi.tenants.models import Municipality
 
     municipality = Municipality.objects.get(lg_code="131016")
@@ -26,10 +26,10 @@ def kodomo_cases(chiyoda_live):
 
 
 def test_inbox_export_carries_the_filter_and_downloads(
-    browser, chiyoda_live, kodomo_cases, settings
+    browser, chiyoda_live, kodomo_applications, settings
 ):
     settings.OTP_TOTP_THROTTLE_FACTOR = 0
-    handler = Handler("export-staff", kodomo_cases, "kodomo-x")
+    handler = Handler("export-staff", kodomo_applications, "kodomo-x")
     page = new_desktop_page(browser)
     try:
         log_in(page, live_root(chiyoda_live), handler)

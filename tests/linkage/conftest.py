@@ -61,7 +61,7 @@ def make_linkage_procedure(municipality, slug="jidou-teate", department_code="ko
     return procedure
 
 
-def make_case(
+def make_application(
     procedure,
     receipt_number,
     *,
@@ -111,13 +111,13 @@ def linkage_procedure(municipality):
 
 
 @pytest.fixture
-def golden_cases(linkage_procedure):
+def golden_applications(linkage_procedure):
     cases = []
     for day, (receipt, family, given, kana, gender, birth, spouse, note) in enumerate(
         GOLDEN_CASES, start=1
     ):
         cases.append(
-            make_case(
+            make_application(
                 linkage_procedure,
                 receipt,
                 family=family,

@@ -10,7 +10,7 @@ from madoguchi.applications.models import ApplicationEvent
 from madoguchi.linkage import runner
 from madoguchi.linkage.models import Batch, ExportMark, Layout
 
-from .conftest import make_case
+from .conftest import make_application
 
 
 def run(layout, trigger=Batch.Trigger.COMMAND) -> Batch:
@@ -18,7 +18,9 @@ def run(layout, trigger=Batch.Trigger.COMMAND) -> Batch:
 
 
 @pytest.mark.django_db
-def test_each_case_goes_out_once_per_layout(golden_cases, make_layout, linkage_procedure):
+def test_each_application_goes_out_once_per_layout(
+    golden_applications, make_layout, linkage_procedure
+):
     layout = make_layout(encoding="utf-8")
     first = run(layout)
     assert first.exported == 4
@@ -28,7 +30,7 @@ def test_each_case_goes_out_once_per_layout(golden_cases, make_layout, linkage_p
     assert second.state == Batch.State.DONE and second.exported == 0
     assert second.manifest["counts"] == {"candidates": 0, "records": 0, "skipped": 0}
     # A new case goes out in the next batch only; another layout takes every case again.
-    make_case(linkage_procedure, "R-0005", family="新規", given="様")
+    make_application(linkage_procedure, "R-0005", family="新規", given="様")
     third = run(layout)
     assert third.manifest["receipt_numbers"] == ["R-0005"]
     other = run(make_layout(name="別の様式", encoding="utf-8"))
@@ -36,16 +38,16 @@ def test_each_case_goes_out_once_per_layout(golden_cases, make_layout, linkage_p
 
 
 @pytest.mark.django_db
-def test_skipped_records_are_not_marked_and_come_back(golden_cases, make_layout):
+def test_skipped_records_are_not_marked_and_come_back(golden_applications, make_layout):
     layout = make_layout(encoding="cp932")
     run(layout)
-    assert not ExportMark.objects.filter(layout=layout, application=golden_cases[1]).exists()
+    assert not ExportMark.objects.filter(layout=layout, application=golden_applications[1]).exists()
     again = run(layout)
     assert again.exported == 0 and again.skipped == 1  # 𠮷 still there, reported again
 
 
 @pytest.mark.django_db
-def test_refuse_batch_writes_nothing_and_marks_nothing(golden_cases, make_layout):
+def test_refuse_batch_writes_nothing_and_marks_nothing(golden_applications, make_layout):
     layout = make_layout(encoding="cp932", on_error=Layout.OnError.REFUSE_BATCH)
     batch = run(layout)
     assert batch.state == Batch.State.REFUSED
@@ -60,7 +62,9 @@ def test_refuse_batch_writes_nothing_and_marks_nothing(golden_cases, make_layout
 
 
 @pytest.mark.django_db
-def test_a_concurrent_batch_that_took_a_case_first_makes_the_other_fail(golden_cases, make_layout):
+def test_a_concurrent_batch_that_took_an_application_first_makes_the_other_fail(
+    golden_applications, make_layout
+):
     """Batch A writes its file, batch B runs completely, then A finalises: the unique
     (layout, application) constraint refuses A's marks and A marks nothing."""
     layout = make_layout(encoding="utf-8")
@@ -78,7 +82,7 @@ def test_a_concurrent_batch_that_took_a_case_first_makes_the_other_fail(golden_c
 
 
 @pytest.mark.django_db
-def test_a_failing_batch_marks_nothing(golden_cases, make_layout, settings, tmp_path):
+def test_a_failing_batch_marks_nothing(golden_applications, make_layout, settings, tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")  # the drop folder cannot be created below a file
     settings.LINKAGE_DROP_DIR = str(blocker)
@@ -97,7 +101,7 @@ def test_a_failing_batch_marks_nothing(golden_cases, make_layout, settings, tmp_
 
 @pytest.mark.django_db
 def test_manifest_matches_the_file_and_the_drop_folder(
-    golden_cases, make_layout, settings, tmp_path
+    golden_applications, make_layout, settings, tmp_path
 ):
     settings.LINKAGE_DROP_DIR = str(tmp_path / "drop")
     layout = make_layout(encoding="cp932", destination=Layout.Destination.FOLDER)
@@ -119,16 +123,16 @@ def test_manifest_matches_the_file_and_the_drop_folder(
 
 
 @pytest.mark.django_db
-def test_status_filter(golden_cases, make_layout):
+def test_status_filter(golden_applications, make_layout):
     from madoguchi.applications.models import Application
 
-    Application.objects.filter(pk=golden_cases[0].pk).update(status="completed")
+    Application.objects.filter(pk=golden_applications[0].pk).update(status="completed")
     assert run(make_layout(encoding="utf-8")).exported == 3
     assert run(make_layout(name="完了", encoding="utf-8", statuses=["completed"])).exported == 1
 
 
 @pytest.mark.django_db
-def test_a_batch_runs_once_even_if_delivered_twice(golden_cases, make_layout):
+def test_a_batch_runs_once_even_if_delivered_twice(golden_applications, make_layout):
     batch = runner.create_batch(make_layout(encoding="utf-8"), trigger=Batch.Trigger.MANUAL)
     assert runner.run(batch.pk).exported == 4
     assert runner.run(batch.pk) is None
@@ -136,7 +140,7 @@ def test_a_batch_runs_once_even_if_delivered_twice(golden_cases, make_layout):
 
 @pytest.mark.django_db
 def test_schedule_starts_due_layouts_once_a_day(
-    golden_cases, make_layout, settings, django_capture_on_commit_callbacks
+    golden_applications, make_layout, settings, django_capture_on_commit_callbacks
 ):
     from django.utils import timezone
 
@@ -152,7 +156,7 @@ def test_schedule_starts_due_layouts_once_a_day(
 
 
 @pytest.mark.django_db
-def test_command_runs_every_active_layout(golden_cases, make_layout, capsys):
+def test_command_runs_every_active_layout(golden_applications, make_layout, capsys):
     layout = make_layout(encoding="utf-8")
     make_layout(name="無効", encoding="utf-8", is_active=False)
     call_command("run_linkage")

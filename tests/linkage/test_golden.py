@@ -42,7 +42,7 @@ def content(batch: Batch) -> bytes:
 
 
 @pytest.mark.django_db
-def test_csv_utf8(golden_cases, make_layout):
+def test_csv_utf8(golden_applications, make_layout):
     batch = run(make_layout(encoding="utf-8"))
     assert batch.state == Batch.State.DONE
     assert batch.exported == 4 and batch.skipped == 0 and batch.report == []
@@ -56,7 +56,7 @@ def test_csv_utf8(golden_cases, make_layout):
 
 @pytest.mark.django_db
 def test_csv_cp932_refuses_only_the_record_with_a_character_outside_cp932(
-    golden_cases, make_layout
+    golden_applications, make_layout
 ):
     batch = run(make_layout(encoding="cp932"))
     assert batch.state == Batch.State.DONE
@@ -85,7 +85,7 @@ def test_csv_cp932_refuses_only_the_record_with_a_character_outside_cp932(
 
 
 @pytest.mark.django_db
-def test_fixed_length_cp932(golden_cases, make_layout):
+def test_fixed_length_cp932(golden_applications, make_layout):
     batch = run(make_layout(name="固定長", format="fixed", encoding="cp932", columns=FIXED_COLUMNS))
     assert batch.state == Batch.State.DONE
     assert batch.exported == 2 and batch.skipped == 2
@@ -124,9 +124,11 @@ def test_fixed_length_cp932(golden_cases, make_layout):
 
 @pytest.mark.django_db
 def test_csv_neutralises_formulas_but_fixed_length_keeps_the_value(linkage_procedure, make_layout):
-    from .conftest import make_case
+    from .conftest import make_application
 
-    make_case(linkage_procedure, "R-0009", family="山田", given="花子", note="=1+1", kana="@A")
+    make_application(
+        linkage_procedure, "R-0009", family="山田", given="花子", note="=1+1", kana="@A"
+    )
     text = content(run(make_layout(encoding="utf-8"))).decode("utf-8")
     assert text.endswith(",'@A,,,,'=1+1\r\n")
     columns = [

@@ -8,7 +8,7 @@ from madoguchi.linkage import results
 from madoguchi.linkage.models import ResultImport
 from madoguchi.outbox.models import OutboxMessage  # noqa: F401 - the outbox exists
 
-from .conftest import make_case
+from .conftest import make_application
 
 
 def do_import(layout, user, data: bytes, encoding="auto") -> ResultImport:
@@ -23,7 +23,7 @@ def do_import(layout, user, data: bytes, encoding="auto") -> ResultImport:
 @pytest.fixture
 def cases(linkage_procedure):
     return [
-        make_case(linkage_procedure, f"R-000{i}", family="山田", given=f"{i}郎")
+        make_application(linkage_procedure, f"R-000{i}", family="山田", given=f"{i}郎")
         for i in range(1, 6)
     ]
 
@@ -112,15 +112,15 @@ def test_utf8_with_bom_and_codes(cases, make_layout, handler):
 
 
 @pytest.mark.django_db
-def test_cases_of_other_procedures_cannot_be_touched(
+def test_applications_of_other_procedures_cannot_be_touched(
     cases, make_layout, handler, municipality, other_municipality
 ):
     from .conftest import make_linkage_procedure
 
     other_proc = make_linkage_procedure(municipality, slug="other", department_code="suido")
-    make_case(other_proc, "S-0001", family="水道", given="太郎")
+    make_application(other_proc, "S-0001", family="水道", given="太郎")
     elsewhere = make_linkage_procedure(other_municipality)
-    make_case(elsewhere, "R-0001X", family="他", given="市")
+    make_application(elsewhere, "R-0001X", family="他", given="市")
     job = do_import(make_layout(), handler, b"S-0001,completed\nR-0001X,completed\n")
     assert job.applied == 0
     assert job.report[0]["result"] == "受付番号「S-0001」の申請はこの手続にありません。"

@@ -81,7 +81,7 @@ def test_layout_errors_are_shown_line_by_line(admin_user, linkage_procedure):
 
 @pytest.mark.django_db
 def test_handler_runs_a_batch_and_downloads_it_again(
-    golden_cases, make_layout, handler, inline_jobs, django_capture_on_commit_callbacks
+    golden_applications, make_layout, handler, inline_jobs, django_capture_on_commit_callbacks
 ):
     layout = make_layout(encoding="utf-8")
     client = client_for(handler)
@@ -108,7 +108,7 @@ def test_handler_runs_a_batch_and_downloads_it_again(
 
 @pytest.mark.django_db
 def test_import_from_the_page_shows_the_report(
-    golden_cases, make_layout, handler, inline_jobs, django_capture_on_commit_callbacks
+    golden_applications, make_layout, handler, inline_jobs, django_capture_on_commit_callbacks
 ):
     layout = make_layout()
     client = client_for(handler)

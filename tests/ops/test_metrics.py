@@ -80,14 +80,14 @@ def test_submissions_and_status_changes_are_counted_after_commit(
     client, settings, municipality, django_user_model, django_capture_on_commit_callbacks
 ):
     from madoguchi.applications import staff_actions
-    from tests.api.conftest import make_procedure, submit_case
+    from tests.api.conftest import make_procedure, submit_application
     from tests.conftest import make_staff
 
     settings.METRICS_TOKEN = TOKEN
     procedure = make_procedure(municipality)
     before = scrape(client)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        application = submit_case(procedure, with_attachment=False)
+        application = submit_application(procedure, with_attachment=False)
     # Not yet committed: not yet counted.
     assert value(scrape(client), "madoguchi_applications_submitted_total", channel="portal") == (
         value(before, "madoguchi_applications_submitted_total", channel="portal")

@@ -92,11 +92,11 @@ def s3(settings, s3_server, monkeypatch):
 
 def test_an_attachment_goes_to_the_bucket_and_comes_back_to_staff(s3, client, municipality):
     from madoguchi.applications.models import Attachment
-    from tests.api.conftest import make_procedure, submit_case
+    from tests.api.conftest import make_procedure, submit_application
     from tests.conftest import login_with_2fa, make_staff
 
     procedure = make_procedure(municipality)
-    application = submit_case(procedure, with_attachment=True)
+    application = submit_application(procedure, with_attachment=True)
     attachment = Attachment.objects.get(application=application)
     listed = s3.list_objects_v2(Bucket=BUCKET)["Contents"]
     assert attachment.file.name in [item["Key"] for item in listed]

@@ -345,7 +345,7 @@ def processing(scope: Scope, targets: dict[int, int | None]) -> dict:
             "total": summary(total),
             "municipality": summary(municipal),
             "waiting": summary(waiting),
-            "returned_cases": len(waiting),
+            "returned_applications": len(waiting),
             "late": late,
         }
 
@@ -403,7 +403,7 @@ def _processing_in_database(scope: Scope, targets: dict[int, int | None]) -> dic
             "total": _summary_of(n, t50, t90),
             "municipality": _summary_of(n, m50, m90),
             "waiting": _summary_of(returned, w50, w90),
-            "returned_cases": returned,
+            "returned_applications": returned,
             "late": late,
         }
 
@@ -417,7 +417,9 @@ def backlog(scope: Scope) -> dict:
     # Counting `status` (never NULL), not `id`: every column read is in the kpi_app_open
     # index, so PostgreSQL answers from the index alone (~25 ms instead of ~140 ms for
     # 64,000 open cases).
-    open_cases = scope.applications().filter(status__in=OPEN_STATUSES, submitted_at__isnull=False)
+    open_applications = scope.applications().filter(
+        status__in=OPEN_STATUSES, submitted_at__isnull=False
+    )
     now = scope.now
     buckets = {}
     for low, high in AGE_BUCKETS:
@@ -427,7 +429,7 @@ def backlog(scope: Scope) -> dict:
         buckets[f"b{low}"] = Count("status", filter=age)
     over = Q(due_at__lt=now) & ~Q(status=Status.RETURNED)
     rows = list(
-        open_cases.values("procedure_id", "status")
+        open_applications.values("procedure_id", "status")
         .annotate(n=Count("status"), over=Count("status", filter=over), **buckets)
         .order_by()
     )
@@ -441,7 +443,7 @@ def backlog(scope: Scope) -> dict:
     if in_database_quantiles():
         # Ages are now − receipt: their median is now − the median receipt time, so the
         # quantiles are taken over the indexed column itself (newest first = youngest first).
-        received = open_cases.aggregate(
+        received = open_applications.aggregate(
             median=Median(Epoch("submitted_at"), 0.5),
             p90=NearestRank(Epoch("submitted_at"), 0.9, descending=True),
         )
@@ -453,7 +455,9 @@ def backlog(scope: Scope) -> dict:
         )
     else:
         age = summary(
-            list(open_cases.annotate(age=age_seconds).values_list("age", flat=True).order_by())
+            list(
+                open_applications.annotate(age=age_seconds).values_list("age", flat=True).order_by()
+            )
         )
     return {
         "count": count,

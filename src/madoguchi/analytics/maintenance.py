@@ -45,7 +45,7 @@ def _tz() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 
 
-def case_event(event_id, kind, created_at, from_status, to_status, message, data) -> FactEvent:
+def fact_event(event_id, kind, created_at, from_status, to_status, message, data) -> FactEvent:
     data = data if isinstance(data, dict) else {}
     step_index = data.get("index") if kind == "step_completed" else None
     reached = data.get("reached") if kind == "step_completed" else None
@@ -137,7 +137,7 @@ def add_counts(rows: list[tuple[int, int, Counter]], labels: dict[str, str]) -> 
 
 
 def _fact_event_of(event) -> FactEvent:
-    return case_event(
+    return fact_event(
         event.pk,
         event.kind,
         event.created_at,
@@ -214,7 +214,7 @@ def on_events_recorded(sender, events, **kwargs) -> None:
 # rebuilding
 
 
-CASE_FIELDS = (
+APPLICATION_FIELDS = (
     "application__municipality_id",
     "application__procedure_id",
     "application__channel",
@@ -223,14 +223,14 @@ CASE_FIELDS = (
 )
 
 
-def _cases(rows: Iterable[tuple]) -> Iterator[tuple[int, list[FactEvent], tuple]]:
-    """Rows of EVENT_FIELDS (+ CASE_FIELDS) ordered by case → (case id, its events, the
-    case's fields)."""
+def _applications(rows: Iterable[tuple]) -> Iterator[tuple[int, list[FactEvent], tuple]]:
+    """Rows of EVENT_FIELDS (+ APPLICATION_FIELDS) ordered by application → (application id,
+    its events, the application's fields)."""
     for application_id, group in groupby(rows, key=lambda r: r[1]):
         group = list(group)
         yield (
             application_id,
-            [case_event(r[0], r[2], r[3], r[4], r[5], r[6], r[7]) for r in group],
+            [fact_event(r[0], r[2], r[3], r[4], r[5], r[6], r[7]) for r in group],
             tuple(group[0][8:]),
         )
 
@@ -261,8 +261,8 @@ def rebuild_all(
         DailyCount.objects.all().delete()
         PendingApplicationFact.objects.all().delete()
         facts: list = []
-        rows = _events_query().values_list(*EVENT_FIELDS, *CASE_FIELDS)
-        for application_id, events, info in _cases(rows.iterator(chunk_size=20000)):
+        rows = _events_query().values_list(*EVENT_FIELDS, *APPLICATION_FIELDS)
+        for application_id, events, info in _applications(rows.iterator(chunk_size=20000)):
             municipality_id, procedure_id, channel, proxy_business_id, entered_by_id = info
             state, application_counts, application_labels = application_facts.fold(
                 initial_state(channel, proxy_business_id, entered_by_id), events

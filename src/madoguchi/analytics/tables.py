@@ -145,7 +145,7 @@ def build(figures: dict) -> list[Table]:
             _x(f["total"]["p90_days"], n),
             _x(f["municipality"]["median_days"], n),
             _x(f["municipality"]["p90_days"], n),
-            _n(f["returned_cases"]),
+            _n(f["returned_applications"]),
             _x(f["waiting"]["median_days"], w),
             _x(f["waiting"]["p90_days"], w),
             _n(f["late"]),

@@ -39,7 +39,7 @@ from .problems import Problem
 from .throttling import ClientRateThrottle, TokenRateThrottle
 
 PROBLEM = problems.CONTENT_TYPE
-TAG_CASES = "申請"
+TAG_APPLICATIONS = "申請"
 TAG_ACTIONS = "連携・処理状況"
 TAG_AUTH = "認証"
 
@@ -334,7 +334,7 @@ def decode_cursor(cursor: str, order: str) -> tuple[datetime.datetime, int]:
 
 class ApplicationListView(ClientView):
     @extend_schema(
-        tags=[TAG_CASES],
+        tags=[TAG_APPLICATIONS],
         summary="申請の一覧（カーソルページング）",
         operation_id="listApplications",
         description=(
@@ -473,7 +473,7 @@ BASIC_FOUR = ("name", "address", "birth_date", "sex")
 
 class ApplicationDetailView(ClientView):
     @extend_schema(
-        tags=[TAG_CASES],
+        tags=[TAG_APPLICATIONS],
         summary="申請の詳細",
         operation_id="getApplication",
         description=(
@@ -575,7 +575,7 @@ class AttachmentView(ClientView):
     renderer_classes = [renderers.JSONRenderer, PassthroughRenderer]
 
     @extend_schema(
-        tags=[TAG_CASES],
+        tags=[TAG_APPLICATIONS],
         summary="添付書類のダウンロード",
         operation_id="downloadAttachment",
         description="添付書類の内容。SHA-256 は詳細の attachments[].sha256 で確認できます。閲覧ログに記録されます。",

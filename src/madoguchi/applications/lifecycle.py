@@ -584,7 +584,7 @@ def submit(application: Application, *, base_url: str, actor: Actor | None = Non
     if business is not None and business.email and business.email != email:
         # The business follows its filings on its own pages (behind its login), not by the
         # resident's status link.
-        url = f"{base_url}{reverse('business:case', args=[application.pk])}"
+        url = f"{base_url}{reverse('business:application', args=[application.pk])}"
         mail(application, business.email, messages.submitted(application, url))
     return token
 

@@ -39,7 +39,7 @@ class BusinessLogoutView(auth_views.LogoutView):
 def _leave_url(application) -> str:
     """A correction in progress is continued from its case page; a draft from the list."""
     if services.is_correction(application):
-        return reverse("business:case", args=[application.pk])
+        return reverse("business:application", args=[application.pk])
     return reverse("business:home")
 
 
@@ -61,20 +61,20 @@ STATUS_FILTERS = [(value, label) for value, label in Status.choices if value != 
 @require_GET
 @access.business_required
 def home(request):
-    """The cases the business filed, newest first, with a filter by status; unfinished
+    """The applications the business filed, newest first, with a filter by status; unfinished
     drafts separately so they can be continued."""
     status = request.GET.get("status", "")
     if status not in dict(STATUS_FILTERS):
         status = ""
-    cases = (
+    applications = (
         access.business_applications(request.user)
         .exclude(status=Status.DRAFT)
         .select_related("procedure", "proxy_business", "proxy_user")
         .order_by("-submitted_at", "-pk")
     )
-    cases = services.with_latest_notice(cases)
+    applications = services.with_latest_notice(applications)
     if status:
-        cases = cases.filter(status=status)
+        applications = applications.filter(status=status)
     drafts = (
         access.business_applications(request.user)
         .filter(status=Status.DRAFT)
@@ -86,7 +86,7 @@ def home(request):
         "channels/business/home.html",
         {
             "businesses": request.businesses,
-            "cases": cases[:200],
+            "applications": applications[:200],
             "drafts": drafts,
             "status": status,
             "status_filters": STATUS_FILTERS,
@@ -97,7 +97,7 @@ def home(request):
 @never_cache
 @require_GET
 @access.business_required
-def case(request, pk):
+def application_detail(request, pk):
     """One case: status, the municipality's notices (the latest first: what to correct when
     it is 要再申請, every message), the history the applicant sees (never internal notes),
     what was sent, and what the business can do now (correct and resubmit, withdraw)."""
@@ -105,7 +105,7 @@ def case(request, pk):
     form = application.form_version.form
     return render(
         request,
-        "channels/business/case.html",
+        "channels/business/application.html",
         {
             "application": application,
             "procedure": application.procedure,
@@ -123,7 +123,7 @@ def case(request, pk):
 def withdraw(request, pk):
     """取り下げ of a case the business filed: a confirmation page, then the withdrawal."""
     application = access.get_business_application(request.user, pk, draft=False)
-    case_url = reverse("business:case", args=[application.pk])
+    application_url = reverse("business:application", args=[application.pk])
     context = {"application": application, "procedure": application.procedure}
     if not application.can_withdraw:
         context["not_allowed"] = _("この申請は「%(status)s」のため、取り下げできません。") % {
@@ -141,7 +141,7 @@ def withdraw(request, pk):
             context["not_allowed"] = exc.message
             return render(request, "channels/business/withdraw.html", context, status=409)
         messages.success(request, _("申請を取り下げました。"))
-        return redirect(case_url)
+        return redirect(application_url)
     return render(request, "channels/business/withdraw.html", context)
 
 
@@ -223,6 +223,6 @@ def confirm(request, pk):
         else:
             text = _("申請を受け付けました。受付番号は %(number)s です。")
         messages.success(request, text % {"number": submitted.receipt_number})
-        return redirect("business:case", submitted.pk)
+        return redirect("business:application", submitted.pk)
 
     return entry.confirm_page(request, application, _pages(), on_submit=on_submit)
