@@ -1,5 +1,5 @@
 """Fixtures for the API tests: procedures with an individual number and a file field,
-submitted cases with an attachment, clients with grants, access tokens."""
+submitted applications with an attachment, clients with grants, access tokens."""
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -142,7 +142,7 @@ def procedure(municipality):
 
 
 @pytest.fixture
-def case(procedure):
+def application(procedure):
     application = submit_application(procedure)
     OutboxMessage.objects.all().delete()
     return application

@@ -29,7 +29,7 @@ def token_request(client_id, secret, *, as_json=False):
     )
 
 
-def test_token_for_good_credentials_is_stored_hashed_and_works(municipality, case):
+def test_token_for_good_credentials_is_stored_hashed_and_works(municipality, application):
     client = make_client(municipality)
     response = token_request("kikan", client.secret)
     assert response.status_code == 200

@@ -1,4 +1,4 @@
-"""One case: answers by field key, 個人番号 only with its grant, attachments, 閲覧ログ."""
+"""One application: answers by field key, 個人番号 only with its grant, attachments, 閲覧ログ."""
 
 import hashlib
 
@@ -12,15 +12,15 @@ from .conftest import CHILD_NUMBER, MY_NUMBER, http, make_client
 pytestmark = pytest.mark.django_db
 
 
-def detail(api, case):
-    response = api.get(f"/api/v1/applications/{case.receipt_number}")
+def detail(api, application):
+    response = api.get(f"/api/v1/applications/{application.receipt_number}")
     assert response.status_code == 200, response.content
     return response
 
 
-def test_detail_shape(api, case):
-    body = detail(api, case).json()
-    assert body["receipt_number"] == case.receipt_number
+def test_detail_shape(api, application):
+    body = detail(api, application).json()
+    assert body["receipt_number"] == application.receipt_number
     assert body["form_version"] == {"procedure": "jidou-teate", "number": 1}
     assert body["status"] == "received" and body["status_label"] == "受付"
     assert body["channel"] == "portal"
@@ -46,9 +46,9 @@ def test_detail_shape(api, case):
     assert attachment["url"].endswith(f"/attachments/{attachment['uid']}")
 
 
-def test_identity_when_known(api, case):
-    case.atena_number = "000123456"
-    case.identity = {
+def test_identity_when_known(api, application):
+    application.atena_number = "000123456"
+    application.identity = {
         "source": "jpki",
         "basic_four": {
             "name": "山田花子",
@@ -57,15 +57,15 @@ def test_identity_when_known(api, case):
             "sex": "女",
         },
     }
-    case.save()
-    identity = detail(api, case).json()["identity"]
+    application.save()
+    identity = detail(api, application).json()["identity"]
     assert identity["atena_number"] == "000123456"
     assert identity["basic_four"]["birth_date"] == "1990-04-01"
     assert identity["source"] == "jpki"
 
 
-def test_individual_number_is_absent_by_default(api, case):
-    response = detail(api, case)
+def test_individual_number_is_absent_by_default(api, application):
+    response = detail(api, application)
     text = response.content.decode()
     assert MY_NUMBER not in text and CHILD_NUMBER not in text
     answers = response.json()["answers"]
@@ -77,9 +77,9 @@ def test_individual_number_is_absent_by_default(api, case):
     assert log.detail["individual_number"] is False
 
 
-def test_individual_number_with_the_grant(full_client, case):
+def test_individual_number_with_the_grant(full_client, application):
     ApiGrant.objects.filter(client=full_client).update(can_read_individual_number=True)
-    answers = detail(http(full_client), case).json()["answers"]
+    answers = detail(http(full_client), application).json()["answers"]
     assert answers["my_number"] == {
         "label": "個人番号",
         "type": "individual_number",
@@ -90,7 +90,7 @@ def test_individual_number_with_the_grant(full_client, case):
     assert log.detail["individual_number"] is True
 
 
-def test_individual_number_grant_for_another_procedure_does_not_count(municipality, case):
+def test_individual_number_grant_for_another_procedure_does_not_count(municipality, application):
     from .conftest import make_procedure
 
     client = make_client(municipality)
@@ -99,30 +99,30 @@ def test_individual_number_grant_for_another_procedure_does_not_count(municipali
         procedure=make_procedure(municipality, slug="kaigo"),
         can_read_individual_number=True,
     )
-    assert "my_number" not in detail(http(client), case).json()["answers"]
+    assert "my_number" not in detail(http(client), application).json()["answers"]
 
 
-def test_detail_read_is_in_the_access_log_with_the_client(api, full_client, case):
-    detail(api, case)
+def test_detail_read_is_in_the_access_log_with_the_client(api, full_client, application):
+    detail(api, application)
     log = AccessLog.objects.get()
     assert log.action == AccessLog.Action.API_READ
-    assert log.application == case
-    assert log.municipality == case.municipality
-    assert log.receipt_number == case.receipt_number
+    assert log.application == application
+    assert log.municipality == application.municipality
+    assert log.receipt_number == application.receipt_number
     assert log.user is None
     assert log.detail["client_id"] == "kikan" and log.detail["client"] == full_client.pk
-    assert log.object_ref == f"api_client:kikan application:{case.pk}"
+    assert log.object_ref == f"api_client:kikan application:{application.pk}"
 
 
-def test_list_reads_no_personal_data_and_logs_nothing(api, case):
+def test_list_reads_no_personal_data_and_logs_nothing(api, application):
     text = api.get("/api/v1/applications").content.decode()
     assert "山田" not in text and "hanako" not in text
     assert not AccessLog.objects.exists()
 
 
-def test_attachment_download_and_log(api, case):
-    uid = case.attachments.get().uid
-    response = api.get(f"/api/v1/applications/{case.receipt_number}/attachments/{uid}")
+def test_attachment_download_and_log(api, application):
+    uid = application.attachments.get().uid
+    response = api.get(f"/api/v1/applications/{application.receipt_number}/attachments/{uid}")
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == b"%PDF-1.4 test"
     assert response["Content-Type"] == "application/pdf"
@@ -133,19 +133,19 @@ def test_attachment_download_and_log(api, case):
     assert log.detail["attachment"] == uid
 
 
-def test_attachment_of_another_case_is_404(api, case, procedure):
+def test_attachment_of_another_application_is_404(api, application, procedure):
     from .conftest import submit_application
 
     other = submit_application(procedure)
     uid = other.attachments.get().uid
-    response = api.get(f"/api/v1/applications/{case.receipt_number}/attachments/{uid}")
+    response = api.get(f"/api/v1/applications/{application.receipt_number}/attachments/{uid}")
     assert response.status_code == 404
     assert not AccessLog.objects.exists()
 
 
-def test_attachment_links_are_null_without_the_grant(municipality, case):
+def test_attachment_links_are_null_without_the_grant(municipality, application):
     api = http(make_client(municipality, can_read_attachments=False))
-    [attachment] = detail(api, case).json()["attachments"]
+    [attachment] = detail(api, application).json()["attachments"]
     assert attachment["url"] is None and attachment["sha256"]
 
 

@@ -1,4 +1,4 @@
-"""The case list: filters and a cursor that neither skips nor repeats."""
+"""The application list: filters and a cursor that neither skips nor repeats."""
 
 import datetime
 import threading
@@ -28,9 +28,9 @@ def pull_all(api, query="", limit=2, between_pages=None):
 
 
 def test_pages_cover_everything_once_in_receipt_order(api, procedure):
-    cases = [submit_application(procedure, with_attachment=False) for _ in range(5)]
+    applications = [submit_application(procedure, with_attachment=False) for _ in range(5)]
     seen, _cursor = pull_all(api)
-    assert seen == [c.receipt_number for c in cases]
+    assert seen == [c.receipt_number for c in applications]
 
 
 def test_cursor_neither_skips_nor_repeats_under_concurrent_inserts(api, procedure):
@@ -38,12 +38,12 @@ def test_cursor_neither_skips_nor_repeats_under_concurrent_inserts(api, procedur
     added = []
 
     def insert(n):
-        if n <= 3:  # while paging, new cases arrive
+        if n <= 3:  # while paging, new applications arrive
             added.append(submit_application(procedure, with_attachment=False))
 
     seen, cursor = pull_all(api, between_pages=insert)
-    assert len(seen) == len(set(seen)), "a case was repeated"
-    assert set(c.receipt_number for c in existing) <= set(seen), "a case was skipped"
+    assert len(seen) == len(set(seen)), "an application was repeated"
+    assert set(c.receipt_number for c in existing) <= set(seen), "an application was skipped"
     assert seen[: len(existing)] == [c.receipt_number for c in existing]
     # The ones added during the pull come after, in order, and the final cursor continues:
     later = [a.receipt_number for a in added if a.receipt_number not in seen]
@@ -55,7 +55,7 @@ def test_cursor_neither_skips_nor_repeats_under_concurrent_inserts(api, procedur
 @pytest.mark.django_db(transaction=True)
 def test_cursor_with_threads_inserting_concurrently(municipality, settings):
     """Real concurrency (PostgreSQL: the in-memory SQLite test database is one connection): a
-    thread submits cases while the pages are read; the list's settle window keeps the row of
+    thread submits applications while the pages are read; the list's settle window keeps the row of
     a not yet committed transaction for a later request."""
     from django.db import connection
 
@@ -92,11 +92,11 @@ def test_cursor_with_threads_inserting_concurrently(municipality, settings):
 
 
 def test_equal_timestamps_are_ordered_by_id(api, procedure):
-    cases = [submit_application(procedure, with_attachment=False) for _ in range(4)]
+    applications = [submit_application(procedure, with_attachment=False) for _ in range(4)]
     moment = timezone.now() - datetime.timedelta(minutes=5)
-    Application.objects.filter(pk__in=[c.pk for c in cases]).update(submitted_at=moment)
+    Application.objects.filter(pk__in=[c.pk for c in applications]).update(submitted_at=moment)
     seen, _ = pull_all(api, limit=1)
-    assert seen == [c.receipt_number for c in sorted(cases, key=lambda c: c.pk)]
+    assert seen == [c.receipt_number for c in sorted(applications, key=lambda c: c.pk)]
 
 
 def test_settle_window_leaves_the_newest_rows_for_later(api, procedure, settings):
@@ -141,7 +141,7 @@ def test_filters(api, procedure, municipality):
     assert [r["acknowledged"] for r in rows] == [False, True, False]
 
 
-def test_order_updated_brings_a_changed_case_to_the_end(api, procedure):
+def test_order_updated_brings_a_changed_application_to_the_end(api, procedure):
     a = submit_application(procedure, with_attachment=False)
     b = submit_application(procedure, with_attachment=False)
     seen, cursor = pull_all(api, "&order=updated")

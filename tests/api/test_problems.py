@@ -24,19 +24,20 @@ def test_unknown_path_under_the_api_is_a_problem(api):
     assert_problem(api.get("/api/v1/nothing-here"), 404)
 
 
-def test_method_not_allowed_is_a_problem(api, case):
-    assert_problem(api.delete(f"/api/v1/applications/{case.receipt_number}"), 405)
+def test_method_not_allowed_is_a_problem(api, application):
+    assert_problem(api.delete(f"/api/v1/applications/{application.receipt_number}"), 405)
 
 
-def test_validation_problem_lists_fields(api, case):
+def test_validation_problem_lists_fields(api, application):
     body = assert_problem(
-        api.post(f"/api/v1/applications/{case.receipt_number}/status", {}, format="json"), 422
+        api.post(f"/api/v1/applications/{application.receipt_number}/status", {}, format="json"),
+        422,
     )
     assert body["type"] == "urn:madoguchi:problem:validation"
     assert body["errors"] == [{"field": "status", "detail": body["errors"][0]["detail"]}]
 
 
-def test_throttling_per_client_is_429_with_retry_after(municipality, case):
+def test_throttling_per_client_is_429_with_retry_after(municipality, application):
     slow = http(make_client(municipality, client_id="slow", rate=3))
     other = http(make_client(municipality, client_id="other", rate=3))
     for _ in range(3):

@@ -20,7 +20,7 @@ def test_sample_consumer_pulls_acknowledges_and_sets_status(live_server, municip
 
     settings.ALLOWED_HOSTS = ["*"]
     procedure = make_procedure(municipality)
-    cases = [submit_application(procedure) for _ in range(3)]
+    applications = [submit_application(procedure) for _ in range(3)]
     client = make_client(municipality)
 
     def run():
@@ -48,10 +48,10 @@ def test_sample_consumer_pulls_acknowledges_and_sets_status(live_server, municip
     assert result.returncode == 0, result.stderr
     assert "3 件を取り込みました。" in result.stdout
     assert Acknowledgement.objects.filter(client=client).count() == 3
-    for case in cases:
-        case = Application.objects.get(pk=case.pk)
-        assert case.status == "in_progress"
-        assert case.events.filter(
+    for application in applications:
+        application = Application.objects.get(pk=application.pk)
+        assert application.status == "in_progress"
+        assert application.events.filter(
             kind=ApplicationEvent.Kind.STATUS_CHANGED, actor_client=client
         ).exists()
     again = run()

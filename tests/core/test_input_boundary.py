@@ -124,8 +124,8 @@ def test_fuzzed_step_posts_never_give_a_server_error(client, opinion, data):
 
 
 @pytest.mark.django_db
-def test_nul_in_a_withdraw_reason_is_stripped(client, procedure_case):
-    application, token = procedure_case
+def test_nul_in_a_withdraw_reason_is_stripped(client, submitted_with_token):
+    application, token = submitted_with_token
     response = client.post(
         f"/{application.municipality.lg_code}/status/{token}/withdraw/",
         {"reason": "転出\x00のため"},
@@ -138,7 +138,7 @@ def test_nul_in_a_withdraw_reason_is_stripped(client, procedure_case):
 
 
 @pytest.fixture
-def procedure_case(municipality):
+def submitted_with_token(municipality):
     """A submitted application and the resident's token (which opens its status page)."""
     from tests.api.conftest import ANSWERS
 
