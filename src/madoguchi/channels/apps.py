@@ -7,6 +7,7 @@ class ChannelsConfig(AppConfig):
 
     def ready(self) -> None:
         # マイナポータル 申請処理状況登録: the event receiver and the outbox sender.
+        from madoguchi.ops import jobs
         from madoguchi.ops.metrics import register_gauges
 
         from .metrics import quarantine_gauges
@@ -14,3 +15,11 @@ class ChannelsConfig(AppConfig):
 
         status_sync.register_with_outbox()
         register_gauges(quarantine_gauges)
+        jobs.register(
+            jobs.Kind(
+                "pullrun",
+                "channels.PullRun",
+                "madoguchi.channels.mynaportal.tasks:run_pull_task",
+                True,
+            )
+        )

@@ -49,12 +49,14 @@ class Kind:
     rerun: bool  # idempotent: queue again; else close as failed
 
 
-KINDS = (
-    Kind("export", "exports.ExportJob", "madoguchi.exports.tasks:run_export", True),
-    Kind("linkage_batch", "linkage.Batch", "madoguchi.linkage.tasks:run_batch", True),
-    Kind("linkage_import", "linkage.ResultImport", "madoguchi.linkage.tasks:run_import", False),
-    Kind("pullrun", "channels.PullRun", "madoguchi.channels.mynaportal.tasks:run_pull_task", True),
-)
+# The kinds of job, each registered by the app that owns it (its AppConfig.ready): exports,
+# linkage batches and result imports, staff-started マイナポータル pulls.
+KINDS: list[Kind] = []
+
+
+def register(kind: Kind) -> None:
+    if all(known.name != kind.name for known in KINDS):
+        KINDS.append(kind)
 
 
 def lock_name(kind: str, pk: int) -> str:
