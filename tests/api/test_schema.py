@@ -46,7 +46,7 @@ def test_schema_is_served_and_documented(client):
     assert "script-src 'self';" in policy + ";" and "unsafe-eval" not in policy
 
 
-# The coverage phase (hundreds of boundary applications per operation) is left out to keep this
+# The coverage phase (hundreds of boundary cases per operation) is left out to keep this
 # test under a minute; examples and fuzzing run for every operation.
 schema = schemathesis.openapi.from_path(
     COMMITTED,
@@ -106,5 +106,5 @@ def api_data(municipality, settings):
     database=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_api_conforms_to_the_committed_schema(application, api_data, keep_test_connection):
-    application.call_and_validate(headers=api_data, checks=CHECKS, app=_wsgi_app())
+def test_api_conforms_to_the_committed_schema(case, api_data, keep_test_connection):
+    case.call_and_validate(headers=api_data, checks=CHECKS, app=_wsgi_app())
