@@ -12,7 +12,8 @@ department: the first page (rows + status counts), a filtered page (status + pro
 3-month date range), name searches (kana, kanji, and names of one or two characters in
 kanji, hiragana, katakana and half-width kana: SHORT_NAMES), and a deep keyset page (~40 % of
 the department's rows in, at most 50,000); then the same screens, the review screen and the
-start of an export through the full request (Django test client) beside the same SQL statements alone.
+start of an export through the full request (Django test client) beside the same SQL
+statements alone.
 Aims: median < 50 ms, p95 < 150 ms.
 """
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -298,10 +299,53 @@ def search_q(text: str, *, grams: bool = True) -> Q | None:
         found |= Q(search_kana__contains=kana)
     name_gram = query_gram(name_key)
     kana_gram = query_gram(kana) if kana else None
-    if grams and connection.vendor == "postgresql" and name_gram and (kana_gram or not kana):
+    wanted = {name_gram, kana_gram} - {None}
+    if (
+        grams
+        and connection.vendor == "postgresql"
+        and name_gram
+        and (kana_gram or not kana)
+        and not wanted & common_grams()
+    ):
         # Implied by the LIKE (a row matching it holds that gram): it adds the index, never
         # changes the result.
-        found &= Q(GramsOverlap(sorted({name_gram, kana_gram} - {None})))
+        found &= Q(GramsOverlap(sorted(wanted)))
+    return found
+
+
+# A gram in at least this share of the applications is left to the inbox's date index.
+COMMON_GRAM_SHARE = 0.01
+_STATS_SECONDS = 600
+_common: tuple[float, frozenset[str]] = (-_STATS_SECONDS, frozenset())
+
+
+def common_grams() -> frozenset[str]:
+    """The grams in at least COMMON_GRAM_SHARE of the applications, from PostgreSQL's
+    statistics (ANALYZE), read again every 10 minutes.
+
+    For such a gram (「田」, 「美咲」) the newest matching applications are found soonest by
+    walking the date index, through the table's newest pages; the planner cannot see that
+    when the grams' condition is there, because it counts the LIKE as a second, independent
+    filter, expects a few hundred matches and reads the GIN index, then visits every match
+    in the whole table (at a million applications, 25,000 pages for 「美咲」 against 800).
+    A rare gram keeps its condition: the GIN index finds its few rows at once."""
+    global _common
+    read_at, found = _common
+    now = time.monotonic()
+    if now - read_at < _STATS_SECONDS:
+        return found
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
+            "WHERE schemaname = current_schema() AND tablename = %s AND attname = %s",
+            [Application._meta.db_table, "search_grams"],
+        )
+        row = cursor.fetchone()
+    elements, shares = row if row and row[0] else ([], [])
+    # The shares end with three summary figures (min, max, nulls): zip stops before them.
+    pairs = zip(elements, shares, strict=False)
+    found = frozenset(e for e, share in pairs if share >= COMMON_GRAM_SHARE)
+    _common = (now, found)
     return found
 
 
