@@ -127,7 +127,7 @@ def main() -> None:
         target="≥ 200 pkg/s",
         limit=verify_rate,
         limit_label="bare verify",
-        statements=round(statements[0] / TOTAL),
+        statements=round(statements[0] / TOTAL, 1),
     )
     print(f"bare signature verification: {verify_rate:.0f} packages/s ({len(opened)} verified)")
     print(f"import / bare verification ratio: {rate / verify_rate:.2f}  (aim: ≥ 200 packages/s)")

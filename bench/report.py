@@ -32,7 +32,7 @@ def emit(
     target: str = "",
     limit: float | None = None,
     limit_label: str = "",
-    statements: int | None = None,
+    statements: float | None = None,
 ) -> dict:
     """Record one figure (to BENCH_RESULTS when set). `limit`: the same work without the
     application around it (the SQL alone, COPY, bare verification) in the same unit; the
