@@ -4,6 +4,8 @@ import csv
 import io
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from madoguchi.core import csvfile
 
@@ -77,3 +79,40 @@ def test_stream_yields_the_same_bytes_as_the_writer():
 def test_format_row_with_lf_still_quotes_cr():
     assert csvfile.format_row(["a\rb", "c"], "\n") == '"a\rb",c\n'
     assert csvfile.format_row(["-x"], "\r\n") == "'-x\r\n"
+
+
+def one_row_at_a_time(rows, encoding="utf-8") -> bytes:
+    """The reference: each row through the csv module, every cell neutralised."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([csvfile.neutralise(c) for c in row])
+    return csvfile.encode(text.getvalue(), encoding)
+
+
+CELL_TEXT = st.one_of(
+    st.text(
+        alphabet=st.sampled_from("ab1.,\"'\r\n\t =+-@＝＋－＠ \u3000\x00\x1a\x1f山髙"), max_size=6
+    ),
+    st.sampled_from(["-12", "+3.5", "=1", " -1", "2024-04-01"]),
+)
+
+
+@given(st.lists(st.lists(CELL_TEXT, min_size=1, max_size=5), max_size=30))
+def test_write_rows_writes_the_same_bytes_as_one_row_at_a_time(rows):
+    raw = io.BytesIO()
+    writer = csvfile.CsvWriter(raw, "utf-8")
+    writer.write_rows(rows)
+    writer.close()
+    assert raw.getvalue() == one_row_at_a_time(rows)
+
+
+def test_write_rows_blocks_plain_and_quoted_rows_and_non_text_cells():
+    plain = [["2024-000001", "山田　花子", "", "1500000"]] * 2500
+    mixed = [*plain[:10], ["a,b", '"q"', "x"], ["=1+1", "-12", " ＠x"], [""], *plain[:10]]
+    rows = [*plain, *mixed, [None, "x"]]
+    raw = io.BytesIO()
+    writer = csvfile.CsvWriter(raw, "cp932")
+    writer.write_rows(iter(rows))
+    writer.close()
+    assert raw.getvalue() == one_row_at_a_time(rows, "cp932")

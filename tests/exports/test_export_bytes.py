@@ -275,3 +275,22 @@ def test_xlsx_cells_unchanged(exported):
     text = io.StringIO()
     csv.writer(text, lineterminator="\n").writerows(rows)
     check("every_type_xlsx.csv", text.getvalue().encode())
+
+
+def test_characters_outside_cp932_are_found_in_every_row_of_a_block():
+    headers = ["受付番号", "申請者", "備考"]
+    rows = [[f"2024-{i:06d}", "山田　花子", "\x1e\x1f" * (i % 3)] for i in range(50)]
+    for index, name in [(0, "𠮷田"), (3, "㐂子"), (17, "😀"), (49, "\ue000")]:
+        rows[index][1 + index % 2] = name
+    report = runner.Report()
+    fixed = runner._cp932_rows([list(r) for r in rows], headers, report)
+    expected_report = runner.Report()
+    expected = [runner._cp932_row(r, headers, r[0], expected_report) for r in rows]
+    assert fixed == expected
+    assert report.as_json() == expected_report.as_json()
+    assert [e["receipt_number"] for e in report.as_json()] == [
+        "2024-000000",
+        "2024-000003",
+        "2024-000017",
+        "2024-000049",
+    ]

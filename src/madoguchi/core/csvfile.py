@@ -31,9 +31,35 @@ ENCODINGS = ("utf-8", "utf-8-sig", "cp932")
 _FORMULA_START = frozenset("=+-@\t\r＝＋－＠")
 _SPACES = " \u3000"
 _NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
-# A cell that may need `neutralise`, in cells joined with \x1f: one search tells for a whole
-# block of rows (a cell holding \x1f itself only costs a closer look).
-_MAYBE_FORMULA = re.compile("(?:^|\x1f)[ \u3000]*[=+\\-@\t\r＝＋－＠]")
+# A cell that may need `neutralise`, in lines joined with "," and CRLF: after a comma, after
+# a line end or at the start (a pattern starting with a literal is searched at C speed from
+# comma to comma). CR is left out: a cell holding CR is found by counting the line ends.
+_MAYBE_FORMULA_AFTER_COMMA = re.compile(",[ \u3000]*[=+\\-@\t＝＋－＠]")
+_MAYBE_FORMULA_AFTER_LF = re.compile("\n[ \u3000]*[=+\\-@\t＝＋－＠]")
+_MAYBE_FORMULA_FIRST = re.compile("[ \u3000]*[=+\\-@\t＝＋－＠]")
+
+
+def _plain_lines(text: str, rows) -> bool:
+    """Whether `text`, the cells of `rows` joined with "," and the rows with CRLF, is already
+    their CSV: no cell holds a comma, a double quote, CR or LF (the csv module would quote
+    it: the number of commas and line ends tells), none may need `neutralise`, and no row
+    is a lone empty cell (the csv module writes it as "")."""
+    commas = 0
+    for row in rows:
+        if len(row) < 2:
+            return False
+        commas += len(row) - 1
+    return (
+        text.count(",") == commas
+        and text.count("\n") == len(rows) - 1
+        and text.count("\r") == len(rows) - 1
+        and '"' not in text
+        and _MAYBE_FORMULA_FIRST.match(text) is None
+        and _MAYBE_FORMULA_AFTER_COMMA.search(text) is None
+        and _MAYBE_FORMULA_AFTER_LF.search(text) is None
+    )
+
+
 # Rows written by one call of the csv module in `write_rows`.
 ROWS_PER_BLOCK = 1000
 # Encoded and written once this many characters are waiting.
@@ -107,23 +133,25 @@ class CsvWriter:
 
     def _write_block(self, rows: list[list[str]]) -> None:
         try:
-            suspect = _MAYBE_FORMULA.search("\x1f".join(map("\x1f".join, rows))) is not None
-        except TypeError:  # a cell that is not text: cell by cell
-            suspect = True
-        if suspect:
-            rows = [self._neutralised(row) for row in rows]
-        self._csv.writerows(rows)
+            lines = list(map(",".join, rows))
+        except TypeError:  # a cell that is not text: the csv module, cell by cell
+            lines = None
+        if lines is not None:
+            text = "\r\n".join(lines)
+            if _plain_lines(text, rows):
+                self._buffer.write(text)
+                self._buffer.write("\r\n")
+            else:
+                for line, row in zip(lines, rows, strict=True):
+                    if _plain_lines(line, (row,)):
+                        self._buffer.write(line)
+                        self._buffer.write("\r\n")
+                    else:
+                        self._csv.writerow([neutralise(c) for c in row])
+        else:
+            self._csv.writerows([[neutralise(c) for c in row] for row in rows])
         if self._buffer.tell() >= BLOCK_CHARS:
             self.flush()
-
-    @staticmethod
-    def _neutralised(row: list[str]) -> list[str]:
-        try:
-            if _MAYBE_FORMULA.search("\x1f".join(row)) is None:
-                return row
-        except TypeError:
-            pass
-        return [neutralise(c) for c in row]
 
     def flush(self) -> None:
         text = self._buffer.getvalue()

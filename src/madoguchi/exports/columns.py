@@ -210,9 +210,7 @@ def compile_row(
             lines.append(f"    n_{items} = len({items})")
             for index in range(count):
                 item = f"{items}_{index}"
-                lines.append(
-                    f"    {item} = {items}[{index}] if {index} < n_{items} else None"
-                )
+                lines.append(f"    {item} = {items}[{index}] if {index} < n_{items} else None")
                 lines.append(f"    {item} = {item}.get if {item}.__class__ is is_dict else None")
                 for child in children:
                     headers.append(f"{prefix}{index + 1}_{child.label}")

@@ -20,8 +20,10 @@ from __future__ import annotations
 import logging
 import tempfile
 import traceback
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from django.conf import settings
 from django.core.files import File
@@ -157,12 +159,21 @@ def _cp932_row(cells: list[str], headers: list[str], receipt_number: str, report
 
 
 def _cp932_rows(rows: list[list[str]], headers: list[str], report: Report) -> list[list[str]]:
-    """`_cp932_row` for a block of rows: one search over the whole block, row by row only
-    when something is found (the 受付番号 is the first cell)."""
-    text = "\x1f".join(map("\x1f".join, rows))
-    if text.isascii() or _UNENCODABLE().search(text) is None:
+    """`_cp932_row` for a block of rows: one search over the whole block finds the rows that
+    hold a character CP932 cannot hold (the 受付番号 is the first cell)."""
+    lines = list(map("\x1f".join, rows))
+    text = "\x1e".join(lines)
+    if text.isascii():
         return rows
-    return [_cp932_row(row, headers, row[0], report) for row in rows]
+    found = [m.start() for m in _UNENCODABLE().finditer(text)]
+    if not found:
+        return rows
+    # Where each row's line ends in `text` (the separator included).
+    ends = list(accumulate(len(line) + 1 for line in lines))
+    for index in sorted({bisect_right(ends, position) for position in found}):
+        row = rows[index]
+        rows[index] = _cp932_row(row, headers, row[0], report)
+    return rows
 
 
 def _department_names(municipality_id: int) -> dict[int, str]:
