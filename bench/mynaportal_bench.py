@@ -1,136 +1,313 @@
-"""マイナポータル intake benchmark (PostgreSQL): import 10,000 signed packages with one
-attachment each, and, in the same run, the rate of bare signature verification of the same
-packages; prints both and their ratio. Asserts nothing.
+"""マイナポータル intake benchmark (PostgreSQL): the real intake against bare signature
+verification, both in the same number of processes. Asserts nothing.
 
     .venv/bin/python bench/mynaportal_bench.py      # or: python bench/run.py mynaportal
 
-BENCH_DATABASE_URL as for bench/inbox_bench.py (a dedicated database). BENCH_PACKAGES
-(default 10,000), BENCH_VERIFY (default 1,000 packages verified bare, in this process).
-MYNAPORTAL_VERIFY_PROCESSES sets the verification worker processes of the import (default:
-one per core; 0 = inline). Aim: ≥ 200 packages/s on the 2-core reference machine.
+For each N in BENCH_PROCESSES (default "1,2"), with a fresh set of BENCH_PACKAGES signed
+packages (default 4,000; one 100 kB attachment each) written as ZIP files to a local folder
+(signing and writing are not timed):
+
+- baseline: N processes, each reads its share of the files from disk and does the work the
+  intake cannot skip — open the ZIP (`package.open_package`) and verify the package
+  (`jpki.verify_package`: XML-DSig, attachment digests, certificate profile and policy OID,
+  path to the trust anchor, revocation at the reception time) against the trust store loaded
+  from the database;
+- intake: N processes, each reads its share of the same files from disk and imports it with
+  `intake.import_batches` as `pull` does (batches of `intake.BATCH_SIZE`, one transaction
+  per batch, every row written through `applications.lifecycle.receive`), verifying inline
+  (MYNAPORTAL_VERIFY_PROCESSES=0), so that exactly N processes do the work in both.
+
+Packages are read from local disk in both; the transfer from マイナポータル (the simulator's
+HTTP) is not part of either figure. Prints packages/s of each, their ratio (intake /
+baseline, aim ≥ 0.6 and ≥ 200 packages/s on the 2-core reference machine), SQL statements
+per package, the CPU count and the load average before and after each run.
+
+BENCH_DATABASE_URL: a dedicated PostgreSQL database (default bench_intake_mynaportal).
+BENCH_PROFILE=1: the first intake run of one process runs under cProfile; the top of the
+profile is printed and the stats written to BENCH_PROFILE_OUT (default
+/tmp/mynaportal_intake.prof).
+BENCH_POOL=1: also the production pull mode: one writing process with N verification worker
+processes (N + 1 processes, so not comparable with the baseline of N).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import report  # noqa: E402
-from inbox_bench import setup_django  # noqa: E402
+import benchdb  # noqa: E402
 
-TOTAL = int(os.environ.get("BENCH_PACKAGES", "10000"))
-VERIFY = int(os.environ.get("BENCH_VERIFY", "1000"))
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_intake_mynaportal"
+TOTAL = int(os.environ.get("BENCH_PACKAGES", "4000"))
+PROCESSES = [int(n) for n in os.environ.get("BENCH_PROCESSES", "1,2").split(",") if n.strip()]
+PROFILE = os.environ.get("BENCH_PROFILE") == "1"
+PROFILE_OUT = os.environ.get("BENCH_PROFILE_OUT", "/tmp/mynaportal_intake.prof")
+POOL = os.environ.get("BENCH_POOL") == "1"
 LG_CODE = "131024"  # 中央区: its own municipality, apart from the inbox data
+PROCEDURE = "jidou_teate_genkyo"
 ATTACHMENT = b"%PDF-1.4\n" + b"0" * 100_000 + b"\n%%EOF\n"
 
 
-def main() -> None:
-    setup_django()
-    from django.conf import settings
+def _setup(url: str) -> None:
+    os.environ["JPKI_ALLOW_TEST_CA"] = "1"
+    benchdb.setup_django(url, prefix="madoguchi-bench-mynaportal-")
 
-    settings.JPKI_ALLOW_TEST_CA = True
-    from django.db import connection
 
+def _prepare_catalog():
     from madoguchi.catalog.loader import load_standard_templates
     from madoguchi.catalog.models import Procedure
     from madoguchi.channels.models import MynaportalMapping
-    from madoguchi.channels.mynaportal import checking, intake
-    from madoguchi.channels.mynaportal import package as pkg
-    from madoguchi.identity import jpki
+    from madoguchi.identity import truststore
     from madoguchi.tenants.models import Municipality
     from madoguchi_dev.testca import TestCA
 
     municipality, _ = Municipality.objects.get_or_create(
         lg_code=LG_CODE, defaults={"name": "中央区", "prefecture": "東京都"}
     )
-    if not Procedure.objects.filter(municipality=municipality, slug="jidou_teate_genkyo").exists():
-        load_standard_templates(municipality, keys=["jidou_teate_genkyo"], publish=True)
-    procedure = Procedure.objects.get(municipality=municipality, slug="jidou_teate_genkyo")
+    if not Procedure.objects.filter(municipality=municipality, slug=PROCEDURE).exists():
+        load_standard_templates(municipality, keys=[PROCEDURE], publish=True)
+    procedure = Procedure.objects.get(municipality=municipality, slug=PROCEDURE)
     MynaportalMapping.objects.get_or_create(
-        municipality=municipality,
-        procedure_code="jidou_teate_genkyo",
-        defaults={"procedure": procedure},
+        municipality=municipality, procedure_code=PROCEDURE, defaults={"procedure": procedure}
     )
+    # A CA of this run, registered as the intake finds it in production: an active trust
+    # anchor and its CRL in the database (the processes load the trust store from there).
     ca = TestCA.create()
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    truststore.add_trust_anchor(ca.certificate.public_bytes(Encoding.DER), is_test=True)
     card = ca.issue_card(
         name="山田 花子", sex="2", birth=dt.date(1985, 4, 1), address="東京都千代田区千代田1-1"
     )
-    trust = ca.trust_store()
-    run = dt.datetime.now().strftime("%Y%m%d%H%M%S")
-    jst = dt.timezone(dt.timedelta(hours=9))
+    other = ca.issue_card(
+        name="失効 太郎", sex="1", birth=dt.date(1980, 1, 1), address="東京都千代田区千代田1-2"
+    )
+    ca.revoke(other.serial)  # a CRL with an entry, as in production
+    truststore.add_crl(ca.crl())
+    return municipality, card
 
-    print(f"signing {TOTAL} packages (not timed) ...", flush=True)
-    packages = []
-    files = [("kenko.pdf", "insurance_document", "application/pdf", ATTACHMENT)]
-    infos = pkg.attachment_infos(files)
-    for i in range(TOTAL):
-        receipt = f"B{run}{i:06d}"
+
+def _write_packages(card, folder: Path, count: int, tag: str) -> list[str]:
+    """`count` signed packages as ZIP files in `folder`; returns their paths in order. The
+    reception time of each is in the file name (as the 受取等API reports it beside the
+    package)."""
+    from madoguchi.channels.mynaportal import package as pkg
+
+    jst = dt.timezone(dt.timedelta(hours=9))
+    infos = pkg.attachment_infos(
+        [("kenko.pdf", "insurance_document", "application/pdf", ATTACHMENT)]
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        receipt = f"B{tag}{i:06d}"
         data_xml = pkg.build_data_xml(
             receipt_number=receipt,
             lg_code=LG_CODE,
-            procedure_code="jidou_teate_genkyo",
+            procedure_code=PROCEDURE,
             submitted_at=dt.datetime.now(jst),
             items={"recipient_name.family": "山田", "recipient_name.given": "花子"},
             attachments=infos,
         )
         received_at = dt.datetime.now(dt.UTC)
         signed = card.sign(data_xml, {"kenko.pdf": ATTACHMENT}, signing_time=received_at)
-        # As a pull hands them over: with マイナポータル's reception time of each application.
-        packages.append((receipt, pkg.build_zip(signed, {"kenko.pdf": ATTACHMENT}), received_at))
+        path = folder / f"{receipt}_{int(received_at.timestamp() * 1_000_000)}.zip"
+        path.write_bytes(pkg.build_zip(signed, {"kenko.pdf": ATTACHMENT}))
+        paths.append(str(path))
+    return paths
 
-    # Bare verification (the floor any import is bounded by).
-    sample = packages[:VERIFY]
-    opened = [(pkg.open_package(raw), received) for _r, raw, received in sample]
-    start = time.perf_counter()
-    for p, received in opened:
-        assert jpki.verify_package(p.signed_xml, p.attachments, trust=trust, at=received).valid
-    verify_rate = len(opened) / (time.perf_counter() - start)
 
-    # The production path of `pull` (intake.import_batches, batches of intake.BATCH_SIZE):
-    # signatures checked in worker processes while the previous batch is written, one
-    # transaction per batch. The 受付 status
-    # messages are written with their cases and left to the outbox worker (a separate
-    # process in production), as `pull` does; they are counted, not delivered, here.
+def _read(path: str) -> tuple[str, bytes, dt.datetime]:
+    """(マイナポータルの受付番号, the package, its reception time) from a file written above."""
+    name = Path(path).stem
+    receipt, micros = name.rsplit("_", 1)
+    received = dt.datetime.fromtimestamp(int(micros) / 1_000_000, dt.UTC)
+    return receipt, Path(path).read_bytes(), received
+
+
+# --- the work of one process (started with "spawn": each sets up Django itself) ----------------
+
+
+def _child(mode: str, paths: list[str], barrier, results, profile: bool) -> None:
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from madoguchi.tenants.models import Municipality
+
+    municipality = Municipality.objects.get(lg_code=LG_CODE)
+    connection.close()  # each run opens its own connection, inside the timing
     statements = [0]
 
     def count(execute, sql, params, many, context):
         statements[0] += 1
         return execute(sql, params, many, context)
 
-    message_ids: list[int] = []
-    start = time.perf_counter()
-    imported = 0
-    batches = (packages[i : i + intake.BATCH_SIZE] for i in range(0, TOTAL, intake.BATCH_SIZE))
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+    barrier.wait()
+    started = time.time()
+    cpu = time.process_time()
+    if profiler is not None:
+        profiler.enable()
     with connection.execute_wrapper(count):
-        for _batch, outcomes in intake.import_batches(
-            municipality, batches, trust=trust, message_ids=message_ids
-        ):
-            imported += sum(o.kind == intake.IMPORTED for o in outcomes)
-    elapsed = time.perf_counter() - start
+        ok = (_verify if mode == "verify" else _import)(municipality, paths)
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(PROFILE_OUT)
+    finished = time.time()
+    cpu = time.process_time() - cpu
+    results.put(
+        {
+            "started": started,
+            "finished": finished,
+            "ok": ok,
+            "statements": statements[0],
+            "cpu": cpu,
+        }
+    )
+
+
+def _verify(municipality, paths: list[str]) -> int:
+    from madoguchi.channels.mynaportal import package as pkg
+    from madoguchi.identity import jpki
+
+    trust = jpki.TrustStore.load()
+    ok = 0
+    for path in paths:
+        _ref, raw, received = _read(path)
+        opened = pkg.open_package(raw)
+        result = jpki.verify_package(
+            opened.signed_xml, opened.attachments, trust=trust, at=received
+        )
+        ok += result.valid
+    return ok
+
+
+def _import(municipality, paths: list[str]) -> int:
+    from madoguchi.channels.mynaportal import checking, intake
+
+    def batches():
+        for i in range(0, len(paths), intake.BATCH_SIZE):
+            yield [_read(p) for p in paths[i : i + intake.BATCH_SIZE]]
+
+    message_ids: list[int] = []
+    imported = 0
+    for _batch, outcomes in intake.import_batches(municipality, batches(), message_ids=message_ids):
+        imported += sum(o.kind == intake.IMPORTED for o in outcomes)
+        for o in outcomes:
+            if o.kind != intake.IMPORTED:
+                print(f"  not imported: {o.kind} {o.reason or o.error}", flush=True)
     checking.shutdown()
-    rate = TOTAL / elapsed
+    return imported
+
+
+def _run(mode: str, paths: list[str], processes: int, *, verify_workers: int = 0, profile=False):
+    """Run `mode` over `paths` split among `processes` processes; (packages/s, ok, statements
+    per package, load average before, after)."""
+    context = multiprocessing.get_context("spawn")
+    os.environ["MYNAPORTAL_VERIFY_PROCESSES"] = str(verify_workers)
+    shares = [paths[i::processes] for i in range(processes)]
+    barrier = context.Barrier(processes)
+    results = context.Queue()
+    load_before = os.getloadavg()
+    children = [
+        context.Process(target=_child, args=(mode, share, barrier, results, profile and i == 0))
+        for i, share in enumerate(shares)
+    ]
+    for child in children:
+        child.start()
+    reports = [results.get() for _child in children]
+    for child in children:
+        child.join()
+    load_after = os.getloadavg()
+    elapsed = max(r["finished"] for r in reports) - min(r["started"] for r in reports)
+    ok = sum(r["ok"] for r in reports)
+    statements = sum(r["statements"] for r in reports) / len(paths)
+    cpu_ms = 1000 * sum(r["cpu"] for r in reports) / len(paths)
+    return len(paths) / elapsed, ok, statements, load_before, load_after, elapsed, cpu_ms
+
+
+def _load(values) -> str:
+    return " ".join(f"{v:.2f}" for v in values)
+
+
+def _print_profile() -> None:
+    import pstats
+
+    print(f"\nprofile of the intake, 1 process ({PROFILE_OUT}):")
+    stats = pstats.Stats(PROFILE_OUT)
+    stats.sort_stats("cumulative").print_stats(30)
+    stats.sort_stats("tottime").print_stats(25)
+
+
+def main() -> None:
+    url = benchdb.database_url("BENCH_DATABASE_URL", DEFAULT_URL)
+    _setup(url)
+    municipality, card = _prepare_catalog()
+    from django.db import connection
+
+    connection.close()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    run = dt.datetime.now().strftime("%Y%m%d%H%M%S")
+    folder = Path(tempfile.mkdtemp(prefix="madoguchi-bench-packages-"))
     print(
-        f"mynaportal import: {imported}/{TOTAL} packages in {elapsed:.1f} s = {rate:.0f} packages/s"
-        f" ({statements[0] / TOTAL:.1f} SQL statements per package,"
-        f" {checking.worker_count()} verification processes,"
-        f" {len(message_ids)} status messages left for the outbox worker)"
+        f"{cores} CPUs; {TOTAL} packages per run, read from local disk ({folder}) in both the"
+        " baseline and the intake (the simulator's HTTP transfer is not included)",
+        flush=True,
     )
-    report.emit(
-        "mynaportal",
-        "import (packages/s)",
-        median=rate,
-        unit="pkg/s",
-        target="≥ 200 pkg/s",
-        limit=verify_rate,
-        limit_label="bare verify",
-        statements=round(statements[0] / TOTAL, 1),
-    )
-    print(f"bare signature verification: {verify_rate:.0f} packages/s ({len(opened)} verified)")
-    print(f"import / bare verification ratio: {rate / verify_rate:.2f}  (aim: ≥ 200 packages/s)")
+    summary = []
+    try:
+        runs = [(n, False) for n in PROCESSES] + ([(n, True) for n in PROCESSES] if POOL else [])
+        for index, (processes, pool) in enumerate(runs):
+            print(f"signing {TOTAL} packages (not timed) ...", flush=True)
+            paths = _write_packages(card, folder / str(index), TOTAL, f"{run}{index:02d}")
+            base = _run("verify", paths, processes)
+            print(
+                f"N={processes} baseline (open + verify): {base[0]:.0f} packages/s"
+                f" ({base[1]}/{TOTAL} valid, {base[5]:.1f} s, {base[6]:.1f} CPU ms per package"
+                f" in the process; load {_load(base[3])} → {_load(base[4])})",
+                flush=True,
+            )
+            if pool:
+                got = _run("import", paths, 1, verify_workers=processes)
+                label = f"pull mode, 1 writer + {processes} verification workers"
+            else:
+                got = _run("import", paths, processes, profile=PROFILE and index == 0)
+                label = f"N={processes} intake (inline verification)"
+            print(
+                f"{label}: {got[0]:.0f} packages/s ({got[1]}/{TOTAL} imported, {got[5]:.1f} s,"
+                f" {got[2]:.1f} SQL statements and {got[6]:.1f} CPU ms per package in the"
+                f" process(es), PostgreSQL's own CPU not included; load {_load(got[3])} → {_load(got[4])})",
+                flush=True,
+            )
+            ratio = got[0] / base[0]
+            print(f"{label}: intake / baseline ratio = {ratio:.2f}  (aim ≥ 0.6)", flush=True)
+            summary.append((label, base[0], got[0], ratio, got[2]))
+            shutil.rmtree(folder / str(index), ignore_errors=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print("\nsummary (aim: intake ≥ 200 packages/s, ratio ≥ 0.6):")
+    for label, base, got, ratio, statements in summary:
+        print(
+            f"  {label}: intake {got:.0f}/s, baseline {base:.0f}/s, ratio {ratio:.2f},"
+            f" {statements:.1f} statements/package"
+        )
+    print(json.dumps({"summary": summary}, ensure_ascii=False))
+    if PROFILE:
+        _print_profile()
 
 
 if __name__ == "__main__":
