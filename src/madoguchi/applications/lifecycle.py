@@ -414,6 +414,9 @@ class IncomingFile:
     content_type: str
     content: bytes
     answer_key: str = ""
+    # The SHA-256 (hex) of `content` when the channel has already computed it from these
+    # bytes (e.g. while verifying a signature over them); "" to have it computed here.
+    sha256: str = ""
 
 
 @dataclass
@@ -482,7 +485,7 @@ def receive(municipality, items: list[Incoming], *, actor: Actor, stored: list[s
                 original_name=(incoming.name or "file")[:255],
                 content_type=incoming.content_type,
                 size=len(incoming.content),
-                sha256=Attachment.digest(incoming.content),
+                sha256=incoming.sha256 or Attachment.digest(incoming.content),
             )
             attachment.application = application
             attachments.append((attachment, incoming.content))

@@ -8,7 +8,8 @@
   validity at the signing time, revocation (loaded DER CRLs), key usage and the test-CA policy.
   It never raises: any input ends in a `VerificationResult` with a Japanese reason.
 - `TrustStore`: trust anchors, intermediate CA certificates and CRLs (from the database with
-  `TrustStore.load()`, or built in memory).
+  `TrustStore.load()` — or `TrustStore.current()`, the same kept per process until the trust
+  data or the policy settings change — or built in memory).
 
 Which parts follow public material and which are this project's assumptions: docs/jpki.md.
 """
@@ -19,6 +20,7 @@ import base64
 import binascii
 import hashlib
 import logging
+import threading
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -754,8 +756,8 @@ class TrustStore:
         self.refused_test_anchors: dict[bytes, list[x509.Certificate]] = {}
         self.intermediates: dict[bytes, list[x509.Certificate]] = {}
         self._crls_by_issuer: dict[bytes, list[x509.CertificateRevocationList]] = {}
-        self._crl_cache: dict[str, list[_CRLEntry]] = {}
-        self._issued_by_cache: dict[tuple[str, str], bool] = {}
+        self._crl_cache: dict[x509.Certificate, list[_CRLEntry]] = {}
+        self._issued_by_cache: dict[tuple[x509.Certificate, x509.Certificate], bool] = {}
         self.anchor_fingerprints: set[str] = set()
         self.test_fingerprints: set[str] = set()
         for cert in [*anchors, *test_anchors]:
@@ -778,7 +780,11 @@ class TrustStore:
     @property
     def digest(self) -> str:
         """Identifies the content (anchors, CRLs, options): equal stores, equal digests."""
-        return hashlib.sha256(repr(self._spec).encode()).hexdigest()
+        cached = self.__dict__.get("_digest")
+        if cached is None or cached[0] is not self._spec:
+            cached = (self._spec, hashlib.sha256(repr(self._spec).encode()).hexdigest())
+            self.__dict__["_digest"] = cached
+        return cached[1]
 
     @property
     def accepted_policies(self) -> tuple[str, ...]:
@@ -831,10 +837,44 @@ class TrustStore:
                 logger.warning("CRL %s cannot be parsed; skipped", row.pk)
         return cls(anchors, test_anchors=tests, intermediates=intermediates, crls=crls, **options)
 
+    @classmethod
+    def current(cls, *, now: datetime | None = None, **options) -> TrustStore:
+        """`load(now=now, **options)`, kept in this process while nothing it is built from
+        changes: the anchors (added, removed, activated, deactivated), the CRLs (added,
+        removed), the JPKI_* policy settings, `options`, and the day the CRL history window
+        starts on. Checking costs two small queries (ids and digests, no certificate or CRL
+        bytes); a change loads and parses the store again. The store's own caches (CRL
+        signatures checked, issuers verified) are kept with it."""
+        if options.get("history_days") is None:
+            options.pop("history_days", None)
+            history_days = int(_setting("JPKI_CRL_HISTORY_DAYS", 90))
+        else:
+            history_days = options["history_days"]
+        since = (now or datetime.now(UTC)) - timedelta(days=max(history_days, 0))
+        key = (
+            _trust_data_version(),
+            since.date(),
+            tuple(sorted((k, repr(v)) for k, v in options.items())),
+            tuple(repr(_setting(name, None)) for name in _POLICY_SETTINGS),
+        )
+        with _current_lock:
+            cached = _current.get("store")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        store = cls.load(now=now, **options)
+        with _current_lock:
+            _current["store"] = (key, store)
+        return store
+
     # -- helpers used by verification --
 
+    # The caches below are keyed by the certificates themselves (equal DER, equal key; hashed
+    # without a digest) and emptied when full: a store kept by a process for its lifetime
+    # (`current`) sees a new signing certificate with almost every package.
+    _CACHE_LIMIT = 4096
+
     def _issued_by(self, cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-        key = (fingerprint(cert), fingerprint(issuer))
+        key = (cert, issuer)
         cached = self._issued_by_cache.get(key)
         if cached is None:
             try:
@@ -842,14 +882,16 @@ class TrustStore:
                 cached = True
             except (ValueError, TypeError, InvalidSignature):
                 cached = False
+            if len(self._issued_by_cache) >= self._CACHE_LIMIT:
+                self._issued_by_cache.clear()
             self._issued_by_cache[key] = cached
         return cached
 
     def crls_of(self, issuer: x509.Certificate) -> list[_CRLEntry]:
         """The usable CRLs issued (and validly signed) by `issuer`, newest first."""
-        fp = fingerprint(issuer)
-        if fp in self._crl_cache:
-            return self._crl_cache[fp]
+        cached = self._crl_cache.get(issuer)
+        if cached is not None:
+            return cached
         entries = []
         for crl in self._crls_by_issuer.get(issuer.subject.public_bytes(), []):
             try:
@@ -861,7 +903,9 @@ class TrustStore:
                 continue
             entries.append(crl_entry(crl))
         entries.sort(key=lambda e: e.this_update, reverse=True)
-        self._crl_cache[fp] = entries
+        if len(self._crl_cache) >= self._CACHE_LIMIT:
+            self._crl_cache.clear()
+        self._crl_cache[issuer] = entries
         return entries
 
     def crl_for(self, issuer: x509.Certificate) -> _CRLEntry | None:
@@ -895,6 +939,37 @@ class TrustStore:
             if entry is answering:
                 break  # older CRLs are older states of the same list
         return None, answering
+
+
+_POLICY_SETTINGS = (
+    "JPKI_ALLOW_TEST_CA",
+    "JPKI_REQUIRE_CRL",
+    "JPKI_SIGNING_TIME_BEFORE_MINUTES",
+    "JPKI_SIGNING_TIME_AFTER_MINUTES",
+    "JPKI_SIGNING_POLICY_OIDS",
+    "JPKI_CRL_HISTORY_DAYS",
+)
+_current: dict[str, tuple[tuple, TrustStore]] = {}
+_current_lock = threading.Lock()
+
+
+def _trust_data_version() -> tuple:
+    """What `TrustStore.load` reads, without the certificate and CRL bytes: the rows' ids
+    with their content digests (a reused id after a rollback is still told apart) and the
+    fields that decide how a row is used."""
+    from madoguchi.identity.trust_models import CertificateRevocationList, TrustAnchor
+
+    anchors = tuple(
+        TrustAnchor.objects.order_by("pk").values_list(
+            "pk", "fingerprint_sha256", "kind", "is_test", "is_active"
+        )
+    )
+    crls = tuple(
+        CertificateRevocationList.objects.order_by("pk").values_list(
+            "pk", "sha256", "issuer_anchor_id", "issuer", "scope", "this_update"
+        )
+    )
+    return anchors, crls
 
 
 def _trust_store_from_spec(spec) -> TrustStore:
@@ -1055,13 +1130,16 @@ class _Utf8Serialisation:
         return etree.tostring(xml_node, **kwargs)
 
 
+_classes: dict[str, type] = {}  # signxml's classes with UTF-8 serialisation, made once
+
+
 def _signer():
     from signxml import DigestAlgorithm, SignatureMethod, XMLSigner, methods
 
-    class Signer(_Utf8Serialisation, XMLSigner):
-        pass
-
-    return Signer(
+    signer = _classes.get("signer")
+    if signer is None:
+        signer = _classes["signer"] = type("Signer", (_Utf8Serialisation, XMLSigner), {})
+    return signer(
         method=methods.enveloped,
         signature_algorithm=SignatureMethod.RSA_SHA256,
         digest_algorithm=DigestAlgorithm.SHA256,
@@ -1071,10 +1149,10 @@ def _signer():
 def _verifier():
     from signxml import XMLVerifier
 
-    class Verifier(_Utf8Serialisation, XMLVerifier):
-        pass
-
-    return Verifier()
+    verifier = _classes.get("verifier")
+    if verifier is None:
+        verifier = _classes["verifier"] = type("Verifier", (_Utf8Serialisation, XMLVerifier), {})
+    return verifier()
 
 
 def sign_package(
@@ -1153,6 +1231,12 @@ class VerificationResult:
     validated_at_source: str = AT_RECEIVED
     # When the newest CRL that answered for the signing certificate was issued.
     crl_this_update: datetime | None = None
+    # The application data element as verified (the root of `data_xml`), so that a reader
+    # in the same process need not parse `data_xml` again; never pickled or compared.
+    data_root: etree._Element | None = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self):
+        return {**self.__dict__, "data_root": None}
 
     def identity(self, verified_at: datetime | None = None) -> dict:
         """The `Application.identity` fields this result provides (see the contract)."""
@@ -1342,6 +1426,7 @@ def _verify(
         False,
         "",
         data_xml=data_xml,
+        data_root=data_root,
         signing_time=signing_time,
         validated_at=at,
         validated_at_source=at_source,

@@ -1,6 +1,7 @@
 """The bulk intake used by `pull`: a batch checked in worker processes and written in one
 transaction; each package still all-or-nothing, bad ones quarantined with their reason."""
 
+import hashlib
 import threading
 
 import pytest
@@ -75,6 +76,36 @@ def test_a_batch_imports_the_good_and_quarantines_the_bad_without_affecting_them
         message = OutboxMessage.objects.get(reference=status_sync.reference_for(case))
         assert message.payload["status_code"] == "01"
     assert sum(len(o.message_ids) for o in outcomes if o.kind == "imported") == 8
+
+
+@pytest.mark.django_db
+def test_without_worker_processes_a_thread_checks_the_batch_with_the_same_outcomes(
+    loaded_municipality, mapping, card, trust, monkeypatch
+):
+    """MYNAPORTAL_VERIFY_PROCESSES=0 (or a daemonic Celery child): the batch is checked by a
+    thread of the importing process; the outcomes are those of the worker processes, and the
+    stored attachments carry the digest of their content (computed once, while verifying)."""
+    monkeypatch.setenv("MYNAPORTAL_VERIFY_PROCESSES", "0")
+    threads = []
+    check_inline = checking._check_inline
+
+    def recording(*args):
+        threads.append(threading.current_thread().name)
+        return check_inline(*args)
+
+    monkeypatch.setattr(checking, "_check_inline", recording)
+    items = [(_receipt(i), make_package(card, receipt=_receipt(i))) for i in range(1, 4)]
+    items.insert(1, (_receipt(9), make_package(card, receipt=_receipt(9), tamper="data")))
+
+    outcomes = intake.import_batch(loaded_municipality, items, trust=trust)
+
+    assert [o.kind for o in outcomes] == ["imported", "quarantined", "imported", "imported"]
+    assert outcomes[1].reason == TAMPERED
+    assert len(threads) == 1 and threads[0].startswith("mynaportal-check")
+    assert Attachment.objects.count() == 3
+    for attachment in Attachment.objects.all():
+        with attachment.file.open("rb") as handle:
+            assert attachment.sha256 == hashlib.sha256(handle.read()).hexdigest()
 
 
 @pytest.mark.django_db

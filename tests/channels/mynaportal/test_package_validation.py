@@ -98,6 +98,27 @@ def test_an_attachment_listed_twice_in_the_application_data(
     )
 
 
+def test_an_attachment_whose_digest_in_the_application_data_differs(
+    loaded_municipality, mapping, card, trust
+):
+    """The signed listing matches the file, the application data names another digest: the
+    digest computed by the verification is compared with the data's (the file is not hashed
+    again), and the package is refused."""
+    listed = pkg.AttachmentInfo("kenko.pdf", "health_insurance", "application/pdf", "0" * 64)
+    data_xml = pkg.build_data_xml(
+        receipt_number="2026040100000001",
+        lg_code="131016",
+        procedure_code="jidou_teate_genkyo",
+        submitted_at=datetime.datetime.now(datetime.UTC),
+        items={},
+        attachments=[listed],
+    )
+    raw = pkg.build_zip(card.sign(data_xml, {"kenko.pdf": PDF}), {"kenko.pdf": PDF})
+    assert quarantined_reason(loaded_municipality, raw, trust) == (
+        "添付書類「kenko.pdf」の内容が申請時のものと一致しません。"
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "reason"),
     [

@@ -9,9 +9,11 @@ or a `Rejected` per package; it never raises for a bad package. `start(...)` doe
 but returns at once (the intake writes the previous batch while the workers check this
 one). Each item carries マイナポータル's reception time, at which its signature is judged.
 Worker processes are started with "forkserver" (they never inherit the parent's database
-connections) and kept for the life of the process; a different trust store (an anchor or CRL loaded meanwhile) starts a
-new pool. When processes cannot be used (one core, a daemonic Celery child, a broken pool),
-the same function runs inline: the result is the same, only slower.
+connections) and kept for the life of the process; a different trust store (an anchor or CRL
+loaded meanwhile) starts a new pool. When processes cannot be used (one core, a daemonic
+Celery child, a broken pool), the same function runs in one thread of the importing process,
+which checks a batch while the process writes the previous one (the database works
+meanwhile): the result is the same, only slower.
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ import logging
 import multiprocessing
 import os
 import threading
-from concurrent.futures import CancelledError, ProcessPoolExecutor
+from concurrent.futures import CancelledError, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from .package import ApplicationData, PackageError, open_package, parse_data
+from .package import ApplicationData, PackageError, open_package, parse_data, parse_element
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,8 @@ class Checked:
     data: ApplicationData
     identity: dict
     attachments: dict[str, bytes]
+    # name → SHA-256 (hex) of each attachment, computed once by the verification.
+    digests: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -89,8 +93,13 @@ def check_one(
         return Rejected(f"電子署名を検証できませんでした（{type(exc).__name__}）。")
     if not result.valid or result.data_xml is None:
         return Rejected(result.reason or "電子署名が正しくありません。")
+    # The verified attachments' digests were computed from these very bytes: not again.
+    digests = {n: d for n, d in result.attachments.items() if n in package.attachments}
     try:
-        data = parse_data(result.data_xml, package.attachments)
+        if result.data_root is not None:  # the element verified: the XML is parsed once
+            data = parse_element(result.data_root, package.attachments, digests=digests)
+        else:
+            data = parse_data(result.data_xml, package.attachments)
     except PackageError as exc:
         return Rejected(exc.reason)
     if source_reference and data.receipt_number != source_reference:
@@ -103,7 +112,7 @@ def check_one(
         "atena_source": "",
         "received_at": received_at.isoformat() if received_at else None,
     }
-    return Checked(data=data, identity=identity, attachments=package.attachments)
+    return Checked(data=data, identity=identity, attachments=package.attachments, digests=digests)
 
 
 # --- worker processes -------------------------------------------------------------------------
@@ -169,11 +178,34 @@ def check_many(items: list[Item], *, trust, pulled_at: datetime, now: datetime) 
     return start(items, trust=trust, pulled_at=pulled_at, now=now)()
 
 
+def _check_inline(items: list[Item], trust, pulled_at: datetime, now: datetime) -> list:
+    return [
+        check_one(raw, ref, trust=trust, received_at=received, pulled_at=pulled_at, now=now)
+        for ref, raw, received in items
+    ]
+
+
+_thread_lock = threading.Lock()
+_thread: ThreadPoolExecutor | None = None
+
+
+def _checking_thread() -> ThreadPoolExecutor:
+    """One thread of this process that checks batches while the caller writes the previous
+    one: no second process, yet the process verifies while it waits for the database."""
+    global _thread
+    with _thread_lock:
+        if _thread is None:
+            _thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mynaportal-check")
+        return _thread
+
+
 def start(items: list[Item], *, trust, pulled_at: datetime, now: datetime):
     """Start checking in the worker processes and return at once; calling the returned
     function waits for the results (so the caller can write the previous batch meanwhile).
-    Inline (no workers), the work is done when the function is called. `received_at` of an
-    item may be None: that package is judged at `pulled_at`."""
+    Without workers (MYNAPORTAL_VERIFY_PROCESSES=0, one core, a daemonic Celery child), a
+    batch is checked by one thread of this process, which overlaps the verification with
+    the caller's database writes. `received_at` of an item may be None: that package is
+    judged at `pulled_at`."""
     executor = _executor(trust) if len(items) >= MIN_PARALLEL else None
     futures = None
     if executor is not None:
@@ -182,6 +214,12 @@ def start(items: list[Item], *, trust, pulled_at: datetime, now: datetime):
             futures = [executor.submit(_check_chunk, chunk, pulled_at, now) for chunk in chunks]
         except (BrokenProcessPool, OSError, RuntimeError) as exc:
             _broken(exc)
+    threaded = None
+    if futures is None and len(items) > 1:
+        try:
+            threaded = _checking_thread().submit(_check_inline, items, trust, pulled_at, now)
+        except RuntimeError:  # interpreter shutting down: inline
+            threaded = None
 
     def results() -> list:
         if futures is not None:
@@ -189,10 +227,12 @@ def start(items: list[Item], *, trust, pulled_at: datetime, now: datetime):
                 return [result for future in futures for result in future.result()]
             except (BrokenProcessPool, CancelledError, OSError, RuntimeError) as exc:
                 _broken(exc)
-        return [
-            check_one(raw, ref, trust=trust, received_at=received, pulled_at=pulled_at, now=now)
-            for ref, raw, received in items
-        ]
+        if threaded is not None:
+            try:
+                return threaded.result()
+            except Exception as exc:  # the same check inline; a package never gets lost
+                logger.warning("mynaportal: checking thread failed (%s); inline", exc)
+        return _check_inline(items, trust, pulled_at, now)
 
     return results
 

@@ -76,6 +76,8 @@ class Prepared:
     departments: list = field(default_factory=list)
     answers: dict = field(default_factory=dict)
     unmapped: dict = field(default_factory=dict)
+    # name → SHA-256 of each attachment, as the verification computed it.
+    digests: dict = field(default_factory=dict)
 
 
 class Rejected(Exception):
@@ -86,9 +88,10 @@ class Rejected(Exception):
 
 
 def _trust_store():
+    """The trust store from the database, parsed once per process until it changes."""
     from madoguchi.identity.jpki import TrustStore
 
-    return TrustStore.load()
+    return TrustStore.current()
 
 
 def existing_application(municipality, source_reference: str) -> Application | None:
@@ -418,6 +421,7 @@ def _prepare(municipality, result, lookups: _Lookups) -> "Prepared":
         identity=result.identity,
         certificate_serial=result.identity["certificate_serial"],
         departments=lookups.departments(mapping.procedure),
+        digests=result.digests,
     )
     _map_items(prepared, lookups.form_keys(mapping))
     return prepared

@@ -244,15 +244,25 @@ def parse_data(data_xml: bytes, attachments: dict[str, bytes]) -> ApplicationDat
         root = etree.fromstring(data_xml, _PARSER)
     except Exception as exc:
         raise PackageError(f"申請データのXMLが読めません（{type(exc).__name__}）。") from exc
+    return parse_element(root, attachments)
+
+
+def parse_element(
+    root, attachments: dict[str, bytes], *, digests: dict[str, str] | None = None
+) -> ApplicationData:
+    """`parse_data` of the application data already parsed (the element the signature
+    verification returned: the XML is parsed once). `digests`: name → SHA-256 (hex) of
+    attachments whose content was already hashed (by the verification, from the same bytes);
+    the others are hashed here. Raises PackageError only."""
     try:
-        return _parse_root(root, attachments)
+        return _parse_root(root, attachments, digests or {})
     except PackageError:
         raise
     except Exception as exc:  # defensive: any surprise in odd XML is still a reason
         raise PackageError(f"申請データの内容が読めません（{type(exc).__name__}）。") from exc
 
 
-def _parse_root(root, attachments: dict[str, bytes]) -> ApplicationData:
+def _parse_root(root, attachments: dict[str, bytes], digests: dict[str, str]) -> ApplicationData:
     if root.tag != _q("ApplicationData"):
         raise PackageError("申請データの形式が正しくありません（ApplicationData がありません）。")
     receipt = _text(root, "ReceiptNumber", "受付番号", RECEIPT_RE)
@@ -306,7 +316,8 @@ def _parse_root(root, attachments: dict[str, bytes]) -> ApplicationData:
             raise PackageError(f"添付書類「{info.name}」の項目IDが正しくありません。")
         if info.name not in attachments:
             raise PackageError(f"添付書類「{info.name}」が申請データに含まれていません。")
-        if hashlib.sha256(attachments[info.name]).hexdigest() != info.sha256:
+        digest = digests.get(info.name) or hashlib.sha256(attachments[info.name]).hexdigest()
+        if digest != info.sha256:
             raise PackageError(f"添付書類「{info.name}」の内容が申請時のものと一致しません。")
         listed.append(info)
     unlisted = set(attachments) - {a.name for a in listed}

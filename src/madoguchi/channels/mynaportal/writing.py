@@ -72,6 +72,7 @@ def _incoming(prepared, atena: str | None, now) -> lifecycle.Incoming:
             content_type=info.content_type,
             content=prepared.attachments[info.name],
             answer_key=(mapping.items or {}).get(info.item) or info.item or "",
+            sha256=prepared.digests.get(info.name, ""),
         )
         for info in data.attachments
     ]
