@@ -371,7 +371,7 @@ def main() -> None:
                 target="≥ 200 pkg/s, ratio ≥ 0.6",
                 limit=base["rate"],
                 limit_label=f"bare verify, {processes} process(es)",
-                statements=round(got["statements"]),
+                statements=round(got["statements"], 2),
             )
             summary.append(
                 {
