@@ -60,6 +60,9 @@ def apply(path: str) -> None:
             entry.previous_msgid = None
             entry.previous_msgid_plural = None
     po.save()
+    # polib wraps lines differently from msgmerge: let makemessages write the file back in its
+    # own layout, so that the next refresh changes nothing.
+    _manage("makemessages", "--no-location")
     _manage("compilemessages")
     print(f"{len(todo())} entries still need a translation", file=sys.stderr)
 

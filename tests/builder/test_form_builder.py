@@ -296,6 +296,8 @@ def test_builder_pages_are_japanese_by_default_and_english_on_request(
     assert "この項目を表示する条件" not in page
     page = editor_client.get(reverse("builder:procedure_list"), **english).content.decode()
     assert "Create a new procedure" in page
+    page = editor_client.get(reverse("builder:library"), **english).content.decode()
+    assert "Form library" in page and "<td>Standard template</td>" in page
     response = editor_client.post(
         reverse("builder:form_op", args=[kodomo_procedure.pk]), {"action": "add_step"}, **english
     )

@@ -96,7 +96,7 @@ def _shared_entry(shared: SharedForm) -> Entry | None:
         ref=str(procedure.pk),
         name=procedure.name,
         origin=procedure.municipality.name,
-        version=f"第{version.number}版",
+        version=_("第%(n)s版") % {"n": version.number},
         version_token=str(version.number),
         procedure_block=block,
         departments=[d.code for d in procedure.departments.all()],
