@@ -51,9 +51,11 @@ def run_export(trace: bool) -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if trace:
         tracemalloc.start()
-    start = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    start, cpu_start = time.perf_counter(), time.process_time()
     runner.run(job.pk)
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
     peak_python = tracemalloc.get_traced_memory()[1] if trace else 0
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     job.refresh_from_db()
@@ -67,7 +69,12 @@ def run_export(trace: bool) -> None:
             f"  state={job.state} rows={job.done_rows:,} columns={_columns(job)}"
             f" file={size / 2**20:.1f} MB  unencodable chars reported={reported}"
         )
-        print(f"  time                                  {elapsed:7.2f} s")
+        print(
+            f"  time                                  {elapsed:7.2f} s   "
+            f"{job.done_rows / elapsed:,.0f} rows/s   (CPU of the export process {cpu:.2f} s;"
+            f" the rest is the database and waiting for a core: load average at the start"
+            f" {load_before:.1f})"
+        )
         report.emit(
             "export",
             "peak RSS growth",

@@ -153,7 +153,17 @@ def formatter(f: Field) -> Callable[[Any], str]:
     def displayed(value: Any) -> str:
         # export_value for a type without a rule of its own: blank → "", else its display
         # (a stored value that does not fit: as it is).
-        if value is None or value == "" or not is_filled(value):
+        if value.__class__ is dict:
+            # is_filled for a dict (a name, an account), text parts looked at inline.
+            for part in value.values():
+                if part.__class__ is str:
+                    if part.strip():
+                        break
+                elif is_filled(part):
+                    break
+            else:
+                return ""
+        elif value is None or value == "" or not is_filled(value):
             return ""
         try:
             return display(f, value)
