@@ -42,7 +42,7 @@ FORM = {
     ],
 }
 MY_NUMBER = "123456789018"
-CHILD_NUMBER = "987654321096"
+CHILD_NUMBER = "987654321093"
 ANSWERS = {
     "applicant_name": {
         "family": "山田",

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 from django.test import RequestFactory
 
-from madoguchi.applications import form_flow, services
+from madoguchi.applications import form_flow, lifecycle, services
 from madoguchi.catalog.models import FormVersion, Procedure
 from madoguchi.formengine.fields import FieldError
 
@@ -117,7 +117,7 @@ def test_failed_postal_lookup_is_an_action_error(application):
 def test_invalid_step_keeps_the_draft_and_returns_the_errors(application):
     outcome = post(application, "who", {"applicant_name": ""})
     assert outcome.kind == form_flow.INVALID
-    assert {form_flow.error_top_key(e) for e in outcome.errors} == {"applicant_name", "children"}
+    assert {lifecycle.error_top_key(e) for e in outcome.errors} == {"applicant_name", "children"}
     assert "who" in application.draft_values
     assert application.answers == {}
 

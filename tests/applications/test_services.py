@@ -1,3 +1,4 @@
+import copy
 import re
 
 import pytest
@@ -6,6 +7,8 @@ from django.core import mail
 from madoguchi.applications import services
 from madoguchi.applications.models import Application, ApplicationEvent, Status
 from madoguchi.catalog.models import FormVersion
+
+from .conftest import SIMPLE_FORM, make_procedure
 
 ANSWERS = {
     "applicant_name": {
@@ -249,8 +252,14 @@ def test_no_due_date_without_target_days(procedure):
 
 @pytest.mark.django_db
 def test_counter_application_needs_no_email_check_and_sends_no_mail(
-    email_procedure, django_user_model, django_capture_on_commit_callbacks
+    municipality, django_user_model, django_capture_on_commit_callbacks
 ):
+    # A form where the e-mail address is optional: the resident at the counter gave none.
+    schema = copy.deepcopy(SIMPLE_FORM)
+    schema["steps"][0]["fields"][1]["required"] = False
+    email_procedure = make_procedure(municipality, slug="no-email", schema=schema)
+    email_procedure.identity_level = "email"
+    email_procedure.save()
     clerk = django_user_model.objects.create_user("clerk")
     application, _token = services.start_draft(email_procedure, channel="counter", entered_by=clerk)
     services.save_step(

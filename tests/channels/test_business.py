@@ -24,6 +24,10 @@ from .conftest import (
 pytestmark = pytest.mark.django_db
 
 BUSINESS_STEP_RE = r"^/business/apply/(?P<pk>\d+)/(?P<step>[a-z0-9_]+)/"
+INCOMPLETE = (
+    "入力が済んでいない項目か、誤りのある項目があるため、申請できません。"
+    "この画面の項目を確認してください。"
+)
 
 
 def login(username) -> Client:
@@ -53,6 +57,24 @@ def file_youkaigo(client, procedure) -> Application:
     assert application_url == reverse("business:application", args=[application.pk])
     application.refresh_from_db()
     return application
+
+
+def test_business_cannot_submit_an_unfinished_form(chiyoda, procedure_of, make_business):
+    youkaigo = procedure_of("youkaigo_nintei")
+    make_business(chiyoda, "ケアプランセンターちよだ", "care1")
+    client = login("care1")
+    url = location(client.post(reverse("business:new"), {"procedure": youkaigo.pk}))
+    pk = int(re.match(BUSINESS_STEP_RE, url).group("pk"))
+    walk(client, url, YOUKAIGO_STEPS[:2], url_re=BUSINESS_STEP_RE)
+    # A direct POST to the confirmation with three steps still to fill.
+    response = client.post(reverse("business:confirm", args=[pk]))
+    assert location(response) == reverse("business:step", args=[pk, "previous"]) + "?check=1"
+    page = html(client.get(location(response)))
+    assert f">{INCOMPLETE}</li>" in page
+    assert error_messages(page)
+    application = Application.objects.get(pk=pk)
+    assert application.status == Status.DRAFT
+    assert not application.receipt_number
 
 
 def test_business_files_for_a_resident_and_follows_the_application(

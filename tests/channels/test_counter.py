@@ -34,6 +34,10 @@ STAFF_STEP_RE = r"^/staff/counter/(?P<pk>\d+)/(?P<step>[a-z0-9_]+)/"
 PORTAL_STEP_RE = r"^/\d{6}/apply/[A-Za-z0-9_-]+/(?P<step>[a-z0-9_]+)/"
 CUSTOMER_NUMBER_MESSAGE = "お客さま番号は、数字と「-」で入力してください。"
 SCAN_MISSING = "紙の申請書のスキャンデータを添付してください。"
+INCOMPLETE = (
+    "入力が済んでいない項目か、誤りのある項目があるため、申請できません。"
+    "この画面の項目を確認してください。"
+)
 
 
 def start_counter(client, procedure) -> str:
@@ -137,8 +141,13 @@ def test_confirmation_sends_back_to_an_unfinished_step(chiyoda, procedure_of, ma
     assert location(response) == reverse("counter:step", args=[application.pk, "user"]) + (
         "?check=1"
     )
+    # The lifecycle refused the submission: the clerk reads why, with the step's errors.
+    page = html(client.get(location(response)))
+    assert f">{INCOMPLETE}</li>" in page
+    assert error_messages(page)
     application.refresh_from_db()
     assert application.status == Status.DRAFT
+    assert not application.receipt_number
 
 
 def test_paper_registration_requires_the_scan(chiyoda, procedure_of, make_staff):

@@ -6,22 +6,14 @@ import pytest
 from playwright.sync_api import expect
 
 from madoguchi.applications import services, staff_actions
-from madoguchi.applications.models import Application, ApplicationEvent, Channel, Status
+from madoguchi.applications.models import ApplicationEvent, Channel, Status
 from madoguchi.catalog.models import Procedure
+from tests import filling
 
 from .conftest import screenshot
 from .staff_journeys import AxeReport, Handler, live_root, log_in, new_desktop_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ANSWERS = {
-    "applicant_name": {
-        "family": "山田",
-        "given": "花子",
-        "family_kana": "ヤマダ",
-        "given_kana": "ハナコ",
-    },
-}
 
 
 def _applications(municipality, clerk):
@@ -39,7 +31,8 @@ def _applications(municipality, clerk):
         application, _ = services.start_draft(
             procedure, channel=channel, entered_by=clerk if channel == Channel.COUNTER else None
         )
-        Application.objects.filter(pk=application.pk).update(answers=ANSWERS)
+        # Answers the form accepts (only a complete form is submitted).
+        filling.fill(application)
         application.refresh_from_db()
         services.submit(application, base_url="http://testserver")
         made.append(application)

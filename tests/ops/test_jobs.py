@@ -225,11 +225,11 @@ def _old(model, pk, minutes=10):
 
 def test_an_export_whose_worker_died_is_run_again(municipality, settings, django_user_model):
     from madoguchi.exports.models import ExportJob
-    from tests.exports.conftest import make_procedure, submit
+    from tests.exports.conftest import answers, make_procedure, submit
 
     settings.MADOGUCHI_JOBS_INLINE = True
     procedure = make_procedure(municipality, "jidou", "kodomo", "こども家庭課")
-    submit(procedure, {"applicant_name": {"family": "山田", "given": "花子"}})
+    submit(procedure, answers())
     admin = django_user_model.objects.create_user("admin1", password="x-test-password-123")
     from madoguchi.tenants.models import StaffMembership
 

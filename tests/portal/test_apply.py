@@ -14,6 +14,10 @@ from .conftest import SMALL_PDF, html, individual_number, location, parse_step_u
 pytestmark = pytest.mark.django_db
 
 SLUG = "jidou_teate_nintei"
+INCOMPLETE = (
+    "入力が済んでいない項目か、誤りのある項目があるため、申請できません。"
+    "この画面の項目を確認してください。"
+)
 
 CLAIMANT = {
     "claimant_name__family": "山田",
@@ -357,7 +361,12 @@ def test_confirm_with_missing_answers_redirects_to_failing_step(client, chiyoda)
     assert failing == f"/131016/apply/{token}/requirements/?check=1"
     page = html(client.get(failing))
     assert "dads-error-summary" in page
-    assert Application.objects.get().status == Status.DRAFT
+    # The lifecycle refused the submission: the resident reads why, on the step to finish.
+    assert f">{INCOMPLETE}</li>" in page
+    application = Application.objects.get()
+    assert application.status == Status.DRAFT
+    assert not application.receipt_number
+    assert not application.events.filter(kind=ApplicationEvent.Kind.SUBMITTED).exists()
 
 
 def test_edit_from_confirmation_returns_to_confirmation(client, chiyoda):

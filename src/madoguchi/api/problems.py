@@ -15,6 +15,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from madoguchi.applications.lifecycle import IncompleteApplication
+
 CONTENT_TYPE = "application/problem+json"
 PREFIX = "urn:madoguchi:problem:"
 
@@ -113,12 +115,27 @@ def _flatten(data, prefix: str = "") -> list[dict]:
     return out
 
 
+def incomplete_problem(exc: IncompleteApplication) -> Problem:
+    """Answers the form refuses (only a complete form is submitted): 422 with one entry per
+    field error, `field` being the answer's path (e.g. "children.1.birth_date"), and the
+    first step to correct."""
+    return Problem(
+        status.HTTP_422_UNPROCESSABLE_ENTITY,
+        exc.message,
+        "validation",
+        errors=[{"field": error.path, "detail": error.message} for error in exc.errors],
+        step=exc.step_key,
+    )
+
+
 def exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every error of the API as problem+json."""
     request = context.get("request")
     instance = request.path if request is not None else ""
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, IncompleteApplication):
+        exc = incomplete_problem(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a server error: Django's handler (500) reports it

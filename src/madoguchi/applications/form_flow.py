@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from madoguchi.applications import attachments, services
+from madoguchi.applications.lifecycle import step_key_of_error
 from madoguchi.applications.models import Application
 from madoguchi.applications.signals import step_invalid
 from madoguchi.core.client_address import client_address
@@ -107,30 +108,6 @@ def detected_content_type(detected, uploaded) -> str:
 
 def uploads(request) -> dict:
     return {name: request.FILES.getlist(name) for name in request.FILES}
-
-
-def error_top_key(error) -> str:
-    """The top-level field key an error belongs to (the repeat key for repeat items)."""
-    path = getattr(error, "path", "") or ""
-    if isinstance(path, list | tuple):
-        first = path[0] if path else ""
-        return str(first)
-    text = str(path)
-    for separator in (".", "__", "[", "/"):
-        text = text.split(separator)[0]
-    if not text:
-        input_id = getattr(error, "input_id", "") or ""
-        text = input_id.removeprefix("f-").split("__")[0]
-    return text
-
-
-def step_key_of_error(steps, error) -> str | None:
-    """The visible step an error of `validate_all` belongs to."""
-    key = error_top_key(error)
-    for step in steps:
-        if any(f.key == key for f in step.fields):
-            return step.key
-    return None
 
 
 def build_progress(

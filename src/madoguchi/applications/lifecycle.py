@@ -6,7 +6,9 @@ or the system itself (`Actor`).
                           │  └──→ 要再申請 ──(resubmit)──→ the status before 要再申請
                           └──────────(withdraw, the applicant)──→ 取り下げ
 
-`workflow` holds the rules (pure Python); this module applies them. It is the only place
+`workflow` holds the rules (pure Python); this module applies them. Only a complete form is
+submitted (`submit`, `resubmit` raise `IncompleteApplication`); `receive` takes whole
+applications as their channel validated them and never refuses one for its answers. It is the only place
 that writes `Application.status`, allocates 受付番号 and builds `ApplicationEvent`s (one named
 builder per event kind, below). Every operation runs in one transaction, records its events
 and announces them (`signals.events_recorded`: webhooks, KPIs, マイナポータル status messages)
@@ -41,6 +43,7 @@ from django.db.models import F, Max
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from madoguchi.catalog.models import IdentityLevel
 from madoguchi.jp.kana import search_key
@@ -144,8 +147,33 @@ class StaleApplicationError(ActionError):
     """The application changed after the screen was opened (optimistic lock)."""
 
 
+class IncompleteApplication(ActionError):
+    """Submitted answers that the application's form refuses: a visible step (with its
+    conditions and repeats) has a required field missing or an invalid value. `step_key` is
+    the first such step; `errors` are the form engine's `FieldError`s of every visible step,
+    in order (each has `path`, `label` and its own Japanese `message`).
+
+    Only a complete form is submitted (`submit`, `resubmit`): the screens send the user to
+    `step_key` with `message`; the REST API answers 422 with the field errors."""
+
+    def __init__(self, step_key: str, errors: list) -> None:
+        super().__init__(_(INCOMPLETE_MESSAGE))
+        self.step_key = step_key
+        self.errors = list(errors)
+
+    def __str__(self) -> str:
+        # Loud where nobody turns it into a screen: which step and fields (never a value).
+        details = "; ".join(f"{error.path}: {error.message}" for error in self.errors)
+        return f"{self.message} (step {self.step_key}: {details})"
+
+
 # Every error a change may raise for a user to read (`.message`).
 ERRORS = (ActionError, TransitionError)
+
+INCOMPLETE_MESSAGE = gettext_noop(
+    "入力が済んでいない項目か、誤りのある項目があるため、申請できません。"
+    "この画面の項目を確認してください。"
+)
 
 STALE_MESSAGE = (
     "この申請は、画面を開いたあとにほかの職員が更新しました。"
@@ -384,6 +412,63 @@ def needs_email_check(application: Application) -> bool:
     )
 
 
+# ----------------------------------------------------------------------------- completeness
+
+
+def error_top_key(error) -> str:
+    """The top-level field key a form engine error belongs to (the repeat key for repeat
+    items)."""
+    path = getattr(error, "path", "") or ""
+    if isinstance(path, list | tuple):
+        first = path[0] if path else ""
+        return str(first)
+    text = str(path)
+    for separator in (".", "__", "[", "/"):
+        text = text.split(separator)[0]
+    if not text:
+        input_id = getattr(error, "input_id", "") or ""
+        text = input_id.removeprefix("f-").split("__")[0]
+    return text
+
+
+def step_key_of_error(steps, error) -> str | None:
+    """The visible step an error of `validate_all` belongs to."""
+    key = error_top_key(error)
+    for step in steps:
+        if any(f.key == key for f in step.fields):
+            return step.key
+    return None
+
+
+def incomplete(application: Application, answers: dict | None = None):
+    """`IncompleteApplication` when the application's form refuses `answers` (by default the
+    answers being edited: a draft's, or the correction of a 要再申請 application) — every
+    visible step is validated again, with its conditions and repeats — else None.
+
+    This is the rule "only a complete form is submitted"; `submit` and `resubmit` raise what it
+    returns, and a screen may ask it before offering to submit."""
+    # Imported on first use, like the step flow does (URL loading stays independent of the
+    # form engine's validation).
+    from madoguchi.formengine import validation
+
+    form = application.form_version.form
+    if answers is None:
+        answers = editable_answers(application)
+    errors = validation.validate_all(form, answers)
+    if not errors:
+        return None
+    steps = validation.visible_steps(form, answers)
+    step_key = step_key_of_error(steps, errors[0]) or steps[0].key
+    return IncompleteApplication(step_key, errors)
+
+
+def require_complete(application: Application, answers: dict | None = None) -> None:
+    """Raise `IncompleteApplication` unless the form accepts the answers (`incomplete`)."""
+    problem = incomplete(application, answers)
+    if problem is not None:
+        raise problem
+
+
 # ----------------------------------------------------------------------------- receiving
 
 
@@ -536,7 +621,9 @@ def receive(municipality, items: list[Incoming], *, actor: Actor, stored: list[s
 @transaction.atomic
 def submit(application: Application, *, base_url: str, actor: Actor | None = None) -> str:
     """Submit a draft filled with the step-by-step form (portal, counter, paper, business).
-    Returns the new status token (its link goes in the 受付 mail)."""
+    Returns the new status token (its link goes in the 受付 mail). Raises
+    `ApplicationStateError` (not a draft, e-mail not checked) or `IncompleteApplication`
+    (answers the form refuses: only a complete form is submitted)."""
     # Lock this application's row only: with the joined municipality, procedure and form
     # version rows locked too, every other transaction writing an event or a message for the
     # municipality would wait for this one (a cycle with the status counts).
@@ -551,6 +638,7 @@ def submit(application: Application, *, base_url: str, actor: Actor | None = Non
         raise ApplicationStateError(
             "メールアドレスの確認が済んでいません。お送りしたメールのリンクから申請を続けてください。"
         )
+    require_complete(application, application.answers)
     set_applicant(application, application.answers)
     email = application.applicant_email
     (application.receipt_number,) = allocate_receipt_numbers(application.municipality)
@@ -640,7 +728,8 @@ def resubmit(
     The processing target (`due_at`) is moved by the time the application spent waiting for
     the correction: like 行政手続法 §7, time the applicant takes to correct is not the
     department's. `status_token`: the raw status token when the caller knows it (the portal
-    does), to put the status link in the e-mail."""
+    does), to put the status link in the e-mail. Corrected answers the form refuses raise
+    `IncompleteApplication`, like `submit`."""
     application = (
         Application.objects.select_for_update(of=("self",))
         .select_related("municipality", "procedure", "form_version", "proxy_business")
@@ -651,6 +740,7 @@ def resubmit(
             f"この申請は「{application.get_status_display()}」のため、再申請できません。"
         )
     answers = editable_answers(application)
+    require_complete(application, answers)
     now = timezone.now()
     returned = correction_request(application)
     target = resubmission_target(returned)
@@ -1070,12 +1160,14 @@ def identify(
 __all__ = [
     "CORRECTION_KEY",
     "ERRORS",
+    "INCOMPLETE_MESSAGE",
     "ActionError",
     "Actor",
     "ApplicationStateError",
     "BulkResult",
     "Incoming",
     "IncomingFile",
+    "IncompleteApplication",
     "NotAllowedError",
     "StaleApplicationError",
     "TransitionError",
@@ -1090,13 +1182,16 @@ __all__ = [
     "correction_request",
     "editable_answers",
     "identify",
+    "incomplete",
     "is_correction",
     "notify_applicant",
     "receive",
     "record",
     "resubmission_target",
+    "require_complete",
     "resubmit",
     "search_name",
+    "step_key_of_error",
     "send_message",
     "set_applicant",
     "submit",

@@ -11,13 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from madoguchi.applications import form_flow, services
 from madoguchi.applications.models import Application
-from madoguchi.formengine import rendering, validation
+from madoguchi.formengine import rendering
 from madoguchi.formengine.display import review_sections
 
 
@@ -155,11 +156,6 @@ def confirm_page(
     correcting = services.is_correction(application)
     answers = services.editable_answers(application)
     form, steps = visible_steps(application)
-    errors = validation.validate_all(form, answers)
-    if errors:
-        step_key = form_flow.step_key_of_error(steps, errors[0]) or steps[0].key
-        url = pages.step_url(application, step_key)
-        return redirect(f"{url}?check=1" if request.method == "POST" else url)
     problems = extra_errors(application) if extra_errors else []
     status = 200
     if request.method == "POST":
@@ -170,6 +166,11 @@ def confirm_page(
                     token = ""
                 else:
                     token = services.submit(application, base_url=_base_url())
+            except services.IncompleteApplication as exc:
+                # The lifecycle refuses what the form refuses: the first step to correct,
+                # with its errors shown.
+                messages.error(request, exc.message)
+                return redirect(f"{pages.step_url(application, exc.step_key)}?check=1")
             except services.ApplicationStateError as exc:
                 problems = [exc.message]
                 status = 409
@@ -178,6 +179,10 @@ def confirm_page(
                 return on_submit(application, token)
         else:
             status = 400
+    incomplete = services.incomplete(application, answers)
+    if incomplete is not None:
+        # Not everything filled in yet (e.g. a step became visible): continue there.
+        return redirect(pages.step_url(application, incomplete.step_key))
     sections = [
         {
             "title": section.title,

@@ -586,13 +586,6 @@ def confirm(request, token):
     correcting = services.is_correction(application)
     answers = _answers(application)
     form, steps = _local_steps(application, *_visible_steps(application))
-    errors = _engine.validation.validate_all(form, answers)
-    if errors:
-        step_key = form_flow.step_key_of_error(steps, errors[0]) or steps[0].key
-        if request.method == "POST":
-            return redirect(_step_url(request, token, step_key, check="1"))
-        # Not everything filled in yet (e.g. a step became visible): continue there.
-        return redirect(_step_url(request, token, step_key))
 
     rating_value = ""
     comment = ""
@@ -600,20 +593,28 @@ def confirm(request, token):
         rating_value = request.POST.get("rating", "")
         comment = request.POST.get("comment", "").strip()[:2000]
         rating = int(rating_value) if rating_value in {"1", "2", "3", "4", "5"} else None
-        if correcting:
-            try:
-                services.resubmit(application, base_url=_base_url(), status_token=token)
-            except services.ApplicationStateError as exc:
-                return _state_error(request, exc.message)
-            return redirect("portal:receipt", request.municipality.lg_code, token)
         try:
-            status_token = services.submit(application, base_url=_base_url())
+            if correcting:
+                services.resubmit(application, base_url=_base_url(), status_token=token)
+            else:
+                status_token = services.submit(application, base_url=_base_url())
+        except services.IncompleteApplication as exc:
+            # The lifecycle refuses what the form refuses: the first step to correct, with
+            # its errors shown.
+            messages.error(request, exc.message)
+            return redirect(_step_url(request, token, exc.step_key, check="1"))
         except services.ApplicationStateError as exc:
             return _state_error(request, exc.message)
+        if correcting:
+            return redirect("portal:receipt", request.municipality.lg_code, token)
         if form.feedback and (rating is not None or comment):
             services.record_feedback(application, rating=rating, comment=comment)
         return redirect("portal:receipt", request.municipality.lg_code, status_token)
 
+    problem = services.incomplete(application)
+    if problem is not None:
+        # Not everything filled in yet (e.g. a step became visible): continue there.
+        return redirect(_step_url(request, token, problem.step_key))
     sections = [
         {
             "title": section.title,
