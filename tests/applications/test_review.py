@@ -179,6 +179,40 @@ def test_review_screen_shows_everything_and_logs_the_view(login, application):
 
 
 @pytest.mark.django_db
+def test_answers_received_whole_that_the_form_refuses_are_flagged(login, review_procedure):
+    """マイナポータル's own system validated the package: it is imported as received (never
+    refused for its answers) and the review says where it does not fit our form."""
+    from django.utils import timezone
+
+    from madoguchi.applications import lifecycle
+    from madoguchi.applications.models import Channel
+
+    item = lifecycle.Incoming(
+        procedure=review_procedure,
+        answers={"applicant_name": {"family": "山田", "given": "花子"}, "email": "hanako"},
+        channel=Channel.MYNAPORTAL,
+        received_at=timezone.now(),
+        source_reference="M-0001",
+    )
+    [received] = lifecycle.receive(
+        review_procedure.municipality, [item], actor=lifecycle.Actor.system(), stored=[]
+    )
+    assert received.status == Status.RECEIVED
+    client = login("kodomo1", review_procedure.municipality, "kodomo")
+    body = client.get(detail(received)).content.decode()
+    assert element(body, "form-problems") == (
+        "マイナポータルから受け取った回答に、この手続の申請フォームの規則に合わない項目があります。"
+        "受け取ったとおりに取り込んでいます。内容を確認してください。"
+    )
+    problems = re.search(r'id="form-problems".*?</ul>', body, re.S)[0]
+    assert "氏名のフリガナ（セイ）を入力してください。" in problems
+    assert "添付書類" not in problems  # an optional field left empty is fine
+    # A portal application was checked when it was submitted: no such notice.
+    portal = submit_full(review_procedure)
+    assert 'id="form-problems"' not in client.get(detail(portal)).content.decode()
+
+
+@pytest.mark.django_db
 def test_verified_email_and_proxy_are_shown(login, application):
     from django.utils import timezone
 

@@ -22,12 +22,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
-from madoguchi.applications import staff_actions, workflow
+from madoguchi.applications import lifecycle, staff_actions, workflow
 from madoguchi.applications.attachments import attachment_uids, submitted_uids
 from madoguchi.applications.models import (
     Application,
     ApplicationEvent,
     Attachment,
+    Channel,
     DepartmentProgress,
     Status,
 )
@@ -113,6 +114,16 @@ def history_items(events: list[ApplicationEvent]) -> list[HistoryItem]:
     return items
 
 
+def form_problems(application, answers: dict) -> list[str]:
+    """What the form would refuse in answers received whole from マイナポータル: they are
+    imported as its system validated them (`lifecycle.receive` never refuses one for its
+    answers), and staff see here where they do not fit our form."""
+    if application.channel != Channel.MYNAPORTAL:
+        return []
+    problem = lifecycle.incomplete(application, answers)
+    return [error.message for error in problem.errors] if problem is not None else []
+
+
 def _review_context(request, application, state: dict | None = None) -> dict:
     user = request.user
     state = state or {}
@@ -146,6 +157,7 @@ def _review_context(request, application, state: dict | None = None) -> dict:
         "can_handle": handles,
         "state": state,
         "identity_panel": serial_links.review_panel(application, can_confirm=handles),
+        "form_problems": form_problems(application, answers),
     }
     step_titles = {step.key: step.title for step in application.form_version.form.steps}
     for event in events:
