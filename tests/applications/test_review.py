@@ -46,7 +46,7 @@ REVIEW_FORM = {
         {
             "key": "documents",
             "title": "添付書類",
-            "fields": [{"key": "documents", "type": "file", "label": "添付書類"}],
+            "fields": [{"key": "documents", "type": "file", "label": "添付書類", "max_files": 3}],
         },
     ],
 }
