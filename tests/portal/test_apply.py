@@ -511,6 +511,28 @@ def test_enter_key_submits_next(client, chiyoda):
     assert 'value="next"' in first_button
 
 
+def test_only_a_step_with_a_file_field_is_sent_as_multipart(client, chiyoda):
+    """A browser sends a step without file fields url-encoded (cheaper to parse); a step
+    that takes files keeps multipart/form-data, and both are read the same."""
+    from urllib.parse import urlencode
+
+    url = walk_to(client, start(client, SLUG), "claimant")
+    page = html(client.get(url))
+    assert '<form method="post" novalidate class="dads-form" id="step-form"' in page
+    response = client.post(
+        url,
+        urlencode({**CLAIMANT, "_action": "next"}, doseq=True),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert parse_step_url(location(response))[1] == "spouse"
+    url = walk_to(client, start(client, SLUG), "attachments")
+    page = html(client.get(url))
+    assert (
+        '<form method="post" enctype="multipart/form-data" novalidate class="dads-form" '
+        'id="step-form"' in page
+    )
+
+
 def test_progress_indicator(client, chiyoda):
     url = walk_to(client, start(client, SLUG), "spouse")
     page = html(client.get(url))

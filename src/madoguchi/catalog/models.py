@@ -183,13 +183,20 @@ class FormVersion(models.Model):
 
     @property
     def form(self):
-        """The parsed form definition (formengine.schema.FormSchema), cached per instance."""
+        """The parsed form definition (formengine.schema.FormSchema): compiled once per
+        version and content (`compiled_form`, shared between requests; never change it),
+        remembered on the instance. A draft edited since is compiled again."""
         cached = getattr(self, "_parsed_form", None)
-        if cached is None:
-            from madoguchi.formengine.schema import parse_form
+        # A schema assigned since (not one changed in place) is compiled again.
+        if cached is None or getattr(self, "_parsed_schema", self.schema) is not self.schema:
+            from madoguchi.formengine.schema import compiled_form
 
-            cached = parse_form(self.schema, source=f"{self.procedure.slug} v{self.number}")
-            self._parsed_form = cached
+            cached = compiled_form(
+                self.schema,
+                lambda: f"{self.procedure.slug} v{self.number}",
+                key=("form_version", self.pk),
+            )
+            self._parsed_form, self._parsed_schema = cached, self.schema
         return cached
 
     @transaction.atomic

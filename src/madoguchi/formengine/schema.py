@@ -2,14 +2,25 @@
 
 `parse_form(data, source)` turns the `form` block of a template (docs/form-schema.md) into a
 `FormSchema`, or raises `SchemaError` naming the template, the field (or step) and the problem
-in Japanese. Pure Python: no Django imports. Parsing is cheap (it runs once per request).
+in Japanese. Pure Python: no Django imports.
+
+`compiled_form(data, source, key=...)` is `parse_form` remembered per (key, content digest):
+a request reads a form version from the database and gets the FormSchema compiled the first
+time that exact content was seen. The digest is of the content itself, so an edited draft is
+compiled again, never served stale. A compiled FormSchema is shared between requests (and
+threads): nothing may change it after parsing.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
+import json
+import pickle
 import re
-from collections.abc import Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -22,7 +33,9 @@ __all__ = [
     "Option",
     "SchemaError",
     "Step",
+    "compiled_form",
     "parse_form",
+    "schema_digest",
 ]
 
 KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -184,6 +197,9 @@ class Step:
     fields: list[Field]
     intro: str = ""
     index: int = 0
+    # A file field (at any depth): the step's <form> is sent as multipart/form-data; other
+    # steps are sent url-encoded, which is much cheaper to parse for a hundred fields.
+    has_files: bool = False
 
     def __repr__(self) -> str:
         return f"<Step {self.key}>"
@@ -345,7 +361,15 @@ class _Loader:
         if not isinstance(fields_data, list):
             self.fail(None, "「fields」は項目の一覧（リスト）で書いてください。", step=key)
         fields = [self.field(f, key, i, None) for i, f in enumerate(fields_data)]
-        return Step(key=key, title=title.strip(), fields=fields, intro=intro, index=index)
+        has_files = any(f.type == "file" or any(c.type == "file" for c in f.fields) for f in fields)
+        return Step(
+            key=key,
+            title=title.strip(),
+            fields=fields,
+            intro=intro,
+            index=index,
+            has_files=has_files,
+        )
 
     # -- fields -------------------------------------------------------------------------------
 
@@ -792,3 +816,46 @@ def guess_counter(item_label: str) -> str:
 def parse_form(data: dict, source: str) -> FormSchema:
     """Parse and check a form definition; raises SchemaError (Japanese message)."""
     return _Loader(source).form(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Compiled forms, remembered
+
+COMPILED_MAX = 256  # distinct (version, content) pairs kept per process
+_compiled: OrderedDict[tuple[Hashable, str], FormSchema] = OrderedDict()
+_compiled_lock = threading.Lock()
+
+
+def schema_digest(data: Any) -> str:
+    """SHA-256 of a form definition's content. The pickle of plain JSON data is a faithful
+    serialisation (three times faster than JSON text): different content never gives the
+    same digest; the same content in another key order merely compiles once more."""
+    try:
+        serialised = pickle.dumps(data, protocol=5)
+    except Exception:  # noqa: BLE001 - not plain data: fall back to JSON text
+        serialised = json.dumps(data, sort_keys=True, default=repr).encode()
+    return hashlib.sha256(serialised).hexdigest()
+
+
+def compiled_form(data: dict, source: str | Callable[[], str], *, key: Hashable) -> FormSchema:
+    """`parse_form(data, source)`, compiled once per `key` (e.g. the form version's id) and
+    content digest, then shared. `source` may be a callable, called only when compiling.
+    A definition that does not parse raises SchemaError every time (nothing is remembered)."""
+    cache_key = (key, schema_digest(data))
+    with _compiled_lock:
+        form = _compiled.get(cache_key)
+        if form is not None:
+            _compiled.move_to_end(cache_key)
+            return form
+    form = parse_form(data, source() if callable(source) else source)
+    with _compiled_lock:
+        form = _compiled.setdefault(cache_key, form)
+        while len(_compiled) > COMPILED_MAX:
+            _compiled.popitem(last=False)
+    return form
+
+
+def forget_compiled() -> None:
+    """Drop every remembered form (tests)."""
+    with _compiled_lock:
+        _compiled.clear()

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from madoguchi.catalog.models import FormVersion, Procedure
-from madoguchi.formengine.schema import FormSchema, SchemaError, parse_form
+from madoguchi.formengine.schema import FormSchema, SchemaError, compiled_form
 from madoguchi.formengine.texts import FormText, form_texts, normalize_text, translate_form
 
 from .languages import LANGUAGE_CODES
@@ -125,7 +125,11 @@ def localized_form(version: FormVersion, language: str | None) -> FormSchema:
     if rows:
         translated = translate_form(version.schema, _lookup(rows))
         try:
-            form = parse_form(translated, source=f"{version.procedure.slug} v{version.number}")
+            form = compiled_form(
+                translated,
+                lambda: f"{version.procedure.slug} v{version.number}",
+                key=("form_version", version.pk, language),
+            )
         except SchemaError:
             # Only texts are replaced, so this cannot happen with a valid definition; if it
             # does, the resident still gets the Japanese form rather than an error page.
