@@ -33,10 +33,12 @@ from django.db.models import (
     CharField,
     Count,
     DateTimeField,
+    Exists,
     F,
     Func,
     IntegerField,
     Max,
+    OuterRef,
     Q,
     QuerySet,
     Value,
@@ -108,7 +110,10 @@ def export_queryset(job: ExportJob) -> QuerySet:
     inbox_filter = InboxFilter.from_query(query)
     qs = inbox_queryset(user, department, inbox_filter).filter(municipality=job.municipality)
     # Defence in depth: the permission module has the last word on what the user may see.
-    qs = qs.filter(pk__in=visible_applications(user, department=department).values("pk"))
+    # (As EXISTS, a semi-join on the primary key: `pk IN (…)` hashed every visible
+    # application of the municipality before the first row.)
+    visible = visible_applications(user, department=department)
+    qs = qs.filter(Exists(visible.filter(pk=OuterRef("pk"))))
     if job.procedure_id:
         qs = qs.filter(procedure_id=job.procedure_id)
     if job.form_version_id:
