@@ -128,6 +128,8 @@ def test_the_business_corrects_and_resubmits_a_returned_application(
     assert "再申請を受け付けました。" in page
     assert 'id="resubmitted-at"' in page
     assert "修正した内容で再申請しました" in page
+    # The history reads as on the resident's status page: the return says what to fix.
+    assert f"修正をお願いする内容：{FIX}" in page
     assert 'id="resubmit-link"' not in page
     assert mail.outbox[-1].subject.startswith("【千代田区】再申請を受け付けました")
     assert mail.outbox[-1].to == ["care1@example.jp"]
@@ -156,6 +158,7 @@ def test_the_business_withdraws_an_application(filed, django_capture_on_commit_c
     assert mail.outbox[-1].to == ["care1@example.jp"]
     page = html(client.get(application_url))
     assert "申請を取り下げました" in page and 'id="withdraw-link"' not in page
+    assert "取り下げの理由：入院のため申請を見合わせます。" in page
     # The applicant's own words are not a notice from the municipality.
     assert 'id="latest-notice"' not in page
 

@@ -1,8 +1,9 @@
 """Counter entry (窓口) and paper registration (紙) by staff, and the list of proxy businesses.
 
-Seed §7.3: when a resident comes to the counter, staff type the application straight into the
-same online form, so the back office handles one kind of case whatever the channel. The form,
-its steps and its messages are the portal's (see `entry`); only the frame differs.
+The 手順書 (総務省「自治体の行政手続のオンライン化に係る手順書【第3.0版】」, 7.3 水道使用開始届出等)
+asks that when a resident comes to the counter, staff type the application straight into the
+same online form, so the back office handles one kind of application whatever the channel. The
+form, its steps and its messages are the portal's (see `entry`); only the frame differs.
 """
 
 from django.contrib import messages
