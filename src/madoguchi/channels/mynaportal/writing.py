@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import datetime
 
+from django.db import connection
 from django.utils import timezone
 
 from madoguchi.applications import lifecycle
 from madoguchi.applications.models import Application, Channel
+from madoguchi.core import pgarrays
 from madoguchi.identity import serial_links
 from madoguchi.outbox.models import OutboxMessage
 
@@ -34,6 +36,7 @@ def write_applications(
     """batch: intake.Prepared items (distinct 受付番号, none imported yet). Returns the
     applications in the same order and the 申請処理状況登録 messages written for them.
     Raises on any failure; the caller's atomic block then rolls back."""
+    pgarrays.install(connection)  # the batch's columns go as arrays: escape them fast
     now = timezone.now()
     atenas = serial_links.atena_numbers_for(municipality, [p.identity for p in batch])
     incoming = [
