@@ -20,11 +20,13 @@ def log_access(
     object_ref: str = "",
     **detail,
 ) -> AccessLog:
+    """`municipality`: a Municipality or its id (the application's when not given)."""
     user = getattr(request, "user", None) if request is not None else None
     if application is not None and municipality is None:
-        municipality = application.municipality
+        municipality = application.municipality_id
     return AccessLog.objects.create(
-        municipality=municipality,
+        # By id: the caller need not have loaded the municipality.
+        municipality_id=getattr(municipality, "pk", municipality),
         user=user if getattr(user, "is_authenticated", False) else None,
         action=action,
         application=application,

@@ -6,18 +6,29 @@ from django.http import Http404
 
 from madoguchi.applications.models import Application
 from madoguchi.applications.permissions import visible_applications
-from madoguchi.tenants.models import StaffMembership
-from madoguchi.tenants.permissions import staff_departments
+from madoguchi.tenants.models import Department, StaffMembership
+from madoguchi.tenants.permissions import memberships
 
 HANDLING_ROLES = (StaffMembership.Role.ADMIN, StaffMembership.Role.HANDLER)
 
 
-def get_department(user, department_id: int):
-    """A department whose inbox the user may open, else 404."""
-    for department in staff_departments(user):
-        if department.pk == department_id:
-            return department
-    raise Http404("department not visible")
+def get_department(user, department_id: int) -> Department:
+    """A department whose inbox the user may open (as `staff_departments` says), else 404.
+    A membership of that department already holds it (no query); a municipality-wide one
+    looks up that one department (its municipality is not loaded: use municipality_id)."""
+    rows = [m for m in memberships(user) if m.role != StaffMembership.Role.FORM_EDITOR]
+    for m in rows:
+        if m.department_id == department_id:
+            return m.department
+    municipality_ids = {m.municipality_id for m in rows if m.department_id is None}
+    department = (
+        Department.objects.filter(pk=department_id, municipality_id__in=municipality_ids).first()
+        if municipality_ids
+        else None
+    )
+    if department is None:
+        raise Http404("department not visible")
+    return department
 
 
 def get_visible_application(user, pk: int) -> Application:
