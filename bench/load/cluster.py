@@ -18,7 +18,9 @@ with attachments, staff paging the inbox and changing statuses, a core system po
 API), during which one app server is killed with SIGKILL, one worker is killed with SIGKILL
 (both restarted as an orchestrator would) and Redis is restarted; (3) with --sweep, the
 scenario at each user count without faults, and the per-request CPU of a form step against
-the front page.
+the front page; then a summary: per user count the complete submissions/s, p50/p95 per
+request, errors and the app servers' CPU per complete submission, and the form step's CPU
+per request against the front page's with the load average.
 
 Pass criteria, checked after the run (exit status 1 when one fails): every submission the
 client saw accepted exists exactly once with all its attachments (rows and objects in the
@@ -630,12 +632,24 @@ def main() -> int:
         for kind, at in faults:
             print(f"  fault: {kind} at {time.strftime('%H:%M:%S', time.localtime(at))}")
         problems = check(cluster, faults)
+        summaries = []
         for level in [int(x) for x in args.sweep.split(",") if x.strip()]:
+            before = cluster.cpu_seconds(["app1", "app2"])
             swept = locust(cluster, ["Resident", "Staff", "CoreSystem"], level, seconds,
                            f"sweep{level}")  # fmt: skip
+            used = cluster.cpu_seconds(["app1", "app2"]) - before
             print_stats(f"sweep: {level} users for {seconds} s, no faults", swept)
+            summaries.append(sweep_summary(level, swept, used))
         if args.sweep:
-            cpu_compare(cluster, users, trivial_seconds * 2)
+            step_ms, front_ms = cpu_compare(cluster, users, trivial_seconds * 2)
+            print("\nsummary")
+            for line in summaries:
+                print(f"  {line}")
+            print(
+                f"  server CPU per request: form step {step_ms:.1f} ms, front page "
+                f"{front_ms:.1f} ms = {step_ms / front_ms:.1f}x (aim within 3x); load average "
+                f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores"
+            )
     except BaseException as exc:
         problems.append(("run", f"the run stopped: {type(exc).__name__}: {exc}"))
         if not isinstance(exc, Exception):
@@ -657,8 +671,25 @@ def main() -> int:
     return 1 if problems else 0
 
 
-def cpu_compare(cluster: Cluster, users: int, seconds: int) -> None:
-    """Server CPU per request of a form step (validated and saved) against the front page."""
+def sweep_summary(users: int, stats: dict, app_cpu: float) -> str:
+    """One line per user count: complete submissions/s, p50/p95 of every request, errors,
+    and the app servers' CPU time per complete submission (every request of the scenario,
+    staff and API included, divided by the submissions)."""
+    seconds = stats["_seconds"]
+    total = stats.get("Aggregated", {"count": 0, "failures": 0, "p50": 0, "p95": 0})
+    done = stats.get("完了した申請", {"count": 0})["count"]
+    per_submission = f"{app_cpu / done * 1000:.0f} ms" if done else "-"
+    return (
+        f"{users} users: {done / seconds:.2f} complete submissions/s, p50 {total['p50']:.0f} ms "
+        f"p95 {total['p95']:.0f} ms per request, {total['failures']} errors in "
+        f"{total['count']} requests; app server CPU {app_cpu:.1f} s = {per_submission} per "
+        f"complete submission"
+    )
+
+
+def cpu_compare(cluster: Cluster, users: int, seconds: int) -> tuple[float, float]:
+    """Server CPU per request of a form step (validated and saved) against the front page:
+    (form step ms, front page ms)."""
     results = {}
     for cls, name in [("Front", "トップページ"), ("FormStep", "入力送信（1ステップ）")]:
         before = cluster.cpu_seconds(["app1", "app2"])
@@ -671,6 +702,7 @@ def cpu_compare(cluster: Cluster, users: int, seconds: int) -> None:
     print(
         f"  form step / front page: {results['FormStep'] / results['Front']:.1f}x (aim within 3x)"
     )
+    return results["FormStep"], results["Front"]
 
 
 if __name__ == "__main__":

@@ -549,3 +549,22 @@ def test_static_assets_exist():
 
     assert finders.find("madoguchi/dads.css")
     assert finders.find("madoguchi/enhance.js")
+
+
+def test_only_steps_with_file_fields_read_the_drafts_attachments(client, chiyoda):
+    """A step without file fields neither lists the draft's attachments nor looks for
+    unreferenced ones to prune (one query each, for nothing); a step with them does both."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def attachment_reads(fn) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            fn()
+        return sum('FROM "applications_attachment"' in q["sql"] for q in captured.captured_queries)
+
+    url = walk_to(client, start(client, SLUG), "claimant")
+    assert attachment_reads(lambda: client.get(url)) == 0
+    assert attachment_reads(lambda: client.post(url, {**CLAIMANT, "_action": "next"})) == 0
+    url = walk_to(client, start(client, SLUG), "attachments")
+    assert attachment_reads(lambda: client.get(url)) == 1
+    assert attachment_reads(lambda: client.post(url, {"_action": "next"})) >= 1

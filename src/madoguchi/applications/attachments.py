@@ -5,7 +5,8 @@ refers to them.
   (ATTACHMENT_QUOTA_* settings), counted in the shared cache; an upload past it is refused
   with a message next to the field, and the step keeps everything else typed.
 - An upload that nothing refers to any more — replaced or removed on its step, before
-  submission — is deleted with its file (`prune_unreferenced`, after every step save).
+  submission — is deleted with its file (`prune_unreferenced`, after every save of a step
+  with file fields).
 - Staff and API clients see only files that were part of a submitted version
   (`submitted_uids`): an upload made while correcting and not yet resubmitted is not theirs.
 """
@@ -97,10 +98,10 @@ def referenced_uids(application: Application) -> set[str]:
 
 def prune_unreferenced(application: Application) -> int:
     """Delete this application's attachments nothing refers to (files after commit)."""
-    application.refresh_from_db(fields=["answers", "draft_values", "status"])
     managed = _form_managed_keys(application)
     if not managed:
         return 0
+    application.refresh_from_db(fields=["answers", "draft_values", "status"])
     keep = referenced_uids(application)
     orphans = list(application.attachments.filter(field_key__in=managed).exclude(uid__in=keep))
     for attachment in orphans:

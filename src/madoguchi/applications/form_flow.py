@@ -93,8 +93,11 @@ def locate_step(application: Application, step_key: str) -> StepPosition:
     return StepPosition(form, steps, keys.index(step_key) if step_key in keys else -1)
 
 
-def known_files(application: Application) -> dict[str, dict]:
-    """Attachments of this draft by uid (files kept across an error or a later visit)."""
+def known_files(application: Application, step=None) -> dict[str, dict]:
+    """Attachments of this draft by uid (files kept across an error or a later visit). Only
+    file fields read them: for a `step` without one, nothing (and no query)."""
+    if step is not None and not step.has_files:
+        return {}
     return {a.uid: a.as_answer() for a in application.attachments.all()}
 
 
@@ -182,8 +185,10 @@ def handle_step_post(application: Application, position: StepPosition, request) 
             step_index=index,
             reached=reached,
         )
-        # A file replaced or removed on this step is referred to by nothing any more.
-        attachments.prune_unreferenced(application)
+        # A file replaced or removed on this step is referred to by nothing any more. A step
+        # without file fields changes no reference (its raw values and answers hold none).
+        if position.current.has_files:
+            attachments.prune_unreferenced(application)
 
     raw = validation.collect_raw(position.current, request.POST)
     action = request.POST.get("_action", "next")
@@ -221,7 +226,7 @@ def handle_step_post(application: Application, position: StepPosition, request) 
         services.editable_answers(application),
         uploads(request),
         store_file,
-        known_files=known_files(application),
+        known_files=known_files(application, position.current),
     )
     raw = result.raw or raw
     if not result.ok:

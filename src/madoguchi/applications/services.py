@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from madoguchi.catalog.models import IdentityLevel, Procedure
 from madoguchi.core import outbound
+from madoguchi.tenants.models import Municipality
 
 from . import lifecycle, messages
 from .lifecycle import (
@@ -132,12 +133,21 @@ def confirm_email(application: Application) -> bool:
     return True
 
 
+def _in(municipality, application: Application | None) -> Application | None:
+    """The application found within `municipality`, holding that same object (instead of
+    the row joined again)."""
+    if application is not None and isinstance(municipality, Municipality):
+        application.municipality = municipality
+    return application
+
+
 def find_draft(municipality, token: str) -> Application | None:
-    return (
+    return _in(
+        municipality,
         Application.objects.for_municipality(municipality)
         .by_resume_token(token)
-        .select_related("procedure", "form_version", "municipality")
-        .first()
+        .select_related("procedure", "form_version")
+        .first(),
     )
 
 
@@ -146,24 +156,26 @@ def find_editable(municipality, token: str) -> Application | None:
     token, or an application returned for correction (要再申請) by its status token — whoever
     holds the status link may correct and resubmit, so no second secret is needed."""
     digest = token_digest(token)
-    return (
+    return _in(
+        municipality,
         Application.objects.for_municipality(municipality)
         .filter(
             Q(resume_token_digest=digest, status=Status.DRAFT)
             | Q(status_token_digest=digest, status=Status.RETURNED)
         )
-        .select_related("procedure", "form_version", "municipality")
-        .first()
+        .select_related("procedure", "form_version")
+        .first(),
     )
 
 
 def find_by_status_token(municipality, token: str) -> Application | None:
-    return (
+    return _in(
+        municipality,
         Application.objects.for_municipality(municipality)
         .by_status_token(token)
         .exclude(status=Status.DRAFT)
-        .select_related("procedure", "form_version", "municipality")
-        .first()
+        .select_related("procedure", "form_version")
+        .first(),
     )
 
 

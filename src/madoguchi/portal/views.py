@@ -491,7 +491,7 @@ def _render_step(request, token, application, position, raw, errors, return_to_c
         errors,
         {
             "answers": _answers(application),
-            "known_files": form_flow.known_files(application),
+            "known_files": form_flow.known_files(application, current),
             "postal_url": _postal_base(request),
         },
     )
