@@ -7,6 +7,8 @@ import pytest
 from django.db import connection
 from django.http import QueryDict
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from madoguchi.applications import inbox
 from madoguchi.applications.inbox import InboxFilter, inbox_page, inbox_queryset, status_counts
@@ -306,7 +308,14 @@ def _uses_grams(qs) -> bool:
         ("ダ", {"yamada"}),
         ("な", {"tanaka", "yamada", "smith"}),  # たなか, はなこ, あんな
         ("hA", {"smith"}),  # letters, case-folded: smitHAnna
-        ("山田花子", {"yamada"}),  # longer: trigrams, as before
+        ("山田花子", {"yamada"}),  # longer: its bigrams on PostgreSQL, then the LIKE
+        ("やまだ", {"yamada"}),
+        ("みさき", {"tanaka"}),  # みさき: sato's さき alone is not enough
+        ("ﾐｻｷ", {"tanaka"}),
+        ("田中美咲", {"tanaka"}),  # across the space
+        ("たなかみ", {"tanaka"}),
+        ("なかみさ", {"tanaka"}),
+        ("みさきた", set()),  # every bigram is some name's, not the text
         ("鷲", set()),
     ],
 )
@@ -321,10 +330,11 @@ def test_one_and_two_character_searches_find_exactly_the_right_applications(
     assert set(page.rows) == {short_names[key] for key in expected}
     assert page.total == len(expected)  # the status counts agree with the rows
     assert status_counts(handler, department, f)[Status.RECEIVED] == len(expected)
-    # PostgreSQL reads the grams' index for 1-2 characters (the LIKE stays as the exact test)
-    short = len(q) <= 2
-    if not (connection.vendor == "postgresql" and short):
-        assert not _uses_grams(qs)
+    # PostgreSQL reads the grams' index (no statistics here: every gram is rare), with the
+    # department's procedures; SQLite has the LIKE alone.
+    assert _uses_grams(qs) == (connection.vendor == "postgresql")
+    if connection.vendor == "postgresql":
+        assert '"procedure_id" + 0) = ANY' in str(qs.query)
 
 
 @pytest.mark.django_db
@@ -343,6 +353,121 @@ def test_a_common_gram_is_left_to_the_date_index_a_rare_one_to_the_grams(
     rare = inbox_queryset(handler, department, _filter(q="鷲"))
     assert not _uses_grams(common) and _uses_grams(rare)
     assert set(common) == set(tanaka) and set(rare) == {washio}
+
+
+NAME_PARTS = ["山田", "田中", "花子", "美咲", "鷲尾", "林", "髙橋", "さき", "ミサ", "蓮", "Ann"]
+KANA_PARTS = [
+    "ヤマダ",
+    "タナカ",
+    "ハナコ",
+    "ミサキ",
+    "ワシオ",
+    "ハヤシ",
+    "タカハシ",
+    "サキ",
+    "レン",
+    "アン",
+]
+
+
+@pytest.fixture
+def many_names(procedure, other_procedure):
+    """Forty applications of the department with names built from common parts, with
+    different statuses, and their twins in another municipality (never found)."""
+    import random
+
+    chooser = random.Random(12)
+    statuses = [Status.RECEIVED, Status.IN_PROGRESS, Status.COMPLETED, Status.RETURNED]
+    apps = []
+    for i in range(40):
+        name = "　".join(chooser.sample(NAME_PARTS, 2))
+        kana = "　".join(chooser.sample(KANA_PARTS, 2))
+        apps.append(make_app(procedure, name=name, kana=kana, status=statuses[i % 4]))
+        make_app(other_procedure, name=name, kana=kana)
+    return apps
+
+
+def _expected(apps, q):
+    """The search's definition, in Python: the query (NFKC, without spaces) in the name
+    (case-folded) or its reading in the reading."""
+    import re
+    import unicodedata
+
+    compact = re.sub(r"\s+", "", unicodedata.normalize("NFKC", q)).casefold()
+    kana = search_key(q)
+    return {a for a in apps if compact in a.search_name or (kana and kana in a.search_kana)}
+
+
+QUERIES = st.text(
+    alphabet=st.sampled_from(
+        "山田中花子美咲鷲尾林髙橋蓮やまだなかはこみさきわしおりんミサキヤマﾔﾏﾀﾞｻｷan "
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("grams", ["always", "never"])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(q=QUERIES)
+def test_rows_and_counts_of_any_name_search_are_exact(
+    handler, procedure, many_names, monkeypatch, grams, q
+):
+    """Whether the grams' condition is added (PostgreSQL: the rows' and the counts' own
+    thresholds) or not (SQLite, a common gram), the rows and the counts per status are the
+    LIKE's."""
+    monkeypatch.setattr(inbox, "COMMON_GRAM_SHARE", 2.0 if grams == "always" else 0.0)
+    monkeypatch.setattr(inbox, "COUNT_GRAM_SHARE", 2.0 if grams == "always" else 0.0)
+    department = kodomo(procedure)
+    expected = _expected(many_names, q)
+    f = _filter(q=q)
+    qs = inbox_queryset(handler, department, f)
+    if not q.strip():
+        return
+    assert set(qs) == expected
+    assert _uses_grams(qs) == (connection.vendor == "postgresql" and grams == "always")
+    page = inbox_page(handler, department, f, page_size=200)
+    assert set(page.rows) == expected and page.total == len(expected)
+    for status, count in status_counts(handler, department, f).items():
+        assert count == sum(1 for a in expected if a.status == status), status
+    one = _filter(q=q, procedure=procedure.pk, status=["received"])
+    assert set(inbox_queryset(handler, department, one)) == {
+        a for a in expected if a.status == Status.RECEIVED
+    }
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(prefix=st.from_regex(r"20(25|26)(-[0-9]{0,6})?", fullmatch=True))
+def test_a_receipt_number_prefix_finds_exactly_the_numbers_beginning_with_it(
+    handler, procedure, many_names, prefix
+):
+    department = kodomo(procedure)
+    qs = inbox_queryset(handler, department, _filter(q=prefix))
+    found = {a.receipt_number for a in qs}
+    numbers = [a.receipt_number for a in many_names]
+    digits = prefix.replace("-", "")
+    if prefix.isdigit():  # four digits: the year or the last digits
+        expected = {n for n in numbers if n.startswith(prefix) or n.endswith(digits)}
+    else:
+        expected = {n for n in numbers if n.startswith(prefix)}
+    assert found == expected
+    counts = status_counts(handler, department, _filter(q=prefix))
+    assert sum(counts.values()) == len(expected)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's operators")
+def test_a_receipt_number_prefix_is_a_byte_range_on_postgresql():
+    condition = inbox.search_q("2026-0001")
+    (expression,) = condition.children
+    assert isinstance(expression, inbox.ReceiptPrefix)
+    with pytest.raises(ValueError):
+        inbox.ReceiptPrefix("2026-00%")
 
 
 def _grams_in_database(application):

@@ -6,7 +6,7 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from madoguchi.applications.search_grams import grams, query_gram
+from madoguchi.applications.search_grams import grams, query_gram, required_grams
 
 # Names as the search columns hold them: kanji (with one outside the BMP, 𠮷), kana,
 # Latin letters, digits, marks; and anything else Unicode has.
@@ -48,6 +48,28 @@ def test_a_short_query_matches_exactly_when_its_gram_is_there(name, kana, query)
         return
     assert gram == query
     assert (gram in grams(name, kana)) == (query in name or query in kana)
+
+
+def test_required_grams_of_a_query():
+    assert required_grams("田") == {"田"}
+    assert required_grams("美咲") == {"美咲"}
+    assert required_grams("やまだ") == {"やま", "まだ"}
+    assert required_grams("山田花子") == {"山田", "田花", "花子"}
+    assert required_grams("") == frozenset()
+
+
+@given(NAMES, NAMES, NAMES)
+def test_a_name_holding_the_query_holds_its_required_grams(name, kana, query):
+    """What makes the grams' condition safe to add to the LIKE: it never drops a match."""
+    if query and (query in name or query in kana):
+        assert required_grams(query) <= grams(name, kana)
+
+
+@given(NAMES, NAMES, st.text(min_size=1, max_size=6))
+def test_the_query_is_found_in_a_name_holding_its_text(name, kana, query):
+    # Built so that the query is there: the property above on examples that hit.
+    name = name + query + name
+    assert required_grams(query) <= grams(name, kana)
 
 
 @pytest.mark.django_db

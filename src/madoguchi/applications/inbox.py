@@ -26,7 +26,9 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
 from django.db import connection
-from django.db.models import BooleanField, Count, Expression, F, Q, QuerySet
+from django.db.models import BooleanField, Count, Expression, F, Q, QuerySet, Value
+from django.db.models.functions import StrIndex
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -43,7 +45,7 @@ from madoguchi.jp.kana import search_key
 from madoguchi.tenants.permissions import memberships, staff_departments
 
 from .models import FINISHED_STATUSES, Application, Channel, Status
-from .search_grams import query_gram
+from .search_grams import required_grams
 from .status_counts import totals as status_totals
 
 __all__ = [
@@ -262,23 +264,29 @@ def search_kind(text: str) -> str:
     return "name"
 
 
-def search_q(text: str, *, grams: bool = True) -> Q | None:
+def search_q(
+    text: str, *, grams_below: float = 0.0, procedure_ids: list[int] | None = None
+) -> Q | None:
     """What staff type in the inbox's one search box:
 
     - a whole 受付番号 (2026-000123): that application (the unique index on (municipality,
       受付番号) answers it; the scope puts the municipality in the WHERE);
-    - its beginning (2026-0001, 2026-): prefix;
+    - its beginning (2026-0001, 2026-): prefix (the (procedure, 受付番号 pattern) index of
+      migration 0012);
     - digits alone (0123, 123): the last digits of the 受付番号, or its year when four digits;
     - anything else: any part of the applicant's name, in kanji (search_name: NFKC, no spaces,
       case-folded) or in its reading (search_kana: hiragana, so カタカナ, ﾊﾝｶｸ and ひらがな all
       match): 山田, 美咲, 田美, みさき, ミサキ.
 
-    Substring (LIKE '%x%') searches are answered on PostgreSQL by trigram GIN indexes on the
-    two normalised columns and on the 受付番号 (pg_trgm: migration 0010), and a name of one or
-    two characters, which has no trigram, by the GIN index on the names' unigrams and bigrams
-    (`search_grams`, migration 0011; the LIKE stays as the exact test). `grams=False` leaves
-    that out (the status counts: see `_counts`). See the code map in the README for why these
-    indexes and not a separate search table."""
+    The name is always tested by LIKE '%x%' on the two normalised columns (SQLite searches
+    with it alone). On PostgreSQL, when the search's grams are rarer than `grams_below` (a
+    share of all applications, `gram_share`), the condition that every match holds the
+    search's grams (`search_grams @> ARRAY[...]`: the text itself for one or two characters,
+    its bigrams for more, search_grams.required_grams) is added: implied by the LIKE, it
+    never changes the result, and the GIN index on (procedure, search_grams) of migration
+    0012 then finds the candidates of `procedure_ids` (the department's procedures; every
+    procedure's when None, through the grams' own index of 0011) directly. A common gram is
+    left out (see `gram_shares`): the caller says how rare is rare enough for its query."""
     text = unicodedata.normalize("NFKC", text or "").strip()
     if not text:
         return None
@@ -291,44 +299,81 @@ def search_q(text: str, *, grams: bool = True) -> Q | None:
             by_number |= Q(receipt_number__startswith=compact)
         return by_number
     if RECEIPT_PREFIX_RE.fullmatch(compact):
+        if connection.vendor == "postgresql":
+            return Q(ReceiptPrefix(compact))
         return Q(receipt_number__startswith=compact)
     name_key = compact.casefold()
     kana = search_key(text)
+    keys = [name_key, kana] if kana else [name_key]
+    if grams_below > 0 and connection.vendor == "postgresql":
+        # One set of grams per way the name can match (kanji or reading); a row matching
+        # either holds all the grams of that set.
+        alternatives = sorted({required_grams(key) for key in keys}, key=sorted)
+        if max(gram_share(a) for a in alternatives) < grams_below:
+            # The exact test as STRPOS, which no index answers: as a LIKE, the planner would
+            # also read the trigram index (every application of the municipality holding
+            # the text) to combine it with the grams' bitmap, which already holds only the
+            # department's candidates (「やまだ」: 22,000 entries read for nothing).
+            found = Q(GreaterThan(StrIndex("search_name", Value(name_key)), 0))
+            if kana:
+                found |= Q(GreaterThan(StrIndex("search_kana", Value(kana)), 0))
+            return found & Q(GramsContain([sorted(a) for a in alternatives], procedure_ids))
     found = Q(search_name__contains=name_key)
     if kana:
         found |= Q(search_kana__contains=kana)
-    name_gram = query_gram(name_key)
-    kana_gram = query_gram(kana) if kana else None
-    wanted = {name_gram, kana_gram} - {None}
-    if (
-        grams
-        and connection.vendor == "postgresql"
-        and name_gram
-        and (kana_gram or not kana)
-        and not wanted & common_grams()
-    ):
-        # Implied by the LIKE (a row matching it holds that gram): it adds the index, never
-        # changes the result.
-        found &= Q(GramsOverlap(sorted(wanted)))
     return found
 
 
-# A gram in at least this share of the applications is left to the inbox's date index.
+class ReceiptPrefix(Expression):
+    """`receipt_number ~>=~ prefix AND receipt_number ~<~ next` (PostgreSQL): the 受付番号
+    beginning with `prefix`, compared byte by byte whatever the database's collation, as
+    the LIKE 'prefix%' it replaces, and answered by the (procedure, 受付番号
+    varchar_pattern_ops) index of migration 0012 only. A LIKE would let the planner read the
+    trigram index instead, whose first trigrams ('202', '026', '26-') every number holds:
+    ~1,000 index pages for 10 rows. `prefix` is digits and a hyphen (RECEIPT_PREFIX_RE):
+    its last character plus one bounds the range."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, prefix: str):
+        super().__init__()
+        if not RECEIPT_PREFIX_RE.fullmatch(prefix):
+            raise ValueError(prefix)
+        self.prefix = prefix
+        self.anchor = F("receipt_number")
+
+    def get_source_expressions(self):
+        return [self.anchor]
+
+    def set_source_expressions(self, exprs):
+        (self.anchor,) = exprs
+
+    def as_sql(self, compiler, connection):
+        column, params = compiler.compile(self.anchor)
+        upper = self.prefix[:-1] + chr(ord(self.prefix[-1]) + 1)
+        sql = f"({column}::text ~>=~ %s AND {column}::text ~<~ %s)"
+        return sql, (*params, self.prefix, *params, upper)
+
+
+# A gram in at least this share of the applications is left to the inbox's date index for
+# the rows of a page (their counts: COUNT_GRAM_SHARE).
 COMMON_GRAM_SHARE = 0.01
 _STATS_SECONDS = 600
-_common: tuple[float, frozenset[str]] = (-_STATS_SECONDS, frozenset())
+_common: tuple[float, dict[str, float]] = (-_STATS_SECONDS, {})
 
 
-def common_grams() -> frozenset[str]:
-    """The grams in at least COMMON_GRAM_SHARE of the applications, from PostgreSQL's
-    statistics (ANALYZE), read again every 10 minutes.
+def gram_shares() -> dict[str, float]:
+    """{gram: share of the applications holding it} for the most common grams, from
+    PostgreSQL's statistics (ANALYZE), read again every 10 minutes. A gram not listed is
+    rarer than every listed one.
 
-    For such a gram (「田」, 「美咲」) the newest matching applications are found soonest by
+    For a common gram (「田」, 「美咲」) the newest matching applications are found soonest by
     walking the date index, through the table's newest pages; the planner cannot see that
     when the grams' condition is there, because it counts the LIKE as a second, independent
     filter, expects a few hundred matches and reads the GIN index, then visits every match
-    in the whole table (at a million applications, 25,000 pages for 「美咲」 against 800).
-    A rare gram keeps its condition: the GIN index finds its few rows at once."""
+    of the department. A rare gram keeps its condition: the GIN index finds its few rows at
+    once."""
     global _common
     read_at, found = _common
     now = time.monotonic()
@@ -343,23 +388,42 @@ def common_grams() -> frozenset[str]:
         row = cursor.fetchone()
     elements, shares = row if row and row[0] else ([], [])
     # The shares end with three summary figures (min, max, nulls): zip stops before them.
-    pairs = zip(elements, shares, strict=False)
-    found = frozenset(e for e, share in pairs if share >= COMMON_GRAM_SHARE)
+    found = dict(zip(elements, shares, strict=False))
     _common = (now, found)
     return found
 
 
-class GramsOverlap(Expression):
-    """`search_grams && ARRAY[...]` on the application row (PostgreSQL only: the column is
-    kept by triggers, migration 0011, and is not a model field). The table's alias comes from
-    a resolved column, so the condition also holds inside a subquery."""
+def common_grams() -> frozenset[str]:
+    """The grams in at least COMMON_GRAM_SHARE of the applications."""
+    return frozenset(g for g, share in gram_shares().items() if share >= COMMON_GRAM_SHARE)
+
+
+def gram_share(required: frozenset[str]) -> float:
+    """At most the share of the applications holding all of `required`: that of its rarest
+    gram (0 for a gram rarer than the statistics list)."""
+    shares = gram_shares()
+    return min((shares.get(g, 0.0) for g in required), default=1.0)
+
+
+class GramsContain(Expression):
+    """`(search_grams @> ARRAY[...] OR ...)` on the application row, one array per
+    alternative, each with `(procedure_id + 0) = ANY(procedure_ids)` when given (PostgreSQL
+    only: the column is kept by triggers, migration 0011, and is not a model field). The
+    table's alias comes from a resolved column, so the condition also holds inside a
+    subquery.
+
+    `procedure_id + 0` is the first column of the (procedure, grams) GIN index of migration
+    0012, written so: as the plain column, the planner would also pick that index for any
+    `procedure_id IN (...)` (a department's 118,000 entries, 50 ms, to combine with a few
+    rows found by another index), which the btree indexes on procedure answer far sooner."""
 
     conditional = True
     output_field = BooleanField()
 
-    def __init__(self, grams: list[str]):
+    def __init__(self, alternatives: list[list[str]], procedure_ids: list[int] | None = None):
         super().__init__()
-        self.grams = list(grams)
+        self.alternatives = [list(a) for a in alternatives]
+        self.procedure_ids = None if procedure_ids is None else [int(p) for p in procedure_ids]
         self.anchor = F("search_name")
 
     def get_source_expressions(self):
@@ -370,12 +434,27 @@ class GramsOverlap(Expression):
 
     def as_sql(self, compiler, connection):
         alias = compiler.quote_name_unless_alias(self.anchor.alias)
-        return f'{alias}."search_grams" && %s::text[]', (self.grams,)
+        test = f'{alias}."search_grams" @> %s::text[]'
+        if self.procedure_ids is None:
+            params = list(self.alternatives)
+        else:
+            test = f'({alias}."procedure_id" + 0) = ANY(%s::bigint[]) AND {test}'
+            params = [p for a in self.alternatives for p in (self.procedure_ids, a)]
+        tests = [f"({test})" for _ in self.alternatives]
+        return f"({' OR '.join(tests)})", tuple(params)
 
 
 def _apply_filters(
-    qs: QuerySet, user, f: InboxFilter, *, with_status: bool = True, grams: bool = True
+    qs: QuerySet,
+    user,
+    f: InboxFilter,
+    *,
+    with_status: bool = True,
+    grams_below: float | None = None,
+    procedure_ids: list[int] | None = None,
 ) -> QuerySet:
+    """`procedure_ids`: those of the scope (a department's), for the search's index;
+    `grams_below`: see search_q (default COMMON_GRAM_SHARE, for the rows of a page)."""
     if f.procedure:
         qs = qs.filter(procedure_id=f.procedure)
     if with_status and f.statuses:
@@ -392,7 +471,11 @@ def _apply_filters(
         qs = qs.filter(assigned_to__isnull=True)
     if f.overdue:
         qs = qs.filter(due_at__lt=timezone.now()).exclude(status__in=FINISHED_STATUSES)
-    search = search_q(f.q, grams=grams)
+    if f.procedure and procedure_ids is not None:
+        procedure_ids = [p for p in procedure_ids if p == f.procedure]
+    if grams_below is None:
+        grams_below = COMMON_GRAM_SHARE
+    search = search_q(f.q, grams_below=grams_below, procedure_ids=procedure_ids)
     if search is not None:
         qs = qs.filter(search)
     return qs
@@ -407,7 +490,9 @@ def _order(sort: str, *, reverse: bool = False) -> list:
 
 def inbox_queryset(user, department, inbox_filter: InboxFilter) -> QuerySet:
     """Filtered and ordered (by the filter's sort, then pk), without pagination."""
-    qs = _apply_filters(inbox_scope(user, department), user, inbox_filter)
+    ids = allowed_procedure_ids(user, department) if department is not None else None
+    scope = inbox_scope(user, department, procedure_ids=ids)
+    qs = _apply_filters(scope, user, inbox_filter, procedure_ids=ids)
     return qs.order_by(*_order(inbox_filter.sort))
 
 
@@ -418,6 +503,8 @@ def status_counts(user, department, inbox_filter: InboxFilter) -> dict[str, int]
     return _counts(scope, user, inbox_filter, procedure_ids=ids)
 
 
+# Below this share of the applications, a search's grams count its matches (see _counts).
+COUNT_GRAM_SHARE = 0.03
 # Filters the maintained per-procedure counts can answer (everything else is counted).
 _COUNTABLE_FROM_TABLE = {"status", "procedure", "sort"}
 
@@ -434,10 +521,19 @@ def _counts(
             procedure_ids = [p for p in procedure_ids if p == inbox_filter.procedure]
         rows = status_totals(procedure_ids, INBOX_STATUSES).items()
     else:
-        # Without the grams: a common name (「田」) matches a fifth of the department, which
-        # the (procedure, status) index holding the two name columns counts alone, without
-        # visiting the table; the grams would send PostgreSQL to the table for each match.
-        qs = _apply_filters(scope, user, inbox_filter, with_status=False, grams=False)
+        # A search whose grams are rare enough: the (procedure, search_grams) GIN index finds
+        # the department's candidates and only those are read from the table. A more common
+        # one (「田」 matches a fifth of the department) is counted without the grams by the
+        # (procedure, status) index holding the two name columns, without visiting the table
+        # (it reads every application of the department, but not one row per match).
+        qs = _apply_filters(
+            scope,
+            user,
+            inbox_filter,
+            with_status=False,
+            grams_below=COUNT_GRAM_SHARE,
+            procedure_ids=procedure_ids,
+        )
         rows = qs.order_by().values("status").annotate(n=Count("*")).values_list("status", "n")
     counts.update({status: int(n) for status, n in rows})
     return counts
@@ -503,7 +599,7 @@ def inbox_page(
             procedure_ids if procedure_ids is not None else allowed_procedure_ids(user, department)
         )
     scope = inbox_scope(user, department, procedure_ids=ids)
-    qs = _apply_filters(scope, user, inbox_filter)
+    qs = _apply_filters(scope, user, inbox_filter, procedure_ids=ids)
     qs = qs.select_related("procedure", "assigned_to").defer("answers", "draft_values")
     cursor = _decode_cursor(inbox_filter.cursor, sort)
     backwards = cursor is not None and cursor[0] == "p"
