@@ -7,7 +7,9 @@ Data and databases: bench/dataset.py (two municipalities, 70 % / 30 % of the cas
 abandoned portal drafts; histories with started, step_completed, submitted, status changes,
 10 % returned and most resubmitted, withdrawals, feedback on 20 % of portal cases: about 5
 events per case), one database per size (default 10k, 100k and 1M, printed side by side;
---size or BENCH_SIZES). The KPI aggregates are rebuilt from the event log once per database.
+--size or BENCH_SIZES). The KPI aggregates are rebuilt from the event log once per database
+(KPI_BENCH_REBUILD=1: again, timed; KPI_BENCH_CHECK_REBUILD=1: first compared with the
+reference rebuild, the Python fold — minutes at 100k, over an hour at 1M).
 BENCH_RUNS (default 10 timed runs after 2 warm-up runs).
 
 Timed: `figures.dashboard` + `tables.build` (every query of the dashboard page) for the 管理者
@@ -32,19 +34,7 @@ import report  # noqa: E402
 RUNS = int(os.environ.get("BENCH_RUNS", "10"))
 
 
-def ensure_aggregates() -> None:
-    """The generated rows bypass the application (COPY), so the KPI aggregates are built
-    from the event log once, with the same fold the application uses event by event."""
-    from madoguchi.analytics import maintenance
-    from madoguchi.analytics.models import ApplicationFact, DailyCount
-    from madoguchi.applications.models import Application
-
-    facts = ApplicationFact.objects.count()
-    if facts and facts == Application.objects.count() and DailyCount.objects.exists():
-        print(f"aggregates: {facts:,} case facts present (rebuild skipped)")
-        return
-    print("aggregates: rebuilding from the event log ...", flush=True)
-    t0 = time.perf_counter()
+def _progress(t0: float):
     last = [0.0]
 
     def progress(done, total):
@@ -52,15 +42,96 @@ def ensure_aggregates() -> None:
             last[0] = time.perf_counter()
             print(f"  {done:,}/{total:,} cases ({time.perf_counter() - t0:.0f} s)", flush=True)
 
-    summary = maintenance.rebuild_all(progress=progress)
+    return progress
+
+
+def ensure_aggregates() -> None:
+    """The generated rows bypass the application (COPY), so the KPI aggregates are built
+    from the event log once, with the application's own rebuild (`rebuild_all`: set-based on
+    PostgreSQL, the same fold as the one applied event by event). KPI_BENCH_REBUILD=1
+    rebuilds (and times) them even when present."""
+    from madoguchi.analytics import maintenance
+    from madoguchi.analytics.models import ApplicationFact, DailyCount
+    from madoguchi.applications.models import Application
+
+    facts = ApplicationFact.objects.count()
+    present = facts and facts == Application.objects.count() and DailyCount.objects.exists()
+    if present and not os.environ.get("KPI_BENCH_REBUILD"):
+        print(f"aggregates: {facts:,} case facts present (rebuild skipped)")
+        return
+    print("aggregates: rebuilding from the event log ...", flush=True)
+    t0, cpu0 = time.perf_counter(), _cpu()
+    summary = maintenance.rebuild_all(progress=_progress(t0))
+    seconds, cpu = time.perf_counter() - t0, _cpu() - cpu0
     benchdb.vacuum_analyze("analytics_applicationfact", "analytics_dailycount")
-    report.emit(
-        "kpi", "aggregates rebuilt (rebuild_all)", median=time.perf_counter() - t0, unit="s"
-    )
+    report.emit("kpi", "aggregates rebuilt (rebuild_all)", median=seconds, unit="s")
     print(
         f"aggregates: {summary['cases']:,} case facts, {summary['daily_counts']:,} daily counts"
-        f" in {time.perf_counter() - t0:.0f} s"
+        f" in {seconds:.1f} s (CPU {cpu:.1f} s, load average {_load()})"
     )
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _cpu() -> float:
+    """CPU seconds of this process plus its PostgreSQL backend (read from /proc when the
+    server runs on this machine, as here): the set-based rebuild works in the backend."""
+    from django.db import connection
+
+    own = os.times()
+    total = own.user + own.system
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        pass
+    return total
+
+
+def check_rebuild() -> None:
+    """KPI_BENCH_CHECK_REBUILD=1: rebuild with the reference (the Python fold, case by case),
+    keep its tables, rebuild set-based and compare the two table by table: the rows that
+    differ are printed (there should be none). The reference takes over an hour at 1M."""
+    from django.db import connection
+
+    from madoguchi.analytics import maintenance
+
+    columns = {
+        "analytics_applicationfact": "*",
+        "analytics_dailycount": "municipality_id, procedure_id, day, measure, key, label, count",
+    }
+    t0, cpu0 = time.perf_counter(), _cpu()
+    maintenance.rebuild_all(method="python", progress=_progress(t0))
+    reference, reference_cpu = time.perf_counter() - t0, _cpu() - cpu0
+    with connection.cursor() as cursor:
+        for table, cols in columns.items():
+            cursor.execute(f"DROP TABLE IF EXISTS reference_{table}")
+            cursor.execute(f"CREATE TEMP TABLE reference_{table} AS SELECT {cols} FROM {table}")
+    t0, cpu0 = time.perf_counter(), _cpu()
+    summary = maintenance.rebuild_all(method="sql", progress=_progress(t0))
+    set_based, set_based_cpu = time.perf_counter() - t0, _cpu() - cpu0
+    print(
+        f"rebuild check: reference (Python fold) {reference:.1f} s (CPU {reference_cpu:.1f} s),"
+        f" set-based (SQL) {set_based:.1f} s (CPU {set_based_cpu:.1f} s),"
+        f" {summary['cases']:,} facts, {summary['daily_counts']:,} daily counts"
+        f" (load average {_load()})"
+    )
+    different = 0
+    with connection.cursor() as cursor:
+        for table, cols in columns.items():
+            for a, b in ((table, f"reference_{table}"), (f"reference_{table}", table)):
+                cursor.execute(f"SELECT {cols} FROM {a} EXCEPT ALL SELECT {cols} FROM {b}")
+                rows = cursor.fetchall()
+                different += len(rows)
+                for row in rows[:5]:
+                    print(f"  only in {a}: {row}")
+    print(f"rebuild check: {different} rows differ" + (" (identical)" if not different else ""))
+    report.emit("kpi", "rebuild check: rows that differ", median=different, unit="rows")
 
 
 def measure_incremental(world) -> None:
@@ -161,6 +232,8 @@ def run(size: int) -> int:
     world = dataset.ensure_catalog()
     dataset.generate(size, world)
     ensure_kpi_indexes()
+    if os.environ.get("KPI_BENCH_CHECK_REBUILD"):
+        check_rebuild()
     ensure_aggregates()
     if os.environ.get("KPI_BENCH_GENERATE_ONLY"):
         return 0
