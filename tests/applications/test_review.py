@@ -609,3 +609,26 @@ def test_history_items_fold_each_run_of_form_events():
         [1, 2, 3],
     ]
     assert history_items([]) == []
+
+
+@pytest.mark.django_db
+def test_member_of_both_departments_of_a_procedure_opens_its_application(login, municipality):
+    # The procedure joins once per department: the permission is checked over the id alone
+    # (staff.common.get_visible_application), so the application is found once.
+    from madoguchi.tenants.models import StaffMembership
+
+    procedure = make_review_procedure(municipality, departments=("suido", "gesuido"))
+    application = submit_full(procedure)
+    client = login("suido1", municipality, "suido")
+    StaffMembership.objects.create(
+        user=client.user,
+        municipality=municipality,
+        department=Department.objects.get(code="gesuido"),
+        role="handler",
+    )
+    response = client.get(detail(application))
+    assert response.status_code == 200
+    assert application.receipt_number in response.content.decode()
+    Department.objects.create(municipality=municipality, code="kodomo", name="こども課")
+    other = login("kodomo1", municipality, "kodomo")
+    assert other.get(detail(application)).status_code == 404

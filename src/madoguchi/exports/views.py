@@ -104,13 +104,17 @@ def new_export(request):
     filters = runner.filters_from_query(source)
     for name in ("csrfmiddlewaretoken", "procedure_choice"):
         filters.pop(name, None)
+    # Only what the form lists (a procedure row carries its public description, a version
+    # its whole form definition: decoding those was most of the start's time).
     procedures = list(
-        allowed_procedures(request.user, municipality, department).select_related("current_version")
+        allowed_procedures(request.user, municipality, department).only(
+            "name", "municipality", "category", "reading"
+        )
     )
     versions = list(
-        FormVersion.objects.filter(
-            procedure__in=procedures, status=FormVersion.Status.PUBLISHED
-        ).select_related("procedure")
+        FormVersion.objects.filter(procedure__in=procedures, status=FormVersion.Status.PUBLISHED)
+        .select_related("procedure")
+        .only("number", "procedure__name", "procedure__municipality", "procedure__category")
     )
     errors: dict[str, str] = {}
     chosen = {

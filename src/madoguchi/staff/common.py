@@ -32,19 +32,19 @@ def get_department(user, department_id: int) -> Department:
 
 
 def get_visible_application(user, pk: int) -> Application:
+    """The application with its related rows, else 404 when the user may not see it. The
+    permission is a subquery over the id alone: `visible_applications` is DISTINCT (a
+    procedure of several departments joins once per department), and DISTINCT over the
+    whole joined row (answers, the form's schema ...) made it the slowest statement of the
+    screen (1M bench: planning 24 → 1.3 ms with the joins below)."""
+    visible = visible_applications(user).filter(pk=pk).values("pk")
     try:
         return (
-            visible_applications(user)
-            .select_related(
-                "procedure",
-                "form_version",
-                "municipality",
-                "assigned_to",
-                "proxy_business",
-                "proxy_user",
-                "entered_by",
-            )
-            .get(pk=pk)
+            Application.objects.filter(pk=pk, pk__in=visible)
+            # Not the proxy and the staff member who entered it: usually empty, read on
+            # demand when set (each join costs PostgreSQL's planner more than that lookup).
+            .select_related("procedure", "form_version", "municipality", "assigned_to")
+            .get()
         )
     except Application.DoesNotExist as exc:
         raise Http404("application not visible") from exc

@@ -262,7 +262,10 @@ def inbox(request, department_id=None):
             "channels": Channel.choices,
             "sorts": list(SORT_LABELS.items()),
             "can_handle": handles,
-            "assignable": list(assignable_staff(departments_for_staff)) if handles else [],
+            # The bulk form (and its list of staff) is shown only with rows.
+            "assignable": list(assignable_staff(departments_for_staff))
+            if handles and page.rows
+            else [],
             "bulk_targets": [(s.value, s.label) for s in BULK_STATUS_TARGETS],
             "bulk_url": reverse("staff:inbox_bulk_all")
             if department is None

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from csp.decorators import csp_replace
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import prefetch_related_objects
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -167,6 +168,8 @@ def _review_context(request, application, state: dict | None = None) -> dict:
         context["status_targets"] = [
             (value, Status(value).label) for value in workflow.allowed_targets(application.status)
         ]
+        # Once for both handled_departments and assignable_staff.
+        prefetch_related_objects([application.procedure], "departments")
         departments = handled_departments(user, application)
         handled_ids = {d.pk for d in departments}
         for row in progress:
