@@ -134,10 +134,12 @@ def escape(value) -> str:
     return html_escape(str(value))
 
 
-def _rows_html(rows, *, can_handle: bool) -> str:
+def _rows_html(rows, *, can_handle: bool, procedure_names: dict[int, str]) -> str:
     """The table rows of the page, built here as one string: through the template engine
     (a variable lookup, an escape and a localize call per cell) the 50 rows were the larger
-    part of the request's CPU time. Every value is escaped as the template escaped it."""
+    part of the request's CPU time. Every value is escaped as the template escaped it.
+    `procedure_names`: those of the filter's list (every procedure the inbox shows), so the
+    rows need not carry their procedure."""
     now = timezone.now()
     detail = reverse("staff:application_detail", args=[0])[: -len("0/")]
     statuses = {value: escape(str(label)) for value, label in Status.choices}
@@ -146,9 +148,13 @@ def _rows_html(rows, *, can_handle: bool) -> str:
     resubmitted = escape(_("再申請"))
     overdue_label = escape(_("期限超過"))
     open_statuses = (Status.RECEIVED, Status.IN_PROGRESS)
+    names = {pk: escape(name) for pk, name in procedure_names.items()}
     out = []
     for row in rows:
         pk = row.pk
+        procedure = names.get(row.procedure_id)
+        if procedure is None:
+            procedure = escape(row.procedure.name)
         overdue = bool(row.due_at and row.due_at < now and not row.is_finished)
         receipt = escape(row.receipt_number)
         check = (
@@ -192,7 +198,7 @@ def _rows_html(rows, *, can_handle: bool) -> str:
             f'<td class="staff-nowrap"><a href="{detail}{pk}/" class="staff-receipt-link">'
             f"{receipt}</a></td>"
             f'<td class="staff-nowrap">{submitted}</td>'
-            f'<td><span class="staff-col-procedure">{escape(row.procedure.name)}</span></td>'
+            f'<td><span class="staff-col-procedure">{procedure}</span></td>'
             f'<td class="staff-name">{name}</td>'
             f'<td><span class="staff-col-channel">'
             f"{channels.get(row.channel) or escape(row.channel)}</span></td>"
@@ -272,7 +278,11 @@ def inbox(request, department_id=None):
             else reverse("staff:inbox_bulk", args=[department.pk]),
             "bulk_result": request.session.pop(BULK_RESULT_KEY, None),
             "inbox_url": request.build_absolute_uri(_inbox_url(department)),
-            "rows_html": _rows_html(page.rows, can_handle=handles),
+            "rows_html": _rows_html(
+                page.rows,
+                can_handle=handles,
+                procedure_names={p.pk: p.name for p in procedures},
+            ),
         },
         # A filter value that was refused (shown next to its field) makes the answer a 400.
         status=400 if inbox_filter.errors else 200,
