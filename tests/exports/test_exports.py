@@ -328,6 +328,55 @@ def test_progress_is_written_in_batches(kodomo, staff, monkeypatch):
     assert (job.done_rows, job.total_rows) == (5, 5)
 
 
+def test_rows_are_read_once_and_counted_while_read(kodomo, staff, monkeypatch):
+    """One pass over the database: while the rows are read the total is unknown (0) and
+    done_rows counts the rows read; then the total is set and done_rows counts the rows
+    written."""
+    for _ in range(5):
+        submit(kodomo, answers(children=["山田一郎"]))
+    user = staff("kodomo1", kodomo.municipality, "kodomo")
+    job = ExportJob.objects.create(municipality=kodomo.municipality, requested_by=user)
+    monkeypatch.setattr(runner, "BATCH", 2)
+    seen = []
+    original = runner.marshal.dump
+
+    def dump(block, spool):
+        seen.append(ExportJob.objects.values_list("done_rows", "total_rows").get(pk=job.pk))
+        return original(block, spool)
+
+    monkeypatch.setattr(runner.marshal, "dump", dump)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        runner.run(job.pk)
+    assert seen == [(0, 0), (2, 0), (4, 0)]
+    job.refresh_from_db()
+    assert (job.state, job.done_rows, job.total_rows) == ("done", 5, 5)
+    # No count and no aggregate over the applications before the rows.
+    reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if 'FROM "applications_application"' in q["sql"] and "COUNT(" in q["sql"].upper()
+    ]
+    assert reads == []
+
+
+def test_progress_page_while_waiting_reading_and_writing(client, kodomo, staff, login):
+    user = staff("kodomo1", kodomo.municipality, "kodomo")
+    login(user)
+    job = ExportJob.objects.create(municipality=kodomo.municipality, requested_by=user)
+    page = client.get(f"/staff/exports/{job.pk}/").content.decode()
+    assert "開始を待っています。" in page and 'http-equiv="refresh"' in page
+    ExportJob.objects.filter(pk=job.pk).update(state="running", done_rows=4000)
+    page = client.get(f"/staff/exports/{job.pk}/").content.decode()
+    assert "申請を読み込んでいます（4000件）" in page
+    assert '<progress id="export-progress" max="100"></progress>' in page
+    ExportJob.objects.filter(pk=job.pk).update(done_rows=2000, total_rows=8000)
+    page = client.get(f"/staff/exports/{job.pk}/").content.decode()
+    assert "2000 / 8000 件" in page and 'value="25"' in page
+
+
 def test_failed_job_is_reported_without_personal_data_in_logs(kodomo, staff, monkeypatch, caplog):
     submit(kodomo, answers(family="秘密"))
     user = staff("kodomo1", kodomo.municipality, "kodomo")

@@ -13,7 +13,7 @@ needed before that is allowed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -238,13 +238,3 @@ def fixed_headers() -> list[str]:
 
 def repeat_count(value: Any) -> int:
     return len(value) if isinstance(value, list) else 0
-
-
-def max_repeat_counts(rows: Iterable[Mapping[str, Any]], keys: list[str]) -> dict[str, int]:
-    counts = dict.fromkeys(keys, 0)
-    for row in rows:
-        for key in keys:
-            n = repeat_count(row.get(key))
-            if n > counts[key]:
-                counts[key] = n
-    return counts

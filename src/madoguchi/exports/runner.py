@@ -6,18 +6,23 @@ job from the stored filter — intersected with `applications.permissions.visibl
 and the job's municipality. Whatever the stored filter says (it comes from a URL), a member
 of staff never gets a row outside their own permissions.
 
-One pass, memory flat: the count and the repeat columns come first from one aggregate
-(`count_and_repeats`), then the rows are read once with `values_list(...).iterator(
-chunk_size=BATCH)` (a server-side cursor on PostgreSQL), turned into cells by the field
-columns compiled once for the export (`columns.compile_row`) and written in blocks of `BATCH`
-rows to a temporary file (one search per block for characters CP932 cannot hold, the block
-encoded at once), which is then saved to the default storage. Progress (`done_rows`) is
-written with every block.
+One pass over the database, memory flat: the rows are read once with `values_list(...)
+.iterator(chunk_size=BATCH)` (a server-side cursor on PostgreSQL) and spooled to a local
+temporary file in blocks (marshal), counting them and the largest number of items of each
+repeat group (how many columns to open) as they come. A second pass over the spool — local
+disk, not the database — turns them into cells with the field columns compiled once for the
+export (`columns.compile_row`) and writes them in blocks of `BATCH` rows to a temporary file
+(one search per block for characters CP932 cannot hold, the block encoded at once), which is
+then saved to the default storage. (The count and the repeat sizes used to be a first
+aggregate over the same rows: a second scan of most of the table, since an export's rows are
+spread over it.) Progress: `done_rows` counts the rows read while the total is still unknown
+(`total_rows` 0), then, with the total known, the rows written, with every block.
 """
 
 from __future__ import annotations
 
 import logging
+import marshal
 import tempfile
 import traceback
 from bisect import bisect_right
@@ -29,22 +34,15 @@ from django.conf import settings
 from django.core.files import File
 from django.db import connection
 from django.db.models import (
-    Case,
     CharField,
-    Count,
     DateTimeField,
     Exists,
     F,
     Func,
-    IntegerField,
-    Max,
     OuterRef,
-    Q,
     QuerySet,
     Value,
-    When,
 )
-from django.db.models.fields.json import KeyTransform
 from django.http import QueryDict
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -196,48 +194,53 @@ def _department_names(municipality_id: int) -> dict[int, str]:
     return {pk: "・".join(v) for pk, v in names.items()}
 
 
-def count_and_repeats(qs: QuerySet, repeats: list[str]) -> tuple[int, dict[str, int]]:
-    """The number of rows of `qs` and the largest number of items of each repeat group among
-    them (how many columns to open), in one aggregate on PostgreSQL."""
-    if not repeats:
-        return qs.count(), {}
-    if connection.vendor == "postgresql":
-        return repeat_counts(qs, repeats, with_count=True)
-    return qs.count(), repeat_counts(qs, repeats)
-
-
-def repeat_counts(qs: QuerySet, repeats: list[str], *, with_count: bool = False):
-    """The largest number of items of each repeat group among the rows of `qs`, to know how
-    many columns to open. PostgreSQL computes it in one aggregate (jsonb_array_length);
-    elsewhere a light first pass reads only the repeat arrays."""
-    if connection.vendor == "postgresql":
-        aggregates = {"n": Count("pk")} if with_count else {}
-        for i, key in enumerate(repeats):
-            value = KeyTransform(key, "answers")
-            aggregates[f"r{i}"] = Max(
-                Case(
-                    When(
-                        Q(**{f"t{i}": "array"}),
-                        then=Func(value, function="jsonb_array_length"),
-                    ),
-                    default=Value(0),
-                    output_field=IntegerField(),
-                )
+def _spool(
+    qs: QuerySet, fields: tuple[str, ...], repeats: list[str], spool, job_id: int, local_text: bool
+):
+    """Read the rows of `qs` once, writing them to `spool` in marshal blocks; returns their
+    number and the largest number of items of each repeat group among them. The answers
+    (last field when there are field columns) are kept as decoded from the database: JSON
+    values, which marshal keeps exactly; the 受付日時 is kept as its text (as PostgreSQL writes
+    it when `local_text`)."""
+    zone = timezone.get_current_timezone()
+    counts = dict.fromkeys(repeats, 0)
+    total = 0
+    block: list[tuple] = []
+    for row in qs.values_list(*fields).iterator(chunk_size=BATCH):
+        if repeats:
+            answers = row[-1] if row[-1].__class__ is dict else {}
+            for key in repeats:
+                n = cols.repeat_count(answers.get(key))
+                if n > counts[key]:
+                    counts[key] = n
+        if not local_text:
+            submitted_at = row[1]
+            # (isoformat is several times faster than strftime; same text)
+            text = (
+                submitted_at.astimezone(zone).isoformat(" ", "seconds")[:19] if submitted_at else ""
             )
-        annotated = qs.order_by().annotate(
-            **{
-                f"t{i}": Func(
-                    KeyTransform(key, "answers"), function="jsonb_typeof", output_field=CharField()
-                )
-                for i, key in enumerate(repeats)
-            }
-        )
-        result = annotated.aggregate(**aggregates)
-        counts = {key: result[f"r{i}"] or 0 for i, key in enumerate(repeats)}
-        return (result["n"], counts) if with_count else counts
-    lookups = [f"answers__{key}" for key in repeats]
-    stream = qs.order_by().values_list(*lookups).iterator(chunk_size=BATCH)
-    return cols.max_repeat_counts((dict(zip(repeats, row, strict=True)) for row in stream), repeats)
+            row = (row[0], text, *row[2:])
+        block.append(row)
+        if len(block) == BATCH:
+            marshal.dump(block, spool)
+            total += len(block)
+            block = []
+            ExportJob.objects.filter(pk=job_id).update(done_rows=total)
+    if block:
+        marshal.dump(block, spool)
+        total += len(block)
+    spool.seek(0)
+    return total, counts
+
+
+def _spooled_rows(spool):
+    """The rows written by `_spool`, in order."""
+    while True:
+        try:
+            block = marshal.load(spool)
+        except EOFError:
+            return
+        yield from block
 
 
 def _form_for(job: ExportJob):
@@ -253,10 +256,18 @@ def build(job: ExportJob, raw) -> Report:
     qs = export_queryset(job)
     form = _form_for(job)
     repeats = [f.key for f in cols.repeat_fields(form)] if form is not None else []
-    # One pass before the rows: the count (for the progress bar) and the repeat columns.
-    total, counts = count_and_repeats(qs, repeats)
-    job.total_rows = total
-    ExportJob.objects.filter(pk=job.pk).update(total_rows=total, done_rows=0)
+    fields = ROW_FIELDS + (("answers",) if form is not None else ())
+    qs, fields, local_text = _submitted_as_text(qs, fields)
+    with tempfile.TemporaryFile() as spool:
+        # The one pass over the database: the rows, their count and the repeat columns.
+        total, counts = _spool(qs, fields, repeats, spool, job.pk, local_text)
+        job.total_rows = total
+        ExportJob.objects.filter(pk=job.pk).update(total_rows=total, done_rows=0)
+        return _write(job, raw, form, counts, _spooled_rows(spool))
+
+
+def _write(job: ExportJob, raw, form, counts, rows) -> Report:
+    """Write the header and `rows` (as read by `_spool`) to `raw`, in blocks."""
     field_headers: list[str] = []
     field_cells = None
     if form is not None:
@@ -272,23 +283,14 @@ def build(job: ExportJob, raw) -> Report:
 
     writer = open_writer(raw, job.format, job.encoding)
     writer.write_row(_cp932_row(headers, headers, "", report) if cp932 else headers)
-    fields = ROW_FIELDS + (("answers",) if field_cells else ())
-    qs, fields, local_text = _submitted_as_text(qs, fields)
     done = 0
-    zone = timezone.get_current_timezone()
     block: list[list[str]] = []
-    # One pass over the rows, read in chunks through a server-side cursor; written in
-    # blocks of BATCH rows (the progress is written with each block).
-    for row in qs.values_list(*fields).iterator(chunk_size=BATCH):
+    # Written in blocks of BATCH rows (the progress is written with each block).
+    for row in rows:
         receipt, submitted_at, status, channel, applicant, procedure_id = row[:6]
         cells = [
             receipt or "",
-            (submitted_at or "")
-            if local_text
-            # (isoformat is several times faster than strftime; same text)
-            else submitted_at.astimezone(zone).isoformat(" ", "seconds")[:19]
-            if submitted_at
-            else "",
+            submitted_at or "",
             statuses.get(status, status),
             channels.get(channel, channel),
             applicant or "",
