@@ -42,7 +42,7 @@ secondary indexes are dropped and rebuilt (noted first, so that an interrupted l
 back at the next run, which then regenerates); the 受付番号 counters are moved past the
 generated numbers; VACUUM ANALYZE at the end. The KPI
 aggregates are left to the application's own rebuild from the events (bench/kpi_bench.py runs
-it once per database, timed apart: it is the application's Python fold, not a load).
+it once per database, timed apart: it is the application's own rebuild, set-based on PostgreSQL, not a load).
 """
 
 from __future__ import annotations
