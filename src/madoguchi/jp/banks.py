@@ -36,6 +36,11 @@ def _banks() -> dict:
     return Bank.all
 
 
+def warm() -> None:
+    """Load the codes now (a worker starting up), so that no request pays for it."""
+    _banks()
+
+
 def _normalize(text: str) -> str:
     return digits_only(text or "", allow_separators=False)
 
