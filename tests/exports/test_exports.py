@@ -338,13 +338,13 @@ def test_rows_are_read_once_and_counted_while_read(kodomo, staff, monkeypatch):
     job = ExportJob.objects.create(municipality=kodomo.municipality, requested_by=user)
     monkeypatch.setattr(runner, "BATCH", 2)
     seen = []
-    original = runner.marshal.dump
+    original = runner._dump_block
 
     def dump(block, spool):
         seen.append(ExportJob.objects.values_list("done_rows", "total_rows").get(pk=job.pk))
         return original(block, spool)
 
-    monkeypatch.setattr(runner.marshal, "dump", dump)
+    monkeypatch.setattr(runner, "_dump_block", dump)
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 

@@ -222,25 +222,29 @@ def _spool(
             row = (row[0], text, *row[2:])
         block.append(row)
         if len(block) == BATCH:
-            marshal.dump(block, spool)
+            _dump_block(block, spool)
             total += len(block)
             block = []
             ExportJob.objects.filter(pk=job_id).update(done_rows=total)
     if block:
-        marshal.dump(block, spool)
+        _dump_block(block, spool)
         total += len(block)
     spool.seek(0)
     return total, counts
 
 
+def _dump_block(block: list[tuple], spool) -> None:
+    # Length-prefixed bytes: marshal.load on a file reads it in small pieces, ten times
+    # slower than marshal.loads on the block's bytes read at once.
+    data = marshal.dumps(block)
+    spool.write(len(data).to_bytes(8, "big"))
+    spool.write(data)
+
+
 def _spooled_rows(spool):
     """The rows written by `_spool`, in order."""
-    while True:
-        try:
-            block = marshal.load(spool)
-        except EOFError:
-            return
-        yield from block
+    while header := spool.read(8):
+        yield from marshal.loads(spool.read(int.from_bytes(header, "big")))
 
 
 def _form_for(job: ExportJob):
