@@ -13,7 +13,9 @@ department: the first page (rows + status counts), a filtered page (status + pro
 kanji, hiragana, katakana and half-width kana: SHORT_NAMES), and a deep keyset page (~40 % of
 the department's rows in, at most 50,000); then the same screens, the review screen and the
 start of an export through the full request (Django test client) beside the same SQL
-statements alone.
+statements alone. With a search, each status is counted up to 1,000 matches (the screen
+shows 「1,000件以上」 beyond: applications.inbox.SEARCH_COUNT_CAP), so its "SQL alone" is
+that capped count.
 Aims: median < 50 ms, p95 < 150 ms.
 """
 

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import itertools
+import re
 
 import pytest
 from django.db import connection
@@ -651,3 +652,114 @@ def test_counts_ignore_the_status_part_of_the_filter(handler, procedure):
     assert page.total == 2
     counts = status_counts(handler, department, _filter(channel="counter"))
     assert counts["received"] == 1 and counts["completed"] == 1 and counts["in_progress"] == 0
+
+
+# ------------------------------------------------------------------ counts of a search
+
+
+def _bulk_apps(procedure, count, *, name, kana, status):
+    """`count` submitted applications in one INSERT (the triggers keep the status counts
+    and the grams as for any insert)."""
+    now = timezone.now()
+    start = next(_numbers)
+    for _ in range(count):
+        next(_numbers)
+    Application.objects.bulk_create(
+        Application(
+            municipality=procedure.municipality,
+            procedure=procedure,
+            form_version=procedure.current_version,
+            channel=Channel.PORTAL,
+            status=status,
+            receipt_number=f"2026-{start + i:06d}",
+            applicant_name=name,
+            applicant_name_kana=kana,
+            search_name=search_name(name),
+            search_kana=search_key(kana),
+            submitted_at=now - dt.timedelta(minutes=start + i),
+            answers={},
+        )
+        for i in range(count)
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("grams", ["always", "never"])
+def test_below_the_cap_a_searchs_counts_are_exact_counts(
+    handler, procedure, many_names, monkeypatch, grams, django_assert_num_queries
+):
+    """Both ways of counting a search (PostgreSQL: the grams' candidates grouped by status,
+    or every name by status up to the cap; SQLite: the latter) give the exact COUNT of each
+    status while below the cap, in one statement."""
+    monkeypatch.setattr(inbox, "COUNT_GRAM_SHARE", 2.0 if grams == "always" else 0.0)
+    department = kodomo(procedure)
+    ids = inbox.department_procedures(department)
+    for q in ["山", "やま", "子", "ミサキ", "ﾊﾅ", "美咲", "中"]:
+        f = _filter(q=q)
+        scope = inbox.inbox_scope(handler, department, procedure_ids=ids)
+        with django_assert_num_queries(1) as captured:
+            counts = inbox._counts(scope, handler, f, procedure_ids=ids)
+        limited = "UNION ALL" in captured.captured_queries[0]["sql"]
+        assert limited == (connection.vendor == "sqlite" or grams == "never"), q
+        exact = {
+            status: Application.objects.filter(pk__in=[a.pk for a in _expected(many_names, q)])
+            .filter(status=status)
+            .count()
+            for status in inbox.INBOX_STATUSES
+        }
+        assert counts == exact, q
+        page = inbox_page(handler, department, f)
+        assert page.capped == frozenset() and page.counts_by_status == exact
+        assert page.total == sum(exact.values()) and not page.total_capped
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("grams", ["always", "never"])
+def test_a_status_over_the_cap_shows_1000_or_more(client, handler, procedure, monkeypatch, grams):
+    from django.urls import reverse
+    from django.utils import translation
+
+    from tests.conftest import login_with_2fa
+
+    monkeypatch.setattr(inbox, "COUNT_GRAM_SHARE", 2.0 if grams == "always" else 0.0)
+    department = kodomo(procedure)
+    _bulk_apps(procedure, 1001, name="鷲尾　美咲", kana="ワシオ　ミサキ", status=Status.COMPLETED)
+    _bulk_apps(procedure, 3, name="鷲尾　蓮", kana="ワシオ　レン", status=Status.RECEIVED)
+    _bulk_apps(procedure, 2, name="山田　花子", kana="ヤマダ　ハナコ", status=Status.RECEIVED)
+
+    f = _filter(q="わしお")
+    counts = status_counts(handler, department, f)
+    assert counts[Status.COMPLETED] == inbox.SEARCH_COUNT_CAP + 1  # "more than the cap"
+    assert counts[Status.RECEIVED] == 3 and counts[Status.IN_PROGRESS] == 0
+    page = inbox_page(handler, department, f)
+    assert page.capped == {Status.COMPLETED}
+    assert page.counts_by_status[Status.COMPLETED] == 1000
+    assert page.counts_by_status[Status.RECEIVED] == 3
+    assert page.total_capped and len(page.rows) == 50 and page.next_cursor
+    received = inbox_page(handler, department, _filter(q="わしお", status=["received"]))
+    assert not received.total_capped and received.total == 3 and len(received.rows) == 3
+
+    login_with_2fa(client, handler)
+    url = reverse("staff:inbox", args=[department.pk])
+    body = client.get(url, {"q": "わしお"}).content.decode()
+    tabs = body[body.index('id="status-tabs"') : body.index('id="result-count"')]
+    assert re.search(
+        r'id="count-completed" data-count="1000\+"[^>]*>完了 '
+        r'<span class="staff-tabs__count">1,000件以上</span>',
+        tabs,
+    )
+    assert re.search(r'id="count-received" data-count="3"[^>]*>受付 <span[^>]*>3</span>', tabs)
+    # すべて: at least 1,000 too
+    assert re.search(r'すべて <span class="staff-tabs__count">1,000件以上</span>', tabs)
+    assert re.search(r'<p id="result-count" aria-live="polite">1,000件以上（絞り込み中）</p>', body)
+    assert 'id="page-next"' in body  # pagination as before
+    # Only the search's counts stop at the cap: without one, every count is exact.
+    body = client.get(url).content.decode()
+    assert "件以上" not in body
+    assert re.search(r'id="count-completed" data-count="1001"', body)
+    assert re.search(r'<p id="result-count" aria-live="polite">1006件</p>', body)
+    body = client.get(url, {"status": "completed", "channel": "portal"}).content.decode()
+    assert "件以上" not in body
+    assert re.search(r'<p id="result-count" aria-live="polite">1001件（絞り込み中）</p>', body)
+    with translation.override("en"):
+        assert translation.gettext("%(count)s件以上") % {"count": "1,000"} == "1,000+"

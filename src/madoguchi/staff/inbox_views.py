@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from madoguchi.applications import staff_actions
 from madoguchi.applications.inbox import (
     INBOX_STATUSES,
+    SEARCH_COUNT_CAP,
     SORT_LABELS,
     InboxFilter,
     inbox_page,
@@ -243,6 +244,7 @@ def inbox(request, department_id=None):
             "value": value,
             "label": Status(value).label,
             "count": page.counts_by_status.get(value, 0),
+            "capped": value in page.capped,
             "selected": value in inbox_filter.statuses,
             "query": inbox_filter.querystring(statuses=(value,), cursor=""),
         }
@@ -264,6 +266,9 @@ def inbox(request, department_id=None):
             "first_query": inbox_filter.querystring(cursor=""),
             "status_tabs": status_tabs,
             "all_count": sum(page.counts_by_status.values()),
+            "all_capped": bool(page.capped),
+            # A search's count per status stops at the cap (applications.inbox._counts).
+            "cap_label": _("%(count)s件以上") % {"count": f"{SEARCH_COUNT_CAP:,}"},
             "procedures": procedures,
             "channels": Channel.choices,
             "sorts": list(SORT_LABELS.items()),
