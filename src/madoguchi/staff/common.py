@@ -71,6 +71,17 @@ def assignable_staff(departments):
     )
 
 
+def assignable_choices(departments, *, exclude=None) -> list[tuple[int, str]]:
+    """(pk, name) of `assignable_staff` for a form's list of staff, the name as the list
+    showed it (get_full_name, else the user name); without `exclude` (a user). Four columns
+    of each user, not User instances (every column, the password hash included)."""
+    users = assignable_staff(departments)
+    if exclude is not None:
+        users = users.exclude(pk=exclude.pk)
+    rows = users.values_list("pk", "first_name", "last_name", "username")
+    return [(pk, f"{first} {last}".strip() or username) for pk, first, last, username in rows]
+
+
 def staff_display_name(user) -> str:
     if user is None:
         return ""

@@ -34,7 +34,13 @@ from madoguchi.core.boundary import parse_db_int
 from madoguchi.tenants.decorators import staff_required
 from madoguchi.tenants.permissions import memberships, staff_departments
 
-from .common import HANDLING_ROLES, assignable_staff, get_department, staff_display_name
+from .common import (
+    HANDLING_ROLES,
+    assignable_choices,
+    assignable_staff,
+    get_department,
+    staff_display_name,
+)
 
 BULK_RESULT_KEY = "madoguchi_staff_bulk_result"
 # Targets offered in the bulk status form; the workflow refuses the ones that do not apply.
@@ -276,7 +282,7 @@ def inbox(request, department_id=None):
             "sorts": list(SORT_LABELS.items()),
             "can_handle": handles,
             # The bulk form (and its list of staff) is shown only with rows.
-            "assignable": list(assignable_staff(departments_for_staff))
+            "assignable": assignable_choices(departments_for_staff, exclude=user)
             if handles and page.rows
             else [],
             "bulk_targets": [(s.value, s.label) for s in BULK_STATUS_TARGETS],
