@@ -185,20 +185,28 @@ def compile_row(
     lines.append("    get = answers.get")
     cells: list[str] = []
 
-    def cell(f: Field, source: str) -> None:
+    def cell(f: Field, source: str, indent: str = "    ") -> None:
         """Code computing one cell from the expression `source` (the stored value)."""
         n = len(cells)
         var = f"c{n}"
         names[f"f{n}"] = formatter(f)
+        # (An unanswered field, None, is an empty cell whatever its type.)
         if f.type in PLAIN_TYPES:
-            lines.append(f"    v = {source}; k = v.__class__")
-            lines.append(f"    {var} = v if k is str else str(v) if k is int else f{n}(v)")
+            lines.append(f"{indent}v = {source}; k = v.__class__")
+            lines.append(
+                f'{indent}{var} = v if k is str else "" if v is None else str(v) if k is int'
+                f" else f{n}(v)"
+            )
         elif f.type in SHOWN_AS_IS:
             # Text shown as it is when answered (e-mail, phone, address ...).
-            lines.append(f"    v = {source}")
-            lines.append(f"    {var} = v if v.__class__ is str and v.strip() else f{n}(v)")
+            lines.append(f"{indent}v = {source}")
+            lines.append(
+                f'{indent}{var} = v if v.__class__ is str and v.strip() else "" if v is None'
+                f" else f{n}(v)"
+            )
         else:
-            lines.append(f"    {var} = f{n}({source})")
+            lines.append(f"{indent}v = {source}")
+            lines.append(f'{indent}{var} = "" if v is None else f{n}(v)')
         cells.append(var)
 
     for step in form.steps:
@@ -221,11 +229,15 @@ def compile_row(
             for index in range(count):
                 item = f"{items}_{index}"
                 lines.append(f"    {item} = {items}[{index}] if {index} < n_{items} else None")
-                lines.append(f"    {item} = {item}.get if {item}.__class__ is is_dict else None")
+                lines.append(f"    if {item}.__class__ is is_dict:")
+                lines.append(f"        {item} = {item}.get")
+                first = len(cells)
                 for child in children:
                     headers.append(f"{prefix}{index + 1}_{child.label}")
-                    # An item that is missing or not a dict gives None: an empty cell.
-                    cell(child, f"{item}({child.key!r}) if {item} is not None else None")
+                    cell(child, f"{item}({child.key!r})", indent="        ")
+                # An item that is missing or not a dict: empty cells.
+                lines.append("    else:")
+                lines.append(f"        {' = '.join(cells[first:])} = ''")
     lines.append(f"    return [{', '.join(cells)}]")
     namespace = dict(names)
     exec(compile("\n".join(lines), "<export row>", "exec"), namespace)  # noqa: S102

@@ -35,7 +35,7 @@ from operator import itemgetter
 
 from django.conf import settings
 from django.core.files import File
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     CharField,
     DateTimeField,
@@ -224,7 +224,7 @@ def _spool(
             block = _python_rows(block, repeats, counts)
         _dump_block(block, spool)
         total += len(block)
-        ExportJob.objects.filter(pk=job_id).update(done_rows=total)
+        _progress(job_id, done_rows=total)
     spool.seek(0)
     return total, counts
 
@@ -278,10 +278,10 @@ def _dump_block(block: list[tuple], spool) -> None:
     spool.write(data)
 
 
-def _spooled_rows(spool):
-    """The rows written by `_spool`, in order."""
+def _spooled_blocks(spool):
+    """The blocks of rows written by `_spool`, in order."""
     while header := spool.read(8):
-        yield from marshal.loads(spool.read(int.from_bytes(header, "big")))
+        yield marshal.loads(spool.read(int.from_bytes(header, "big")))
 
 
 def _form_for(job: ExportJob):
@@ -304,11 +304,11 @@ def build(job: ExportJob, raw) -> Report:
         total, counts = _spool(qs, fields, repeats, spool, job.pk, sql)
         job.total_rows = total
         ExportJob.objects.filter(pk=job.pk).update(total_rows=total, done_rows=0)
-        return _write(job, raw, form, counts, _spooled_rows(spool), answers_text=sql)
+        return _write(job, raw, form, counts, _spooled_blocks(spool), answers_text=sql)
 
 
-def _write(job: ExportJob, raw, form, counts, rows, *, answers_text: bool = False) -> Report:
-    """Write the header and `rows` (as read by `_spool`) to `raw`, in blocks. With
+def _write(job: ExportJob, raw, form, counts, blocks, *, answers_text: bool = False) -> Report:
+    """Write the header and the `blocks` of rows (as read by `_spool`) to `raw`. With
     `answers_text` the answers are JSON text, decoded here."""
     field_headers: list[str] = []
     field_cells = None
@@ -317,45 +317,58 @@ def _write(job: ExportJob, raw, form, counts, rows, *, answers_text: bool = Fals
         field_headers, field_cells = cols.compile_row(form, counts)
 
     headers = cols.fixed_headers() + field_headers
-    statuses = {value: str(label) for value, label in Status.choices}
-    channels = {value: str(label) for value, label in Channel.choices}
-    departments = _department_names(job.municipality_id)
+    status = {value: str(label) for value, label in Status.choices}.get
+    channel = {value: str(label) for value, label in Channel.choices}.get
+    department = _department_names(job.municipality_id).get
     cp932 = job.format == ExportJob.Format.CSV and job.encoding == ExportJob.Encoding.CP932
     report = Report()
-    loads = json.loads
 
     writer = open_writer(raw, job.format, job.encoding)
     writer.write_row(_cp932_row(headers, headers, "", report) if cp932 else headers)
     done = 0
-    block: list[list[str]] = []
-    # Written in blocks of BATCH rows (the progress is written with each block).
-    for row in rows:
-        receipt, submitted_at, status, channel, applicant, procedure_id = row[:6]
-        cells = [
-            receipt or "",
-            submitted_at or "",
-            statuses.get(status, status),
-            channels.get(channel, channel),
-            applicant or "",
-            departments.get(procedure_id, ""),
+    # Written block by block (the progress is written with each block). Each row's answers
+    # are decoded and turned into cells at once: decoding a whole block first kept 2,000
+    # decoded answers alive, which the garbage collector then walked again and again.
+    loads = json.loads
+    for rows in blocks:
+        block = [
+            [
+                r[0] or "",
+                r[1] or "",
+                status(r[2], r[2]),
+                channel(r[3], r[3]),
+                r[4] or "",
+                department(r[5], ""),
+            ]
+            for r in rows
         ]
         if field_cells is not None:
-            answers = row[6]
-            if answers_text and answers is not None:
-                answers = loads(answers)
-            cells += field_cells(answers)
-        block.append(cells)
-        if len(block) == BATCH:
-            writer.write_rows(_cp932_rows(block, headers, report) if cp932 else block)
-            done += len(block)
-            block = []
-            ExportJob.objects.filter(pk=job.pk).update(done_rows=done)
-    if block:
+            for cells, row in zip(block, rows, strict=True):
+                answers = row[6]
+                if answers_text and answers is not None:
+                    answers = loads(answers)
+                cells += field_cells(answers)
         writer.write_rows(_cp932_rows(block, headers, report) if cp932 else block)
         done += len(block)
+        if done < job.total_rows:
+            _progress(job.pk, done_rows=done)
     writer.close()
     job.done_rows = done
     return report
+
+
+def _progress(job_id: int, **values) -> None:
+    """Write the progress of job `job_id`. On PostgreSQL without waiting for the WAL to reach
+    the disk (synchronous_commit off for this transaction only): a progress figure lost in a
+    crash is harmless, and a commit waiting for each of the 100 figures of a 100,000-row
+    export cost 5 ms each, more when other writers keep the disk busy."""
+    if connection.vendor != "postgresql":
+        ExportJob.objects.filter(pk=job_id).update(**values)
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        ExportJob.objects.filter(pk=job_id).update(**values)
 
 
 class _RepeatLength(Func):
