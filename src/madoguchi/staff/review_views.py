@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from csp.decorators import csp_replace
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import prefetch_related_objects
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -43,7 +42,13 @@ from madoguchi.identity import serial_links
 from madoguchi.tenants.decorators import staff_required
 from madoguchi.tenants.permissions import handled_departments
 
-from .common import assignable_staff, get_visible_application, staff_display_name
+from .common import (
+    assignable_choices,
+    assignable_staff,
+    can_handle_loaded,
+    get_visible_application,
+    staff_display_name,
+)
 
 # Shown inline by the browser; anything else (HTML, SVG, Office files ...) is only downloaded.
 INLINE_TYPES = {"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp"}
@@ -131,11 +136,16 @@ def _review_context(request, application, state: dict | None = None) -> dict:
     revisions, shown, is_latest, answers, changed = _revision_view(
         application, request.GET.get("revision")
     )
-    handles = can_handle(user, application)
+    handles = can_handle_loaded(user, application)
     events = list(application.events.select_related("actor_user"))
     progress = list(application.department_progress.select_related("department", "updated_by"))
     # Only files of a submitted version: an upload never submitted is not the staff's to see.
-    attachments = list(application.attachments.filter(uid__in=submitted_uids(application)))
+    # Read first: most applications have none, and then the submitted versions' files need
+    # not be looked up (two statements).
+    attachments = list(application.attachments.all())
+    if attachments:
+        submitted = submitted_uids(application)
+        attachments = [a for a in attachments if a.uid in submitted]
     current_uids = attachment_uids(application.answers)
     for attachment in attachments:
         attachment.inline_kind = _inline_kind(attachment)
@@ -168,14 +178,13 @@ def _review_context(request, application, state: dict | None = None) -> dict:
         context["status_targets"] = [
             (value, Status(value).label) for value in workflow.allowed_targets(application.status)
         ]
-        # Once for both handled_departments and assignable_staff.
-        prefetch_related_objects([application.procedure], "departments")
+        # can_handle_loaded prefetched the departments for both.
         departments = handled_departments(user, application)
         handled_ids = {d.pk for d in departments}
         for row in progress:
             row.can_edit = len(progress) > 1 and row.department_id in handled_ids
         context["department_states"] = DepartmentProgress.State.choices
-        context["assignable"] = list(assignable_staff(application.procedure.departments.all()))
+        context["assignable"] = assignable_choices(application.procedure.departments.all())
     return context
 
 
