@@ -13,6 +13,12 @@ builder (bench/builder_bench.py): 様式作成 on a 100-field form in its own Po
 (BUILDER_BENCH_DATABASE_URL): open the builder (< 1 s), save one field (< 150 ms), preview
 refresh (< 200 ms).
 
+submission (bench/submission_bench.py): a resident's complete submission as the load test's
+resident files it (every GET and POST of the journey, through Django's test client on its own
+PostgreSQL database, SUBMISSION_BENCH_DATABASE_URL, prepared as the load test prepares its):
+CPU time and SQL statements per request kind and per complete submission, beside the front
+page.
+
 form (bench/form_bench.py): render (GET) and validate (POST) one step holding 100 fields of
 mixed types through Django's test client, on a throw-away SQLite database; wall and CPU time per
 request beside the portal front page and the form engine alone. Target: median under 30 ms per
@@ -36,6 +42,7 @@ BENCHES = {
     "api": BENCH_DIR / "api_bench.py",
     "kpi": BENCH_DIR / "kpi_bench.py",
     "builder": BENCH_DIR / "builder_bench.py",
+    "submission": BENCH_DIR / "submission_bench.py",
 }
 
 

@@ -137,7 +137,8 @@ class Cluster:
             "LOADTEST_SINK": f"http://127.0.0.1:{self.ports['sink']}",
             "LOADTEST_ACCEPTED": str(work / "accepted.jsonl"),
             "LOADTEST_FAILURES": str(work / "failures.jsonl"),
-            "PYTHONPATH": str(ROOT),
+            # This checkout's code (a worktree's too, whatever the virtualenv points at).
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
         }
         self.env.pop("CELERY_QUEUE", None)
         (work / "var").mkdir()
