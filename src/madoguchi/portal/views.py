@@ -280,7 +280,7 @@ def procedure_list(request):
 
 def _get_procedure(municipality, slug) -> Procedure:
     try:
-        return (
+        procedure = (
             Procedure.objects.for_municipality(municipality)
             .filter(is_published=True)
             .select_related("current_version")
@@ -288,6 +288,8 @@ def _get_procedure(municipality, slug) -> Procedure:
         )
     except Procedure.DoesNotExist as exc:
         raise Http404("procedure") from exc
+    procedure.municipality = municipality  # the row the request holds (not read again)
+    return procedure
 
 
 @require_GET
