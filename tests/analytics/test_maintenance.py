@@ -145,3 +145,34 @@ def test_folding_a_batch_takes_a_few_statements(history, django_assert_max_num_q
     with django_assert_max_num_queries(3):
         maintenance.fold_events(events)
     assert ApplicationFact.objects.count() == len({e.application_id for e in events})
+
+
+def test_a_step_completed_is_folded_in_one_statement(municipality, django_assert_num_queries):
+    """A resident's valid step (one `step_completed`) moves the case's fact and its funnel
+    count in one statement on PostgreSQL; the figures are those of the general fold."""
+    from django.db import connection
+
+    from madoguchi.applications import lifecycle, services
+    from tests.applications.conftest import make_procedure
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the one-statement fold is PostgreSQL's")
+    procedure = make_procedure(municipality, slug="step-fold")
+    application, _token = services.start_draft(procedure)
+    steps = []
+    for index, reached in [(0, 2), (1, 1), (2, 3)]:
+        event = lifecycle.step_completed_event(application, f"s{index}", index, reached)
+        event.save()
+        with django_assert_num_queries(1):
+            maintenance.fold_events([event])
+        steps.append(event)
+    fact = ApplicationFact.objects.get(pk=application.pk)
+    assert (fact.furthest_step, fact.last_event_id) == (3, steps[-1].pk)
+    funnel = {
+        c.key: c.count
+        for c in DailyCount.objects.filter(measure=application_facts.FUNNEL).exclude(count=0)
+    }
+    assert funnel == {"3": 1}
+    kept = snapshot()
+    maintenance.rebuild_all(method="python")
+    assert snapshot() == kept

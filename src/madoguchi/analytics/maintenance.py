@@ -156,9 +156,68 @@ def _fact_event_of(event) -> FactEvent:
     )
 
 
+# A step completed by a resident (every valid step POST records one): the fold of
+# `application_facts.apply` for that one event in one statement — the case's fact locked and
+# moved on (its last event; the furthest step reached, never back), and when the furthest
+# step changed, the case's funnel count moved from the old key to the new one (-1, +1, keys
+# in the order `add_counts` takes them). Only a fact that exists and has not folded this
+# event yet is changed; the statement returns how many were (0 or 1).
+_STEP_SQL = """
+WITH old AS (
+    SELECT application_id, municipality_id, procedure_id, in_funnel, opened_on, furthest_step
+    FROM {fact}
+    WHERE application_id = %(application)s AND last_event_id < %(event)s
+    FOR UPDATE
+),
+new AS (
+    UPDATE {fact} f
+    SET last_event_id = %(event)s, furthest_step = GREATEST(f.furthest_step, %(reached)s)
+    FROM old
+    WHERE f.application_id = old.application_id
+    RETURNING old.municipality_id, old.procedure_id, old.in_funnel, old.opened_on,
+              old.furthest_step AS before, f.furthest_step AS after
+),
+counts AS (
+    INSERT INTO {daily} (procedure_id, day, measure, key, municipality_id, label, count)
+    SELECT new.procedure_id, new.opened_on, %(funnel)s, v.key, new.municipality_id, '', v.n
+    FROM new CROSS JOIN LATERAL (VALUES (before::text, -1), (after::text, 1)) AS v(key, n)
+    WHERE new.in_funnel AND new.opened_on IS NOT NULL AND new.before <> new.after
+    ORDER BY v.key COLLATE "C"
+    ON CONFLICT (procedure_id, day, measure, key)
+    DO UPDATE SET count = {daily}.count + EXCLUDED.count
+)
+SELECT count(*) FROM new
+"""
+
+
+def _fold_step(event) -> bool:
+    """The one-statement fold of a `step_completed` event (PostgreSQL): True when done;
+    False when the case has no fact yet or has folded the event already (the general fold
+    then does what applies)."""
+    from .models import ApplicationFact, DailyCount
+
+    folded = _fact_event_of(event)
+    reached = folded.reached
+    if reached is None and folded.step_index is not None:
+        reached = folded.step_index + 1  # events written before `reached` was recorded
+    sql = _STEP_SQL.format(fact=ApplicationFact._meta.db_table, daily=DailyCount._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "application": event.application_id,
+                "event": event.pk,
+                "reached": reached,
+                "funnel": application_facts.FUNNEL,
+            },
+        )
+        return bool(cursor.fetchone()[0])
+
+
 def fold_events(events) -> None:
     """Fold just-recorded `ApplicationEvent`s (in the caller's transaction): one read of the
-    cases' facts, one write of new facts, one upsert of the counts for the whole batch."""
+    cases' facts, one write of new facts, one upsert of the counts for the whole batch; a
+    single step completed (a resident's valid step) in one statement on PostgreSQL."""
     from .models import ApplicationFact
 
     by_application: dict[int, list] = {}
@@ -166,6 +225,14 @@ def fold_events(events) -> None:
         if event.kind in application_facts.RELEVANT_KINDS:
             by_application.setdefault(event.application_id, []).append(event)
     if not by_application:
+        return
+    if (
+        connection.vendor == "postgresql"
+        and len(by_application) == 1
+        and len(single := next(iter(by_application.values()))) == 1
+        and single[0].kind == "step_completed"
+        and _fold_step(single[0])
+    ):
         return
     facts = {
         f.pk: f
