@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.conf import settings
 
 from madoguchi.applications.models import Application, ApplicationEvent
 from madoguchi.outbox.models import OutboxMessage
@@ -42,8 +43,15 @@ def test_bad_address_is_refused_with_the_exact_message_and_kept(client, chiyoda,
 def test_mailed_link_verifies_the_address_and_opens_the_form(client, chiyoda):
     response = client.post(START, {"email": "hanako@example.jp"})
     assert location(response) == "/131016/apply/check-email/"
+    # No server session for an anonymous resident: the page is told in a cookie for it alone.
+    assert settings.SESSION_COOKIE_NAME not in client.cookies
+    assert client.cookies["madoguchi_portal_note"]["path"] == "/131016/apply/check-email/"
     sent_page = html(client.get("/131016/apply/check-email/"))
     assert "hanako@example.jp に送りました" in sent_page
+    # Read once: the page again says it without the address.
+    again = html(client.get("/131016/apply/check-email/"))
+    assert "hanako@example.jp" not in again
+    assert "申請の入力を始めるためのリンクをメールで送りました。" in again
 
     message = OutboxMessage.objects.get()
     assert message.payload["to"] == ["hanako@example.jp"]

@@ -9,6 +9,7 @@ Every page works without JavaScript; `madoguchi/enhance.js` only adds convenienc
 
 from django.conf import settings
 from django.contrib import messages
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.http import Http404, HttpResponse, JsonResponse
@@ -381,11 +382,10 @@ def _start_with_email_check(request, procedure):
                 services.start_draft_with_email_check(procedure, email, base_url=_base_url())
             except services.ApplicationStateError as exc:
                 return _state_error(request, exc.message)
-            request.session["portal_email_check_sent"] = {
-                "email": email,
-                "procedure": procedure.name,
-            }
-            return redirect("portal:email_check_sent", request.municipality.lg_code)
+            return _with_note(
+                redirect("portal:email_check_sent", request.municipality.lg_code),
+                {"email": email, "procedure": procedure.name},
+            )
     return render(
         request,
         "portal/start_email.html",
@@ -394,12 +394,47 @@ def _start_with_email_check(request, procedure):
     )
 
 
+# What a "sent" page says (the address the mail went to, the procedure) comes from the
+# page before in a signed cookie meant for that page alone: an anonymous resident gets no
+# server session, which every later request of theirs would have read from the database.
+NOTE_COOKIE = "madoguchi_portal_note"
+NOTE_SALT = "madoguchi.portal.note"
+NOTE_SECONDS = 600
+
+
+def _with_note(response, note: dict):
+    """`response` (a redirect to a "sent" page) carrying `note` to that page only."""
+    response.set_cookie(
+        NOTE_COOKIE,
+        signing.dumps(note, salt=NOTE_SALT, compress=True),
+        max_age=NOTE_SECONDS,
+        path=response["Location"],
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def _render_with_note(request, template: str):
+    """A "sent" page with the note the page before left for it (read once)."""
+    try:
+        note = signing.loads(
+            request.COOKIES.get(NOTE_COOKIE, ""), salt=NOTE_SALT, max_age=NOTE_SECONDS
+        )
+    except signing.BadSignature:
+        note = None
+    response = render(request, template, {"sent": note if isinstance(note, dict) else None})
+    if NOTE_COOKIE in request.COOKIES:
+        response.delete_cookie(NOTE_COOKIE, path=request.path, samesite="Lax")
+    return response
+
+
 @never_cache
 @require_GET
 @with_municipality
 def email_check_sent(request):
-    sent = request.session.pop("portal_email_check_sent", None)
-    return render(request, "portal/email_check_sent.html", {"sent": sent})
+    return _render_with_note(request, "portal/email_check_sent.html")
 
 
 # ----------------------------------------------------------------------------- applying
@@ -540,11 +575,10 @@ def save_for_later(request, token):
                 services.send_resume_link(application, email, base_url=_base_url())
             except services.ApplicationStateError as exc:
                 return _state_error(request, exc.message)
-            request.session["portal_resume_sent"] = {
-                "email": email,
-                "procedure": application.procedure.name,
-            }
-            return redirect("portal:resume_link_sent", request.municipality.lg_code)
+            return _with_note(
+                redirect("portal:resume_link_sent", request.municipality.lg_code),
+                {"email": email, "procedure": application.procedure.name},
+            )
     else:
         email = application.verified_email
         form = application.form_version.form
@@ -574,8 +608,7 @@ def save_for_later(request, token):
 @require_GET
 @with_municipality
 def resume_link_sent(request):
-    sent = request.session.pop("portal_resume_sent", None)
-    return render(request, "portal/resume_link_sent.html", {"sent": sent})
+    return _render_with_note(request, "portal/resume_link_sent.html")
 
 
 @never_cache
