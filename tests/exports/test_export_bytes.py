@@ -299,3 +299,31 @@ def test_characters_outside_cp932_are_found_in_every_row_of_a_block():
         "2024-000017",
         "2024-000049",
     ]
+
+
+def test_rows_read_by_the_database_as_read_in_python(exported):
+    """On PostgreSQL the database writes the 受付日時 as local text, the answers as JSON text
+    and the repeat groups' item counts (`runner._in_sql`): the same rows and counts as read
+    and worked out in Python, for every odd stored value (a repeat that is not a list,
+    items that are not dicts)."""
+    import tempfile
+
+    from madoguchi.exports import columns as cols
+
+    procedure, user = exported
+    job = ExportJob.objects.create(
+        municipality=procedure.municipality, requested_by=user, procedure=procedure
+    )
+    qs = runner.export_queryset(job)
+    repeats = [f.key for f in cols.repeat_fields(procedure.current_version.form)]
+    fields = (*runner.ROW_FIELDS, "answers")
+    sql_qs, sql_fields, sql = runner._in_sql(qs, fields, repeats)
+    with tempfile.TemporaryFile() as by_sql, tempfile.TemporaryFile() as by_python:
+        read = runner._spool(sql_qs, sql_fields, repeats, by_sql, job.pk, sql)
+        assert read == runner._spool(qs, fields, repeats, by_python, job.pk, False)
+        assert read == (5, {"children": 3, "cars": 2})
+        rows = [row for block in runner._spooled_blocks(by_sql) for row in block]
+        expected = [row for block in runner._spooled_blocks(by_python) for row in block]
+    assert [row[:6] for row in rows] == [row[:6] for row in expected]
+    answers = [json.loads(row[6]) if sql else row[6] for row in rows]
+    assert answers == [row[6] for row in expected] == list(reversed(ANSWERS))
