@@ -3,9 +3,50 @@ def municipality(request):
     return {"municipality": getattr(request, "municipality", None)}
 
 
+class _StaffRole:
+    """One flag of `staff_roles`, worked out when a template first asks (`{% if %}`).
+
+    The residents' pages never ask, so they never load the session, the user and the
+    second factor that knowing whether someone is staff needs (three statements on every
+    resident page once a session cookie exists, e.g. after the e-mail check)."""
+
+    __slots__ = ("_roles", "_name")
+
+    def __init__(self, roles, name: str):
+        self._roles, self._name = roles, name
+
+    def __bool__(self) -> bool:
+        return self._roles()[self._name]
+
+    def __eq__(self, other) -> bool:
+        return bool(self) == other
+
+    def __hash__(self) -> int:
+        return hash(bool(self))
+
+    def __str__(self) -> str:
+        return str(bool(self))
+
+    __repr__ = __str__
+
+
 def staff_roles(request):
-    """What the navigation offers: computed only for logged-in staff (memberships are cached
-    on the user object for the request)."""
+    """What the navigation offers, for logged-in staff (memberships are cached on the user
+    object for the request); evaluated only by the templates that use it."""
+    computed: dict[str, bool] = {}
+
+    def roles() -> dict[str, bool]:
+        if not computed:
+            computed.update(_staff_roles(request))
+        return computed
+
+    return {
+        name: _StaffRole(roles, name)
+        for name in ("staff_is_member", "staff_is_admin", "staff_is_handler", "staff_is_builder")
+    }
+
+
+def _staff_roles(request) -> dict[str, bool]:
     from .permissions import is_any_admin, is_any_builder, is_any_handler, is_staff_member
 
     user = getattr(request, "user", None)
