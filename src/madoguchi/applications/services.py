@@ -214,7 +214,6 @@ class _PreparedLookup:
             "sql": sql,
             "params": list(params),
             "slots": slots,
-            "compiler": compiler,
             "converters": compiler.get_converters([s[0] for s in select[: compiler.col_count]]),
             "model": klass_info["model"],
             "init_list": [f[0].target.attname for f in select[start:end]],
@@ -242,7 +241,13 @@ class _PreparedLookup:
         if row is None:
             return None
         if compiled["converters"]:
-            row = next(iter(compiled["compiler"].apply_converters([row], compiled["converters"])))
+            # As the compiler applies them, with this thread's connection.
+            row = list(row)
+            for position, (converters, expression) in compiled["converters"].items():
+                value = row[position]
+                for converter in converters:
+                    value = converter(value, expression, connection)
+                row[position] = value
         start, end = compiled["fields"]
         application = compiled["model"].from_db(
             connection.alias, compiled["init_list"], row[start:end]
