@@ -120,9 +120,8 @@ MIDDLEWARE = [
     # Once per process: warn when mailed links (PUBLIC_BASE_URL) name another host.
     "madoguchi.core.link_base.LinkBaseCheckMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    # Django's AuthenticationMiddleware and django-otp's OTPMiddleware in one: the user and
-    # the second factor that verified the session in one statement (core.authentication).
-    "madoguchi.core.authentication.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: locks an account after repeated failed logins.
@@ -421,8 +420,8 @@ API_LIST_SETTLE_SECONDS = float(os.environ.get("API_LIST_SETTLE_SECONDS", "2"))
 # ---------------------------------------------------------------------------------------------
 # Production at scale (madoguchi.ops; docs/deploy.md): deployment role, shared cache,
 # health, metrics, error reporting. Every app server is stateless: sessions, drafts, CSRF,
-# TOTP, lockouts, job progress are in PostgreSQL (sessions read through Redis when it is
-# there); rate limits and caches in Redis; files in object storage.
+# TOTP, lockouts, job progress are in PostgreSQL; rate limits and caches in Redis; files in
+# object storage.
 
 # 三層の対策: "public" serves the resident and business portals only, "internal" the back
 # office (申請管理, API, admin); "all" both (madoguchi.ops.roles).
@@ -447,9 +446,6 @@ if MADOGUCHI_CACHE_URL:
     }
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
     DJANGO_REDIS_LOGGER = "madoguchi.ops.cache"
-    # Sessions stay in PostgreSQL (they survive a cache restart) and are read through the
-    # cache: no session statement on each request (core.sessions, core.authentication).
-    SESSION_ENGINE = "madoguchi.core.sessions"
 
 # Celery with several workers and a broker that may restart: reconnect, and hand a task
 # whose worker died back to the queue (every task is safe to run twice).
