@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections
 from django.db.models import BooleanField, Count, Expression, F, Q, QuerySet, Value
 from django.db.models.functions import StrIndex
@@ -589,7 +590,12 @@ def _capped_counts(qs: QuerySet, limit: int) -> dict[str, int]:
     for status in INBOX_STATUSES:
         # Only the status column: it is in the index, so the scan does not visit the table.
         sub = qs.filter(status=status).values("status")[:limit]
-        sql, sub_params = sub.query.get_compiler(using=qs.db).as_sql()
+        try:
+            sql, sub_params = sub.query.get_compiler(using=qs.db).as_sql()
+        except EmptyResultSet:
+            # A filter nothing can match (an out-of-range id, no procedure in scope): what
+            # the ORM answers without asking the database, as QuerySet.count() does.
+            return {}
         branches.append(f"SELECT %s, (SELECT COUNT(*) FROM ({sql}) capped)")
         params += [status, *sub_params]
     with connections[qs.db].cursor() as cursor:
