@@ -126,6 +126,24 @@ def fold_incrementally(cuts: list[int]) -> None:
             maintenance.fold_events(events[start:end])
 
 
+def _record(cases, history) -> None:
+    """Write the generated history's events (one INSERT, not folded)."""
+    ApplicationEvent.objects.bulk_create(
+        ApplicationEvent(
+            municipality_id=cases[which].municipality_id,
+            application=cases[which],
+            kind=kind,
+            actor_type="system",
+            from_status=from_status,
+            to_status=to_status,
+            message=text,
+            data=data,
+            created_at=BASE + dt.timedelta(microseconds=offset),
+        )
+        for which, (kind, from_status, to_status, text, data), offset in history
+    )
+
+
 @settings(
     max_examples=80,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -136,20 +154,7 @@ def fold_incrementally(cuts: list[int]) -> None:
 )
 def test_every_rebuild_equals_the_incremental_fold(cases, history, cuts):
     with transaction.atomic():
-        ApplicationEvent.objects.bulk_create(
-            ApplicationEvent(
-                municipality_id=cases[which].municipality_id,
-                application=cases[which],
-                kind=kind,
-                actor_type="system",
-                from_status=from_status,
-                to_status=to_status,
-                message=text,
-                data=data,
-                created_at=BASE + dt.timedelta(microseconds=offset),
-            )
-            for which, (kind, from_status, to_status, text, data), offset in history
-        )
+        _record(cases, history)
         fold_incrementally(cuts)
         incremental = snapshot()
         assert not PendingApplicationFact.objects.exists()
@@ -171,20 +176,7 @@ def test_folding_each_event_as_it_is_recorded_equals_the_rebuilds(cases, history
     """Each event folded alone, as a resident's step is (a step completed: one statement on
     PostgreSQL), gives what the rebuilds give."""
     with transaction.atomic():
-        ApplicationEvent.objects.bulk_create(
-            ApplicationEvent(
-                municipality_id=cases[which].municipality_id,
-                application=cases[which],
-                kind=kind,
-                actor_type="system",
-                from_status=from_status,
-                to_status=to_status,
-                message=text,
-                data=data,
-                created_at=BASE + dt.timedelta(microseconds=offset),
-            )
-            for which, (kind, from_status, to_status, text, data), offset in history
-        )
+        _record(cases, history)
         events = list(ApplicationEvent.objects.select_related("application").order_by("pk"))
         for one in events:
             with transaction.atomic():
