@@ -1,6 +1,9 @@
 """Identity level "email": the form is reached only through a link mailed to the resident."""
 
+import base64
+import contextlib
 import re
+import zlib
 
 import pytest
 from django.conf import settings
@@ -72,3 +75,34 @@ def test_procedure_without_identity_check_starts_at_once(client, chiyoda):
     response = client.post("/131016/procedures/sodai_gomi/start/")
     assert re.match(r"^/131016/apply/[\w-]+/[a-z_]+/$", location(response))
     assert OutboxMessage.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_the_sent_pages_cookie_does_not_show_the_address_and_an_altered_one_is_ignored(
+    client, chiyoda
+):
+    client.post(START, {"email": "hanako@example.jp"})
+    value = client.cookies["madoguchi_portal_note"].value
+    assert "hanako" not in _every_reading(value)
+
+    client.cookies["madoguchi_portal_note"] = value[:-6] + (
+        "A" * 6 if value[-6:] != "A" * 6 else "B" * 6
+    )
+    page = html(client.get("/131016/apply/check-email/"))
+    assert "hanako@example.jp" not in page
+    assert "申請の入力を始めるためのリンクをメールで送りました。" in page
+
+
+def _every_reading(cookie: str) -> str:
+    """The cookie as text, with each of its parts base64-decoded and, where it is
+    compressed, decompressed (what anyone with the browser's cookie store can read)."""
+    readings = [cookie]
+    for part in cookie.replace(":", ".").split("."):
+        try:
+            decoded = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        except ValueError:
+            continue
+        readings.append(decoded.decode("utf-8", "replace"))
+        with contextlib.suppress(zlib.error):
+            readings.append(zlib.decompress(decoded).decode("utf-8", "replace"))
+    return "\n".join(readings)

@@ -10,7 +10,7 @@ Every page works without JavaScript; `madoguchi/enhance.js` only adds convenienc
 from django.conf import settings
 from django.contrib import messages
 from django.core import signing
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import validate_email
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -25,7 +25,7 @@ from madoguchi.applications import form_flow, services
 from madoguchi.applications.models import Application
 from madoguchi.applications.receipt_pdf import build_receipt_pdf
 from madoguchi.catalog.models import Category, IdentityLevel, LifeEvent, Procedure
-from madoguchi.core import ratelimit
+from madoguchi.core import encrypted, ratelimit
 from madoguchi.core.client_address import client_address
 from madoguchi.jp.errors import POSTAL_UNKNOWN, JpValueError
 from madoguchi.jp.postal import check_postal_code, lookup_address
@@ -395,8 +395,10 @@ def _start_with_email_check(request, procedure):
 
 
 # What a "sent" page says (the address the mail went to, the procedure) comes from the
-# page before in a signed cookie meant for that page alone: an anonymous resident gets no
-# server session, which every later request of theirs would have read from the database.
+# page before in a cookie meant for that page alone: an anonymous resident gets no server
+# session, which every later request of theirs would have read from the database. The
+# cookie is signed (for this purpose, 10 minutes) and encrypted (core.encrypted): the
+# address is personal data, not to be read off a shared device's cookie store.
 NOTE_COOKIE = "madoguchi_portal_note"
 NOTE_SALT = "madoguchi.portal.note"
 NOTE_SECONDS = 600
@@ -406,7 +408,7 @@ def _with_note(response, note: dict):
     """`response` (a redirect to a "sent" page) carrying `note` to that page only."""
     response.set_cookie(
         NOTE_COOKIE,
-        signing.dumps(note, salt=NOTE_SALT, compress=True),
+        encrypted.encrypt(signing.dumps(note, salt=NOTE_SALT, compress=True)),
         max_age=NOTE_SECONDS,
         path=response["Location"],
         secure=settings.SESSION_COOKIE_SECURE,
@@ -419,10 +421,9 @@ def _with_note(response, note: dict):
 def _render_with_note(request, template: str):
     """A "sent" page with the note the page before left for it (read once)."""
     try:
-        note = signing.loads(
-            request.COOKIES.get(NOTE_COOKIE, ""), salt=NOTE_SALT, max_age=NOTE_SECONDS
-        )
-    except signing.BadSignature:
+        signed = encrypted.decrypt(request.COOKIES.get(NOTE_COOKIE, ""))
+        note = signing.loads(signed, salt=NOTE_SALT, max_age=NOTE_SECONDS)
+    except (signing.BadSignature, ImproperlyConfigured):  # altered, old or other keys
         note = None
     response = render(request, template, {"sent": note if isinstance(note, dict) else None})
     if NOTE_COOKIE in request.COOKIES:
