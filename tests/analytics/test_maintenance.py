@@ -176,3 +176,35 @@ def test_a_step_completed_is_folded_in_one_statement(municipality, django_assert
     kept = snapshot()
     maintenance.rebuild_all(method="python")
     assert snapshot() == kept
+
+
+def test_counts_of_a_batch_are_summed_before_the_upsert(municipality):
+    """Cases of a batch that add to the same count (one procedure, one day) write that count
+    once, with their sum; counts of other keys and procedures stay apart."""
+    from collections import Counter
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.applications.conftest import make_procedure
+
+    first = make_procedure(municipality, slug="sum-a")
+    second = make_procedure(municipality, slug="sum-b")
+    day = dt.date(2026, 4, 1)
+    received = Counter({("received", day, "mynaportal"): 1})
+    rows = [(municipality.pk, first.pk, received) for _case in range(5)]
+    rows.append((municipality.pk, first.pk, Counter({("received", day, "portal"): 2})))
+    rows.append((municipality.pk, second.pk, received))
+    rows.append((municipality.pk, first.pk, Counter({("received", day, "mynaportal"): -1})))
+    with CaptureQueriesContext(connection) as queries:
+        maintenance.add_counts(rows, {})
+    assert [q["sql"].split(" times:", 1)[0] for q in queries.captured_queries] == ["3"]
+    counts = {
+        (c.procedure_id, c.key): c.count
+        for c in DailyCount.objects.filter(day=day, measure="received")
+    }
+    assert counts == {
+        (first.pk, "mynaportal"): 4,
+        (first.pk, "portal"): 2,
+        (second.pk, "mynaportal"): 1,
+    }

@@ -121,15 +121,21 @@ def _new_fact(application, state: FactState):
 
 def add_counts(rows: list[tuple[int, int, Counter]], labels: dict[str, str]) -> None:
     """Add counts to the stored daily counts: rows of (municipality id, procedure id,
-    {(measure, day, key): n}), n may be negative. One upsert statement for them all;
-    concurrent writers serialise on each row, so no count is lost."""
+    {(measure, day, key): n}), n may be negative. One upsert statement for them all, one
+    row per count: the rows of a batch's cases that add to the same count (a batch of one
+    procedure received on one day) are summed first, so the count row is written once, not
+    once per case. Concurrent writers serialise on each row, so no count is lost."""
     from .models import DailyCount
 
+    summed: dict[tuple, list] = {}  # (procedure, day, measure, key) → [municipality, n]
+    for municipality_id, procedure_id, counts in rows:
+        for (measure, day, key), n in counts.items():
+            if n:
+                entry = summed.setdefault((procedure_id, day, measure, key), [municipality_id, 0])
+                entry[1] += n
     params = sorted(  # a fixed order: no deadlock between concurrent writers
         (procedure_id, day, measure, key, municipality_id, labels.get(key, ""), n)
-        for municipality_id, procedure_id, counts in rows
-        for (measure, day, key), n in counts.items()
-        if n
+        for (procedure_id, day, measure, key), (municipality_id, n) in summed.items()
     )
     if not params:
         return
