@@ -8,6 +8,7 @@ written: before sending, every older unsent message of the same case is delivere
 (inline), and if one of them cannot be, this one is refused (raises) and retried later.
 """
 
+import functools
 import logging
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -86,9 +87,11 @@ def collecting():
         _collected.reset(token)
 
 
+@functools.cache
 def status_label(status: str) -> str:
     """The status's label (`models.Status`) in Japanese, whatever the request's language:
-    マイナポータル shows it to the applicant as sent."""
+    マイナポータル shows it to the applicant as sent. Kept per status: the same six labels
+    for every message (a batch of the intake makes one per case)."""
     with translation.override("ja"):
         return str(Status(status).label)
 
