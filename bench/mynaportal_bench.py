@@ -32,6 +32,11 @@ BENCH_DATABASE_URL: a dedicated PostgreSQL database (default bench_intake_mynapo
 BENCH_PROFILE=1: the first intake run of one process runs under cProfile; the top of the
 profile is printed and the stats written to BENCH_PROFILE_OUT (default
 /tmp/mynaportal_intake.prof).
+BENCH_PHASES=1: the first intake run of one process checks inline (no checking thread) and
+prints the CPU time (time.thread_time) of each phase of the intake per package — opening,
+verifying and parsing the packages, mapping, the lookups, each table's INSERT, the
+attachment files, the events and the KPI fold — measured around the calls themselves
+(cProfile inflates the ORM's many small calls; these timers add a few per package).
 BENCH_POOL=1: also the production pull mode: one writing process with N verification worker
 processes (N + 1 processes, so not comparable with the baseline of N).
 """
@@ -57,6 +62,7 @@ TOTAL = int(os.environ.get("BENCH_PACKAGES", "4000"))
 PROCESSES = [int(n) for n in os.environ.get("BENCH_PROCESSES", "1,2").split(",") if n.strip()]
 PROFILE = os.environ.get("BENCH_PROFILE") == "1"
 PROFILE_OUT = os.environ.get("BENCH_PROFILE_OUT", "/tmp/mynaportal_intake.prof")
+PHASES = os.environ.get("BENCH_PHASES") == "1"
 POOL = os.environ.get("BENCH_POOL") == "1"
 LG_CODE = "131024"  # 中央区: its own municipality, apart from the inbox data
 PROCEDURE = "jidou_teate_genkyo"
@@ -148,7 +154,7 @@ def _read(path: str) -> tuple[str, bytes, dt.datetime]:
 # --- the work of one process (started with "spawn": each sets up Django itself) ----------------
 
 
-def _child(mode: str, paths: list[str], barrier, results, profile: bool) -> None:
+def _child(mode: str, paths: list[str], barrier, results, profile: bool, phases: bool) -> None:
     import django
 
     django.setup()
@@ -178,6 +184,7 @@ def _child(mode: str, paths: list[str], barrier, results, profile: bool) -> None
             raise RuntimeError("profiled: check inline")
 
         checking._checking_thread = no_thread
+    timers = _phase_timers() if phases else None
     barrier.wait()
     started = time.time()
     cpu = time.process_time()
@@ -205,8 +212,88 @@ def _child(mode: str, paths: list[str], barrier, results, profile: bool) -> None
             "statements": statements[0],
             "cpu": cpu,
             "server_cpu": server_cpu,
+            "phases": timers.report(len(paths), cpu) if timers is not None else None,
         }
     )
+
+
+class _Timers:
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    def wrap(self, owner, name: str, label: str) -> None:
+        """Time `owner.name` (a module function or a class's method) under `label`."""
+        original = getattr(owner, name)
+        seconds = self.seconds
+        seconds.setdefault(label, 0.0)
+
+        def timed(*args, **kwargs):
+            started = time.thread_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                seconds[label] += time.thread_time() - started
+
+        setattr(owner, name, timed)
+
+    def report(self, packages: int, cpu: float) -> list[tuple[str, float]]:
+        rows = [("all (process CPU, inline)", cpu)] + list(self.seconds.items())
+        return [(label, 1000 * value / packages) for label, value in rows]
+
+
+def _phase_timers() -> _Timers:
+    """Timers around the phases of the intake, checked inline (one thread: thread_time is the
+    process's CPU time). Labels are indented under the phase that calls them."""
+    from django.core.files.storage import default_storage
+    from django.db.models import query
+
+    from madoguchi.analytics import maintenance
+    from madoguchi.applications import lifecycle
+    from madoguchi.channels.mynaportal import checking, intake, writing
+    from madoguchi.identity import jpki
+
+    def no_thread():
+        raise RuntimeError("phases: check inline")
+
+    checking._checking_thread = no_thread
+    timers = _Timers()
+    inserts = {}  # model → label, in the order the rows are shown
+
+    def insert(model: str, indent: str) -> None:
+        inserts[model] = f"{indent}INSERT {model}"
+        timers.seconds[inserts[model]] = 0.0
+
+    timers.wrap(checking, "check_one", "checking (per package)")
+    timers.wrap(checking, "open_package", "  open the ZIP (baseline)")
+    timers.wrap(jpki, "verify_package", "  verify the signature (baseline)")
+    timers.wrap(checking, "parse_element", "  parse the application data")
+    timers.wrap(intake, "_existing_applications", "duplicate lookups (2 per batch)")
+    timers.wrap(intake, "_prepare", "mapping onto the form")
+    timers.wrap(intake, "_resolve_quarantines", "quarantine entries resolved")
+    timers.wrap(writing, "write_applications", "writing (one transaction per batch)")
+    timers.wrap(writing.serial_links, "atena_numbers_for", "  番号紐付 lookup")
+    insert("OutboxMessage", "  ")
+    timers.wrap(lifecycle, "receive", "  lifecycle.receive")
+    for model in ("Application", "Attachment", "AnswerRevision", "DepartmentProgress"):
+        insert(model, "    ")
+    default_storage._setup()
+    timers.wrap(type(default_storage._wrapped), "save", "    attachment files")
+    insert("ApplicationEvent", "    ")
+    timers.wrap(lifecycle, "announce", "    events announced (receivers)")
+    timers.wrap(maintenance, "fold_events", "      KPI fold")
+    insert("ApplicationFact", "        ")
+    original = query.QuerySet.bulk_create
+
+    def bulk_create(self, objs, *args, **kwargs):
+        label = inserts.get(self.model.__name__) or f"INSERT {self.model.__name__}"
+        started = time.thread_time()
+        try:
+            return original(self, objs, *args, **kwargs)
+        finally:
+            timers.seconds[label] = timers.seconds.get(label, 0.0) + time.thread_time() - started
+
+    query.QuerySet.bulk_create = bulk_create
+    return timers
 
 
 def _backend_pid() -> int:
@@ -263,7 +350,15 @@ def _import(municipality, paths: list[str]) -> int:
     return imported
 
 
-def _run(mode: str, paths: list[str], processes: int, *, verify_workers: int = 0, profile=False):
+def _run(
+    mode: str,
+    paths: list[str],
+    processes: int,
+    *,
+    verify_workers: int = 0,
+    profile=False,
+    phases=False,
+):
     """Run `mode` over `paths` split among `processes` processes; (packages/s, ok, statements
     per package, load average before, after)."""
     context = multiprocessing.get_context("spawn")
@@ -273,7 +368,10 @@ def _run(mode: str, paths: list[str], processes: int, *, verify_workers: int = 0
     results = context.Queue()
     load_before = os.getloadavg()
     children = [
-        context.Process(target=_child, args=(mode, share, barrier, results, profile and i == 0))
+        context.Process(
+            target=_child,
+            args=(mode, share, barrier, results, profile and i == 0, phases and i == 0),
+        )
         for i, share in enumerate(shares)
     ]
     for child in children:
@@ -294,6 +392,7 @@ def _run(mode: str, paths: list[str], processes: int, *, verify_workers: int = 0
         "cpu_ms": 1000 * sum(r["cpu"] for r in reports) / len(paths),
         "server_ms": None if None in server else 1000 * sum(server) / len(paths),
         "load": f"{_load(load_before)} → {_load(load_after)}",
+        "phases": next((r["phases"] for r in reports if r["phases"]), None),
     }
 
 
@@ -389,7 +488,13 @@ def main() -> None:
                 got = _run("import", paths, 1, verify_workers=processes)
                 label = f"pull mode, 1 writer + {processes} verification workers"
             else:
-                got = _run("import", paths, processes, profile=PROFILE and index == 0)
+                got = _run(
+                    "import",
+                    paths,
+                    processes,
+                    profile=PROFILE and index == 0,
+                    phases=PHASES and processes == 1 and index == 0,
+                )
                 label = f"N={processes} intake (inline verification)"
             ratio = got["rate"] / base["rate"]
             # In pull mode the verification processes' CPU time cannot be read (they are
@@ -407,6 +512,10 @@ def main() -> None:
                 ),
                 flush=True,
             )
+            if got["phases"]:
+                print("CPU time per package by phase (thread_time, checked inline):")
+                for phase, ms in got["phases"]:
+                    print(f"  {phase:<42} {ms:6.3f} ms")
             report.emit(
                 "mynaportal",
                 f"intake, {label} (packages/s)",
