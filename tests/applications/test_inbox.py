@@ -359,6 +359,54 @@ def test_a_common_gram_is_left_to_the_date_index_a_rare_one_to_the_grams(
     assert set(common) == set(tanaka) and set(rare) == {washio}
 
 
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the grams are PostgreSQL's")
+def test_the_grams_condition_alone_holds_the_departments_procedures(
+    handler, procedure, short_names
+):
+    """A search by its grams leaves the scope's plain `procedure_id IN (...)` out of the rows'
+    and the counts' statements: the grams' condition holds the department's procedures (the
+    (procedure, grams) index's first column), and with both the planner also read the
+    procedure index's every entry of the department. The same rows, with a procedure of the
+    filter too."""
+    from django.test.utils import CaptureQueriesContext
+
+    department = kodomo(procedure)
+    second = make_procedure(procedure.municipality, slug="k2")  # the department's too
+    tamura = make_app(second, name="田村　蓮", kana="タムラ　レン")
+    found = {short_names["yamada"], short_names["tanaka"], tamura}
+    f = _filter(q="田")
+    qs = inbox_queryset(handler, department, f)
+    assert _uses_grams(qs) and '"procedure_id" IN' not in str(qs.query)
+    assert set(qs) == found
+    with CaptureQueriesContext(connection) as captured:
+        page = inbox_page(handler, department, f)
+    searches = [q["sql"] for q in captured.captured_queries if "search_grams" in q["sql"]]
+    assert len(searches) == 2  # the rows and the counts
+    assert not any('"procedure_id" IN' in sql or '"procedure_id" = ' in sql for sql in searches)
+    assert {r.pk for r in page.rows} == {a.pk for a in found} and page.total == 3
+    assert page.counts_by_status[Status.RECEIVED] == 3
+
+    one = _filter(q="田", procedure=second.pk)
+    assert set(inbox_queryset(handler, department, one)) == {tamura}
+    assert inbox_page(handler, department, one).total == 1
+    # Another department's procedure (its 田村 would match): nothing, as without a search.
+    zeimu = Procedure.objects.get(municipality=procedure.municipality, slug="z")
+    other = _filter(q="田", procedure=zeimu.pk)
+    assert list(inbox_queryset(handler, department, other)) == []
+    assert inbox_page(handler, department, other).total == 0
+    # Without the grams (a common gram), the scope's condition stays.
+    common = inbox._apply_filters(
+        inbox.inbox_scope(handler, department),
+        handler,
+        f,
+        grams_below=0.0,
+        procedure_ids=inbox.department_procedures(department),
+    )
+    assert not _uses_grams(common) and '"procedure_id" IN' in str(common.query)
+    assert set(common) == found
+
+
 NAME_PARTS = ["山田", "田中", "花子", "美咲", "鷲尾", "林", "髙橋", "さき", "ミサ", "蓮", "Ann"]
 KANA_PARTS = [
     "ヤマダ",

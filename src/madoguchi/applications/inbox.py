@@ -29,7 +29,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections
 from django.db.models import BooleanField, Count, Expression, F, Q, QuerySet, Value
 from django.db.models.functions import StrIndex
-from django.db.models.lookups import GreaterThan
+from django.db.models.lookups import GreaterThan, In
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -478,7 +478,16 @@ def _apply_filters(
 ) -> QuerySet:
     """`procedure_ids`: those of the scope (a department's), for the search's index;
     `grams_below`: see search_q (default COMMON_GRAM_SHARE, for the rows of a page)."""
-    if f.procedure:
+    if f.procedure and procedure_ids is not None:
+        procedure_ids = [p for p in procedure_ids if p == f.procedure]
+    if grams_below is None:
+        grams_below = COMMON_GRAM_SHARE
+    by_grams = procedure_ids is not None and _searches_by_grams(f.q, grams_below)
+    if by_grams:
+        # The grams' condition holds the scope's procedures (and the filter's one), as the
+        # first column of the (procedure, grams) GIN index: see _without_procedure_scope.
+        qs = _without_procedure_scope(qs, procedure_ids)
+    elif f.procedure:
         qs = qs.filter(procedure_id=f.procedure)
     if with_status and f.statuses:
         qs = qs.filter(status__in=f.statuses)
@@ -494,13 +503,39 @@ def _apply_filters(
         qs = qs.filter(assigned_to__isnull=True)
     if f.overdue:
         qs = qs.filter(due_at__lt=timezone.now()).exclude(status__in=FINISHED_STATUSES)
-    if f.procedure and procedure_ids is not None:
-        procedure_ids = [p for p in procedure_ids if p == f.procedure]
-    if grams_below is None:
-        grams_below = COMMON_GRAM_SHARE
     search = search_q(f.q, grams_below=grams_below, procedure_ids=procedure_ids)
     if search is not None:
         qs = qs.filter(search)
+    return qs
+
+
+def _searches_by_grams(text: str, grams_below: float) -> bool:
+    """Whether search_q(text, grams_below=...) adds the grams' condition (a name search)."""
+    text = unicodedata.normalize("NFKC", text or "").strip()
+    return search_kind(text) == "name" and _gram_alternatives(text, grams_below) is not None
+
+
+def _without_procedure_scope(qs: QuerySet, procedure_ids: list[int]) -> QuerySet:
+    """`qs` without its `procedure_id IN (...)` (inbox_scope's) when the search's grams'
+    condition restricts the rows to `procedure_ids` (part of those) by itself: then only the
+    (procedure, grams) GIN index finds the candidates. With the plain condition there too,
+    the planner ANDs that index's bitmap with the procedure index's, every application of
+    the department (118,000 entries, 1M bench, 「山田」: 45 of its 75 ms), believing the two
+    conditions independent. The rows are the same: the grams' condition holds
+    `procedure_id + 0 = ANY(procedure_ids)`, and a procedure belongs to one municipality
+    (the scope's other condition stays)."""
+    allowed = set(procedure_ids)
+    qs = qs.all()
+    where = qs.query.where
+    where.children = [
+        child
+        for child in where.children
+        if not (
+            isinstance(child, In)
+            and getattr(getattr(child.lhs, "target", None), "name", None) == "procedure"
+            and allowed <= set(child.rhs)
+        )
+    ]
     return qs
 
 
