@@ -9,17 +9,28 @@ A membership without a department covers the whole municipality.
 
 from django.db.models import Q
 
+from madoguchi.core.prepared import PreparedQuery
+
 from .models import Department, Municipality, StaffMembership
 
 Role = StaffMembership.Role
 
+# Read at every staff request: its SQL compiled once per process (madoguchi.core.prepared).
+_memberships = PreparedQuery(
+    StaffMembership,
+    lambda user: StaffMembership.objects.filter(user=user).select_related("department"),
+    ("user",),
+)
+
 
 def memberships(user) -> list[StaffMembership]:
+    """The user's memberships, with their departments, read once per request (kept on the
+    user object, which lives for the request)."""
     if not getattr(user, "is_authenticated", False):
         return []
     cached = getattr(user, "_madoguchi_memberships", None)
     if cached is None:
-        cached = list(StaffMembership.objects.filter(user=user).select_related("department"))
+        cached = _memberships.objects(user=user.pk)
         user._madoguchi_memberships = cached
     return cached
 

@@ -1,0 +1,128 @@
+"""A query of fixed shape whose SQL is compiled once per process and database, then run with
+new values.
+
+Compiling a queryset is most of the CPU time of the small statements every staff page runs
+(the user's memberships, the procedures of the filter's list, the staff of the bulk form):
+0.3-0.9 ms each, for statements PostgreSQL answers in 0.1-0.2 ms. The rows are always read
+from the database (nothing is cached but the SQL text), so a change is seen at the next
+request in every process.
+
+`build(**values)` returns the queryset for the values named in `names` (ints: ids). It is
+called once per shape with a distinct negative placeholder for each value (no real id is
+negative), the placeholders are found among the compiled parameters and replaced by the real
+values at each run. A value that does not end up as one parameter of its own (a placeholder
+folded into an expression, or used twice in a way the compiler rewrites) is refused when the
+SQL is compiled, so a query that cannot be prepared fails loudly in its tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db import connections, router
+from django.db.models.query import get_related_populators
+
+# Negative (no real id is) and within a 32-bit integer column's range (the ORM drops an
+# equality with a value out of it).
+_PLACEHOLDER_BASE = -2_000_000_000
+
+
+class PreparedQuery:
+    def __init__(self, model, build: Callable, names: tuple[str, ...]):
+        self.model = model
+        self.build = build
+        self.names = names
+        self._compiled: dict = {}
+
+    def _compile(self, connection, shape: dict):
+        placeholders: dict[int, str] = {}
+        arguments: dict = {}
+        counter = 0
+        for name in self.names:
+            count = shape.get(name)
+            if count is None:  # a single value
+                counter += 1
+                placeholders[_PLACEHOLDER_BASE - counter] = name
+                arguments[name] = _PLACEHOLDER_BASE - counter
+            else:  # a list of `count` values
+                values = []
+                for index in range(count):
+                    counter += 1
+                    placeholders[_PLACEHOLDER_BASE - counter] = (name, index)
+                    values.append(_PLACEHOLDER_BASE - counter)
+                arguments[name] = values
+        queryset = self.build(**arguments)
+        compiler = queryset.query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        slots = []
+        seen = set()
+        for param in params:
+            slot = placeholders.get(param) if isinstance(param, int) else None
+            if slot is not None:
+                seen.add(slot)
+            slots.append(slot)
+        if seen != set(placeholders.values()):
+            raise ValueError(f"placeholders missing from the compiled SQL: {sql}")
+        select, klass_info = compiler.select, compiler.klass_info
+        compiled = {
+            "sql": sql,
+            "params": list(params),
+            "slots": slots,
+            "converters": compiler.get_converters([s[0] for s in select[: compiler.col_count]]),
+        }
+        if klass_info is not None:
+            start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+            compiled["init_list"] = [f[0].target.attname for f in select[start:end]]
+            compiled["fields"] = (start, end)
+            compiled["populators"] = get_related_populators(klass_info, select, connection.alias)
+        return compiled
+
+    def _run(self, values: dict):
+        connection = connections[router.db_for_read(self.model)]
+        shape = {name: len(value) for name, value in values.items() if isinstance(value, list)}
+        key = (connection.alias, connection.vendor, tuple(sorted(shape.items())))
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compiled[key] = self._compile(connection, shape)
+        params = []
+        for param, slot in zip(compiled["params"], compiled["slots"], strict=True):
+            if slot is None:
+                params.append(param)
+            elif isinstance(slot, tuple):
+                params.append(values[slot[0]][slot[1]])
+            else:
+                params.append(values[slot])
+        with connection.cursor() as cursor:
+            cursor.execute(compiled["sql"], params)
+            rows = cursor.fetchall()
+        converters = compiled["converters"]
+        if converters:
+            # As the compiler applies them, with this thread's connection.
+            converted = []
+            for row in rows:
+                row = list(row)
+                for position, (functions, expression) in converters.items():
+                    value = row[position]
+                    for function in functions:
+                        value = function(value, expression, connection)
+                    row[position] = value
+                converted.append(tuple(row))
+            rows = converted
+        return connection, compiled, rows
+
+    def rows(self, **values) -> list[tuple]:
+        """The rows of a values_list() query, as tuples."""
+        _connection, _compiled, rows = self._run(values)
+        return rows
+
+    def objects(self, **values) -> list:
+        """Model instances, with the related objects of select_related, as the ORM makes them."""
+        connection, compiled, rows = self._run(values)
+        start, end = compiled["fields"]
+        init_list, populators = compiled["init_list"], compiled["populators"]
+        result = []
+        for row in rows:
+            instance = self.model.from_db(connection.alias, init_list, row[start:end])
+            for populator in populators:
+                populator.populate(row, instance)
+            result.append(instance)
+        return result
