@@ -5,6 +5,7 @@ actions are an ordinary POST form (works without JavaScript); the result summary
 once on the inbox after the redirect (post/redirect/get)."""
 
 from html import escape as html_escape
+from typing import NamedTuple
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
@@ -31,6 +32,7 @@ from madoguchi.audit.log import log_access
 from madoguchi.audit.models import AccessLog
 from madoguchi.catalog.models import Procedure
 from madoguchi.core.boundary import parse_db_int
+from madoguchi.core.prepared import PreparedQuery
 from madoguchi.tenants.decorators import staff_required
 from madoguchi.tenants.permissions import memberships, staff_departments
 
@@ -124,16 +126,48 @@ def _has_several_departments(user, known: list) -> bool:
     return len({m.department_id for m in rows}) > 1
 
 
-def _procedures_for(user, department):
-    """The procedures of the filter's list (only what the list shows: a procedure row
-    carries its whole public description)."""
+class ProcedureChoice(NamedTuple):
+    """A procedure of the filter's list (only what the list shows: a procedure row carries
+    its whole public description)."""
+
+    pk: int
+    name: str
+
+
+def _department_procedures(department):
+    return (
+        Procedure.objects.filter(departments=department)
+        .order_by("reading", "pk")
+        .values_list("pk", "name")
+    )
+
+
+def _departments_procedures(departments):
+    return (
+        Procedure.objects.filter(departments__in=departments)
+        .distinct()
+        .order_by("reading", "pk")
+        .values_list("pk", "name", "reading")
+    )
+
+
+# Their SQL compiled once per process (madoguchi.core.prepared): built at every display of
+# the inbox; the rows are read each time.
+_procedures_of_department = PreparedQuery(Procedure, _department_procedures, ("department",))
+_procedures_of_departments = PreparedQuery(Procedure, _departments_procedures, ("departments",))
+
+
+def _procedures_for(user, department) -> list[ProcedureChoice]:
+    """The procedures of the filter's list: those of `department`, else of every department
+    whose inbox the user may open."""
     if department is not None:
-        procedures = Procedure.objects.filter(departments=department)
+        rows = _procedures_of_department.rows(department=department.pk)
     else:
-        departments = staff_departments(user)
-        procedures = Procedure.objects.filter(departments__in=[d.pk for d in departments])
-        procedures = procedures.distinct()
-    return procedures.only("pk", "name", "reading").order_by("reading", "pk")
+        departments = [d.pk for d in staff_departments(user)]
+        if not departments:
+            return []
+        rows = _procedures_of_departments.rows(departments=departments)
+    return [ProcedureChoice(row[0], row[1]) for row in rows]
 
 
 def escape(value) -> str:
@@ -148,6 +182,8 @@ def _rows_html(rows, *, can_handle: bool, procedure_names: dict[int, str]) -> st
     template escaped it. `procedure_names`: those of the filter's list; a procedure not in it
     (a municipality-wide member's procedure of no department) is read here."""
     now = timezone.now()
+    # The active time zone once for the page (timezone.localtime looks it up per value).
+    zone = timezone.get_current_timezone()
     detail = reverse("staff:application_detail", args=[0])[: -len("0/")]
     statuses = {value: escape(str(label)) for value, label in Status.choices}
     channels = {value: escape(str(label)) for value, label in Channel.choices}
@@ -190,12 +226,10 @@ def _rows_html(rows, *, can_handle: bool, procedure_names: dict[int, str]) -> st
             )
         assignee = escape(row.assignee_name)
         submitted = (
-            timezone.localtime(row.submitted_at).strftime("%Y/%m/%d %H:%M")
-            if row.submitted_at
-            else ""
+            row.submitted_at.astimezone(zone).strftime("%Y/%m/%d %H:%M") if row.submitted_at else ""
         )
         if row.due_at:
-            due = timezone.localtime(row.due_at).strftime("%Y/%m/%d")
+            due = row.due_at.astimezone(zone).strftime("%Y/%m/%d")
             if overdue:
                 due += f' <strong class="staff-overdue">{overdue_label}</strong>'
         else:
@@ -224,7 +258,7 @@ def inbox(request, department_id=None):
     user = request.user
     department = get_department(user, department_id) if department_id is not None else None
     inbox_filter = InboxFilter.from_query(request.GET)
-    procedures = list(_procedures_for(user, department))
+    procedures = _procedures_for(user, department)
     page = inbox_page(
         user,
         department,
