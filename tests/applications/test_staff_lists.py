@@ -121,3 +121,61 @@ def test_the_combined_inbox_lists_the_procedures_of_every_department(
         (str(procedure.pk), "テスト手続"),
         (str(both.pk), "両方"),
     ]
+
+
+MEMBERSHIP_SETS = [
+    [("admin", None)],
+    [("handler", "kodomo")],
+    [("viewer", "zeimu")],
+    [("form_editor", "kodomo")],
+    [("form_editor", None), ("viewer", "zeimu")],
+    [("handler", "kodomo"), ("viewer", "zeimu"), ("other:handler", "kodomo")],
+    [("other:admin", None), ("handler", "zeimu")],
+    [("other:viewer", None)],
+]
+
+
+@pytest.mark.parametrize("memberships", MEMBERSHIP_SETS)
+def test_the_review_screen_shows_exactly_what_visible_applications_allows(
+    django_user_model, procedure, other_procedure, memberships
+):
+    """get_visible_application (its SQL compiled once per kind of memberships) against
+    applications.permissions.visible_applications, for every application."""
+    from django.http import Http404
+
+    from madoguchi.applications.models import Status
+    from madoguchi.applications.permissions import visible_applications
+
+    municipality, other = procedure.municipality, other_procedure.municipality
+    taxes = make_procedure(municipality, slug="taxes", department_code="zeimu")
+    both = make_procedure(municipality, slug="both", department_code="kodomo")
+    both.departments.add(Department.objects.get(municipality=municipality, code="zeimu"))
+    applications = [make_app(p) for p in (procedure, taxes, both, other_procedure)]
+    applications.append(make_app(procedure, status=Status.DRAFT))
+    user = django_user_model.objects.create_user("someone")
+    for role, code in memberships:
+        place = other if role.startswith("other:") else municipality
+        department = (
+            Department.objects.get_or_create(municipality=place, code=code)[0] if code else None
+        )
+        StaffMembership.objects.create(
+            user=user, municipality=place, department=department, role=role.split(":")[-1]
+        )
+    for application in applications:
+        user = django_user_model.objects.get(pk=user.pk)  # memberships read again
+        expected = visible_applications(user).filter(pk=application.pk).exists()
+        if application.pk % 2:
+            _new_process()
+        try:
+            found = common.get_visible_application(user, application.pk)
+        except Http404:
+            found = None
+        assert (found is not None) == expected, (memberships, application.procedure.slug)
+        if found is not None:
+            assert found == application
+            assert found.procedure == application.procedure
+            assert found.municipality_id == application.municipality_id
+            assert found.form_version.pk == application.form_version_id
+            assert found.answers == application.answers
+    with pytest.raises(Http404):
+        common.get_visible_application(user, 10**9)

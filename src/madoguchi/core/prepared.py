@@ -7,7 +7,9 @@ Compiling a queryset is most of the CPU time of the small statements every staff
 from the database (nothing is cached but the SQL text), so a change is seen at the next
 request in every process.
 
-`build(**values)` returns the queryset for the values named in `names` (ints: ids). It is
+`build(**values)` returns the queryset for the values named in `names` (ints: ids; a list
+of ids is compiled per length). A query whose structure depends on more than that takes a
+`shape` (any hashable, passed first to `build`: `build(shape, **values)`). It is
 called once per shape with a distinct negative placeholder for each value (no real id is
 negative), the placeholders are found among the compiled parameters and replaced by the real
 values at each run. A value that does not end up as one parameter of its own (a placeholder
@@ -33,7 +35,7 @@ class PreparedQuery:
         self.names = names
         self._compiled: dict = {}
 
-    def _compile(self, connection, shape: dict):
+    def _compile(self, connection, shape: dict, structure):
         placeholders: dict[int, str] = {}
         arguments: dict = {}
         counter = 0
@@ -50,7 +52,9 @@ class PreparedQuery:
                     placeholders[_PLACEHOLDER_BASE - counter] = (name, index)
                     values.append(_PLACEHOLDER_BASE - counter)
                 arguments[name] = values
-        queryset = self.build(**arguments)
+        queryset = (
+            self.build(**arguments) if structure is None else self.build(structure, **arguments)
+        )
         compiler = queryset.query.get_compiler(connection=connection)
         sql, params = compiler.as_sql()
         slots = []
@@ -76,13 +80,16 @@ class PreparedQuery:
             compiled["populators"] = get_related_populators(klass_info, select, connection.alias)
         return compiled
 
-    def _run(self, values: dict):
+    def _run(self, values: dict, structure=None):
         connection = connections[router.db_for_read(self.model)]
         shape = {name: len(value) for name, value in values.items() if isinstance(value, list)}
-        key = (connection.alias, connection.vendor, tuple(sorted(shape.items())))
+        key = (connection.alias, connection.vendor, tuple(sorted(shape.items())), structure)
         compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[key] = self._compile(connection, shape)
+            compiled = self._compile(connection, shape, structure)
+            if len(self._compiled) >= 256:  # shapes are few; never grows without bound
+                self._compiled.clear()
+            self._compiled[key] = compiled
         params = []
         for param, slot in zip(compiled["params"], compiled["slots"], strict=True):
             if slot is None:
@@ -109,14 +116,14 @@ class PreparedQuery:
             rows = converted
         return connection, compiled, rows
 
-    def rows(self, **values) -> list[tuple]:
+    def rows(self, shape=None, **values) -> list[tuple]:
         """The rows of a values_list() query, as tuples."""
-        _connection, _compiled, rows = self._run(values)
+        _connection, _compiled, rows = self._run(values, shape)
         return rows
 
-    def objects(self, **values) -> list:
+    def objects(self, shape=None, **values) -> list:
         """Model instances, with the related objects of select_related, as the ORM makes them."""
-        connection, compiled, rows = self._run(values)
+        connection, compiled, rows = self._run(values, shape)
         start, end = compiled["fields"]
         init_list, populators = compiled["init_list"], compiled["populators"]
         result = []
