@@ -1,7 +1,7 @@
 """Helpers shared by the staff views."""
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import Q
 from django.http import Http404
 
 from madoguchi.applications.models import Application
@@ -95,13 +95,28 @@ def get_visible_application(user, pk: int) -> Application:
     return found[0]
 
 
+_procedure_departments = PreparedQuery(
+    Department, lambda procedure: Department.objects.filter(procedures=procedure), ("procedure",)
+)
+
+
+def procedure_departments(application) -> list[Department]:
+    """The departments of the application's procedure (as procedure.departments.all() in
+    their order), read once per request (kept on the application) with SQL compiled once
+    per process (core.prepared)."""
+    cached = getattr(application, "_madoguchi_departments", None)
+    if cached is None:
+        cached = _procedure_departments.objects(procedure=application.procedure_id)
+        application._madoguchi_departments = cached
+    return cached
+
+
 def can_handle_loaded(user, application) -> bool:
     """applications.permissions.can_handle for an application already read: 管理者 of its
     municipality, or 担当者 of one of its procedure's departments (the user's memberships
-    are kept for the request; the procedure's departments are prefetched here and used
-    again by the screen), without that function's EXISTS query."""
-    prefetch_related_objects([application.procedure], "departments")
-    departments = {d.pk for d in application.procedure.departments.all()}
+    are kept for the request; the procedure's departments are read here and used again by
+    the screen), without that function's EXISTS query."""
+    departments = {d.pk for d in procedure_departments(application)}
     return any(
         m.role in HANDLING_ROLES
         and m.municipality_id == application.municipality_id

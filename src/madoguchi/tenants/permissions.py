@@ -85,9 +85,11 @@ def staff_departments(user) -> list[Department]:
     return list(found)
 
 
-def handled_departments(user, application) -> list[Department]:
-    """The application's departments on whose behalf the user may record progress."""
-    departments = list(application.procedure.departments.all())
+def handled_departments(user, application, departments=None) -> list[Department]:
+    """The application's departments on whose behalf the user may record progress
+    (`departments`: those of its procedure, when the caller has read them)."""
+    if departments is None:
+        departments = list(application.procedure.departments.all())
     result = []
     for department in departments:
         for m in memberships(user):
