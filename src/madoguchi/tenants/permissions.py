@@ -59,6 +59,19 @@ def application_scope(user, *, roles: set[str]) -> Q:
     return scope
 
 
+# Read by the inbox, the department chooser and the export form: SQL compiled once per
+# process and number of departments and municipalities (core.prepared).
+_departments = PreparedQuery(
+    Department,
+    lambda ids, municipalities: (
+        Department.objects.filter(Q(pk__in=ids) | Q(municipality_id__in=municipalities))
+        .select_related("municipality")
+        .order_by("municipality__lg_code", "code")
+    ),
+    ("ids", "municipalities"),
+)
+
+
 def staff_departments(user) -> list[Department]:
     """Departments whose inbox the user may open (all of the municipality for a
     municipality-wide membership)."""
@@ -75,10 +88,10 @@ def staff_departments(user) -> list[Department]:
             municipality_ids.add(m.municipality_id)
         else:
             ids.add(m.department_id)
-    found = list(
-        Department.objects.filter(Q(pk__in=ids) | Q(municipality_id__in=municipality_ids))
-        .select_related("municipality")
-        .order_by("municipality__lg_code", "code")
+    found = (
+        _departments.objects(ids=sorted(ids), municipalities=sorted(municipality_ids))
+        if ids or municipality_ids
+        else []
     )
     if getattr(user, "is_authenticated", False):
         user._madoguchi_staff_departments = found
