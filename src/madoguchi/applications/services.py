@@ -25,6 +25,7 @@ from .lifecycle import (
     CORRECTION_KEY,
     ApplicationStateError,
     IncompleteApplication,
+    PreparedLookup,
     applicant_from_answers,
     correction_request,
     editable_answers,
@@ -171,92 +172,6 @@ def _in(municipality, application: Application | None) -> Application | None:
     return application
 
 
-class _PreparedLookup:
-    """The first application of a fixed query, its SQL compiled once per process and
-    database and then run with new values.
-
-    Compiling a query whose rows bring the procedure and the form version along (about 70
-    columns) costs about 1 ms of CPU, five times the query itself, and the portal runs one at
-    every request of a resident. `build(**names)` returns the query for placeholder values
-    (a string per name, or the municipality id): they are found among the compiled
-    parameters and replaced by the real ones; rows become objects as the ORM makes them
-    (its converters, `from_db`, the related objects of `select_related`)."""
-
-    MUNICIPALITY = -7340117  # the municipality id's placeholder (no real id is negative)
-
-    def __init__(self, build):
-        self.build = build
-        self._compiled: dict = {}
-
-    def _compile(self, connection):
-        from django.db.models.query import get_related_populators
-
-        names = ["token"]
-        placeholders = {f"\x00{name}\x00": name for name in names}
-        queryset = self.build(
-            municipality=self.MUNICIPALITY, **{v: k for k, v in placeholders.items()}
-        )
-        queryset = queryset if queryset.ordered else queryset.order_by("pk")
-        query = queryset[:1].query
-        compiler = query.get_compiler(connection=connection)
-        sql, params = compiler.as_sql()
-        slots = []
-        for param in params:
-            if isinstance(param, str) and param in placeholders:
-                slots.append(placeholders[param])
-            elif param == self.MUNICIPALITY and isinstance(param, int):
-                slots.append("municipality")
-            else:
-                slots.append(None)
-        select, klass_info = compiler.select, compiler.klass_info
-        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-        compiled = {
-            "sql": sql,
-            "params": list(params),
-            "slots": slots,
-            "converters": compiler.get_converters([s[0] for s in select[: compiler.col_count]]),
-            "model": klass_info["model"],
-            "init_list": [f[0].target.attname for f in select[start:end]],
-            "fields": (start, end),
-            "populators": get_related_populators(klass_info, select, connection.alias),
-        }
-        self._compiled[(connection.alias, connection.vendor)] = compiled
-        return compiled
-
-    def first(self, municipality, token: str) -> Application | None:
-        from django.db import connections, router
-
-        connection = connections[router.db_for_read(Application)]
-        compiled = self._compiled.get((connection.alias, connection.vendor))
-        if compiled is None:
-            compiled = self._compile(connection)
-        values = {"municipality": getattr(municipality, "pk", municipality), "token": token}
-        params = [
-            param if slot is None else values[slot]
-            for param, slot in zip(compiled["params"], compiled["slots"], strict=True)
-        ]
-        with connection.cursor() as cursor:
-            cursor.execute(compiled["sql"], params)
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        if compiled["converters"]:
-            # As the compiler applies them, with this thread's connection.
-            row = list(row)
-            for position, (converters, expression) in compiled["converters"].items():
-                value = row[position]
-                for converter in converters:
-                    value = converter(value, expression, connection)
-                row[position] = value
-        start, end = compiled["fields"]
-        application = compiled["model"].from_db(
-            connection.alias, compiled["init_list"], row[start:end]
-        )
-        for populator in compiled["populators"]:
-            populator.populate(row, application)
-        return application
-
-
 def _draft_query(municipality, token):
     return (
         Application.objects.for_municipality(municipality)
@@ -285,24 +200,30 @@ def _submitted_query(municipality, token):
     )
 
 
-_find_draft = _PreparedLookup(_draft_query)
-_find_editable = _PreparedLookup(_editable_query)
-_find_submitted = _PreparedLookup(_submitted_query)
+_find_draft = PreparedLookup(_draft_query)
+_find_editable = PreparedLookup(_editable_query)
+_find_submitted = PreparedLookup(_submitted_query)
 
 
 def find_draft(municipality, token: str) -> Application | None:
-    return _in(municipality, _find_draft.first(municipality, token_digest(token)))
+    return _in(
+        municipality, _find_draft.first(municipality=municipality, token=token_digest(token))
+    )
 
 
 def find_editable(municipality, token: str) -> Application | None:
     """The application the resident may edit with the multi-step form: a draft by its resume
     token, or an application returned for correction (要再申請) by its status token — whoever
     holds the status link may correct and resubmit, so no second secret is needed."""
-    return _in(municipality, _find_editable.first(municipality, token_digest(token)))
+    return _in(
+        municipality, _find_editable.first(municipality=municipality, token=token_digest(token))
+    )
 
 
 def find_by_status_token(municipality, token: str) -> Application | None:
-    return _in(municipality, _find_submitted.first(municipality, token_digest(token)))
+    return _in(
+        municipality, _find_submitted.first(municipality=municipality, token=token_digest(token))
+    )
 
 
 @transaction.atomic
