@@ -143,14 +143,36 @@ class Meter:
         self.sql: dict[str, list[int]] = defaultdict(list)
         self.statements = 0
         self.recording = True
+        # SUBMISSION_BENCH_SQL=1: the statements of the first measured journey, per request.
+        self.log: list[str] | None = [] if os.environ.get("SUBMISSION_BENCH_SQL") else None
+        self.printed: set[str] = set()
+        # SUBMISSION_BENCH_PROFILE_KIND=送信 (comma-separated kinds): cProfile of those
+        # requests alone, printed at the end (cumulative, top 60).
+        self.profilers = {
+            kind: cProfile.Profile(time.process_time)
+            for kind in filter(None, os.environ.get("SUBMISSION_BENCH_PROFILE_KIND", "").split(","))
+        }
 
     def __call__(self, execute, sql, params, many, context):
         self.statements += 1
+        if self.log is not None and self.recording:
+            self.log.append(sql)
         return execute(sql, params, many, context)
 
     def request(self, kind: str, call):
         statements, start = self.statements, time.process_time()
+        logged = len(self.log) if self.log is not None else 0
+        profiler = self.profilers.get(kind) if self.recording else None
+        if profiler is not None:
+            profiler.enable()
         response = call()
+        if profiler is not None:
+            profiler.disable()
+        if self.log is not None and self.recording and kind not in self.printed:
+            self.printed.add(kind)
+            print(f"-- {kind}: {self.statements - statements} statements")
+            for sql in self.log[logged:]:
+                print(f"   {sql[:300]}")
         if self.recording:
             self.cpu[kind].append((time.process_time() - start) * 1000)
             self.sql[kind].append(self.statements - statements)
@@ -342,6 +364,11 @@ def main() -> None:
         )
     if sampler:
         sampler.print(int(os.environ.get("SUBMISSION_BENCH_SAMPLE_TOP", "60")))
+    for kind, kind_profiler in meter.profilers.items():
+        import pstats
+
+        print(f"  cProfile of {kind}")
+        pstats.Stats(kind_profiler).sort_stats("cumulative").print_stats(60)
     mix_cpu = [c for c, _s in totals["mix"]]
     report.emit(
         "submission",
