@@ -626,8 +626,6 @@ def confirm(request, token):
     if application is None:
         return _expired(request)
     correcting = services.is_correction(application)
-    answers = _answers(application)
-    form, steps = _local_steps(application, *_visible_steps(application))
 
     rating_value = ""
     comment = ""
@@ -649,7 +647,8 @@ def confirm(request, token):
             return _state_error(request, exc.message)
         if correcting:
             return redirect("portal:receipt", request.municipality.lg_code, token)
-        if form.feedback and (rating is not None or comment):
+        # (The form's feedback switch is the same in every language.)
+        if application.form_version.form.feedback and (rating is not None or comment):
             services.record_feedback(application, rating=rating, comment=comment)
         return redirect("portal:receipt", request.municipality.lg_code, status_token)
 
@@ -657,6 +656,8 @@ def confirm(request, token):
     if problem is not None:
         # Not everything filled in yet (e.g. a step became visible): continue there.
         return redirect(_step_url(request, token, problem.step_key))
+    answers = _answers(application)
+    form, steps = _local_steps(application, *_visible_steps(application))
     sections = [
         {
             "title": section.title,
