@@ -81,3 +81,27 @@ def test_a_value_the_compiler_does_not_keep_is_refused(municipality):
     )
     with pytest.raises(ValueError, match="placeholders missing"):
         prepared.rows(municipality=municipality.pk)
+
+
+def test_first_with_a_string_value_and_an_instance_for_its_id(municipality, other_municipality):
+    for code, name in (("b", "second"), ("a", "first")):
+        Department.objects.create(municipality=municipality, code=code, name=name)
+    Department.objects.create(municipality=other_municipality, code="a", name="other")
+    prepared = PreparedQuery(
+        Department,
+        lambda municipality, code: Department.objects.filter(
+            municipality_id=municipality, code__gte=code
+        ).order_by("-code"),
+        ("municipality",),
+        strings=("code",),
+    )
+    # The first in the query's order, the string replaced at each run.
+    assert prepared.first(municipality=municipality, code="a").name == "second"
+    assert prepared.first(municipality=municipality.pk, code="b").name == "second"
+    assert prepared.first(municipality=other_municipality, code="a").name == "other"
+    assert prepared.first(municipality=other_municipality, code="b") is None
+    assert prepared.first(municipality=municipality, code="c") is None
+    assert len(prepared._compiled) == 1
+    with CaptureQueriesContext(connection) as captured:
+        assert prepared.first(municipality=municipality, code="b").code == "b"
+    assert len(captured) == 1 and "LIMIT 1" in captured[0]["sql"].upper()

@@ -47,6 +47,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from madoguchi.catalog.models import IdentityLevel, Procedure
+from madoguchi.core.prepared import PreparedQuery
 from madoguchi.jp.kana import search_key
 from madoguchi.outbox.delivery import enqueue_email
 from madoguchi.tenants.models import Department
@@ -627,101 +628,6 @@ def receive(municipality, items: list[Incoming], *, actor: Actor, stored: list[s
     return applications
 
 
-class PreparedLookup:
-    """The first application of a fixed query, its SQL compiled once per process and
-    database and then run with new values.
-
-    Compiling a query whose rows bring the procedure and the form version along (about 70
-    columns) costs about 1 ms of CPU, five times the query itself, and the portal runs one at
-    every request of a resident. `build(**names)` returns the query for placeholder values
-    (a string per name of `strings`, a negative number per name of `numbers`, such as a
-    municipality or an application id): they are found among the compiled parameters and
-    replaced by the real ones; rows become objects as the ORM makes them (its converters,
-    `from_db`, the related objects of `select_related`)."""
-
-    NUMBER = -7340117  # the first number placeholder (no real id is negative)
-
-    def __init__(self, build, *, strings=("token",), numbers=("municipality",)):
-        self.build = build
-        self.strings = tuple(strings)
-        self.numbers = tuple(numbers)
-        self._compiled: dict = {}
-
-    def _compile(self, connection):
-        from django.db.models.query import get_related_populators
-
-        texts = {f"\x00{name}\x00": name for name in self.strings}
-        numbers = {self.NUMBER - i: name for i, name in enumerate(self.numbers)}
-        queryset = self.build(
-            **{name: text for text, name in texts.items()},
-            **{name: number for number, name in numbers.items()},
-        )
-        queryset = queryset if queryset.ordered else queryset.order_by("pk")
-        query = queryset[:1].query
-        compiler = query.get_compiler(connection=connection)
-        sql, params = compiler.as_sql()
-        slots = []
-        for param in params:
-            if isinstance(param, str) and param in texts:
-                slots.append(texts[param])
-            elif isinstance(param, int) and param in numbers:
-                slots.append(numbers[param])
-            else:
-                slots.append(None)
-        select, klass_info = compiler.select, compiler.klass_info
-        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-        compiled = {
-            "sql": sql,
-            "params": list(params),
-            "slots": slots,
-            "converters": compiler.get_converters([s[0] for s in select[: compiler.col_count]]),
-            "model": klass_info["model"],
-            "init_list": [f[0].target.attname for f in select[start:end]],
-            "fields": (start, end),
-            "populators": get_related_populators(klass_info, select, connection.alias),
-        }
-        self._compiled[(connection.alias, connection.vendor)] = compiled
-        return compiled
-
-    def first(self, **values):
-        """The first row for `values` (one per placeholder name; a model instance for a
-        number stands for its pk), or None."""
-        from django.db import connections, router
-
-        connection = connections[router.db_for_read(Application)]
-        compiled = self._compiled.get((connection.alias, connection.vendor))
-        if compiled is None:
-            compiled = self._compile(connection)
-        values = {
-            name: getattr(value, "pk", value) if name in self.numbers else value
-            for name, value in values.items()
-        }
-        params = [
-            param if slot is None else values[slot]
-            for param, slot in zip(compiled["params"], compiled["slots"], strict=True)
-        ]
-        with connection.cursor() as cursor:
-            cursor.execute(compiled["sql"], params)
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        if compiled["converters"]:
-            # As the compiler applies them, with this thread's connection.
-            row = list(row)
-            for position, (converters, expression) in compiled["converters"].items():
-                value = row[position]
-                for converter in converters:
-                    value = converter(value, expression, connection)
-                row[position] = value
-        start, end = compiled["fields"]
-        application = compiled["model"].from_db(
-            connection.alias, compiled["init_list"], row[start:end]
-        )
-        for populator in compiled["populators"]:
-            populator.populate(row, application)
-        return application
-
-
 # What `submit` changes on the application row (`set_applicant` included).
 SUBMITTED_FIELDS = [
     "applicant_name",
@@ -751,8 +657,10 @@ def _locked_query(joined, *, pk):
     return query.select_related(*joined) if joined else query
 
 
-# The compiled locked reads, per set of joined relations.
-_LOCKED: dict[tuple, PreparedLookup] = {}
+# The locked reads, per set of joined relations, their SQL compiled once per process
+# (core.prepared): compiling a query that joins the procedure and the form version (about 70
+# columns) costs about 1 ms of CPU, five times the query itself.
+_LOCKED: dict[tuple, PreparedQuery] = {}
 
 
 def _locked_for_submission(application: Application) -> Application:
@@ -770,7 +678,7 @@ def _locked_for_submission(application: Application) -> Application:
     if lookup is None:
         lookup = _LOCKED.setdefault(
             tuple(joined),
-            PreparedLookup(partial(_locked_query, joined), strings=(), numbers=("pk",)),
+            PreparedQuery(Application, partial(_locked_query, joined), ("pk",)),
         )
     locked = lookup.first(pk=application.pk)
     if locked is None:

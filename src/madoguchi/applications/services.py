@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from madoguchi.catalog.models import IdentityLevel, Procedure
 from madoguchi.core import outbound
+from madoguchi.core.prepared import PreparedQuery
 from madoguchi.tenants.models import Municipality
 
 from . import lifecycle, messages
@@ -25,7 +26,6 @@ from .lifecycle import (
     CORRECTION_KEY,
     ApplicationStateError,
     IncompleteApplication,
-    PreparedLookup,
     applicant_from_answers,
     correction_request,
     editable_answers,
@@ -200,9 +200,12 @@ def _submitted_query(municipality, token):
     )
 
 
-_find_draft = PreparedLookup(_draft_query)
-_find_editable = PreparedLookup(_editable_query)
-_find_submitted = PreparedLookup(_submitted_query)
+# Run at every request of a resident: their SQL compiled once per process (core.prepared).
+_find_draft = PreparedQuery(Application, _draft_query, ("municipality",), strings=("token",))
+_find_editable = PreparedQuery(Application, _editable_query, ("municipality",), strings=("token",))
+_find_submitted = PreparedQuery(
+    Application, _submitted_query, ("municipality",), strings=("token",)
+)
 
 
 def find_draft(municipality, token: str) -> Application | None:

@@ -14,7 +14,12 @@ called once per shape with a distinct negative placeholder for each value (no re
 negative), the placeholders are found among the compiled parameters and replaced by the real
 values at each run. A value that does not end up as one parameter of its own (a placeholder
 folded into an expression, or used twice in a way the compiler rewrites) is refused when the
-SQL is compiled, so a query that cannot be prepared fails loudly in its tests."""
+SQL is compiled, so a query that cannot be prepared fails loudly in its tests.
+
+Names listed in `strings` take a string instead (a token's digest, say): their placeholder is
+a string no real value holds. A model instance given for an id stands for its pk. `first()`
+runs the query limited to its first row (by pk when it has no order) and returns that object
+or None: the portal finds a resident's draft by its token this way at every request."""
 
 from __future__ import annotations
 
@@ -29,16 +34,22 @@ _PLACEHOLDER_BASE = -2_000_000_000
 
 
 class PreparedQuery:
-    def __init__(self, model, build: Callable, names: tuple[str, ...]):
+    def __init__(
+        self, model, build: Callable, names: tuple[str, ...], *, strings: tuple[str, ...] = ()
+    ):
         self.model = model
         self.build = build
-        self.names = names
+        self.names = tuple(names)
+        self.strings = tuple(strings)
         self._compiled: dict = {}
 
-    def _compile(self, connection, shape: dict, structure):
-        placeholders: dict[int, str] = {}
+    def _compile(self, connection, shape: dict, structure, first: bool):
+        placeholders: dict = {}
         arguments: dict = {}
         counter = 0
+        for name in self.strings:
+            placeholders[f"\x00{name}\x00"] = name
+            arguments[name] = f"\x00{name}\x00"
         for name in self.names:
             count = shape.get(name)
             if count is None:  # a single value
@@ -55,12 +66,14 @@ class PreparedQuery:
         queryset = (
             self.build(**arguments) if structure is None else self.build(structure, **arguments)
         )
+        if first:
+            queryset = (queryset if queryset.ordered else queryset.order_by("pk"))[:1]
         compiler = queryset.query.get_compiler(connection=connection)
         sql, params = compiler.as_sql()
         slots = []
         seen = set()
         for param in params:
-            slot = placeholders.get(param) if isinstance(param, int) else None
+            slot = placeholders.get(param) if isinstance(param, int | str) else None
             if slot is not None:
                 seen.add(slot)
             slots.append(slot)
@@ -80,13 +93,13 @@ class PreparedQuery:
             compiled["populators"] = get_related_populators(klass_info, select, connection.alias)
         return compiled
 
-    def _run(self, values: dict, structure=None):
+    def _run(self, values: dict, structure=None, first: bool = False):
         connection = connections[router.db_for_read(self.model)]
         shape = {name: len(value) for name, value in values.items() if isinstance(value, list)}
-        key = (connection.alias, connection.vendor, tuple(sorted(shape.items())), structure)
+        key = (connection.alias, connection.vendor, tuple(sorted(shape.items())), structure, first)
         compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compile(connection, shape, structure)
+            compiled = self._compile(connection, shape, structure, first)
             if len(self._compiled) >= 256:  # shapes are few; never grows without bound
                 self._compiled.clear()
             self._compiled[key] = compiled
@@ -97,7 +110,8 @@ class PreparedQuery:
             elif isinstance(slot, tuple):
                 params.append(values[slot[0]][slot[1]])
             else:
-                params.append(values[slot])
+                value = values[slot]
+                params.append(getattr(value, "pk", value))  # an instance stands for its pk
         with connection.cursor() as cursor:
             cursor.execute(compiled["sql"], params)
             rows = cursor.fetchall()
@@ -124,6 +138,14 @@ class PreparedQuery:
     def objects(self, shape=None, **values) -> list:
         """Model instances, with the related objects of select_related, as the ORM makes them."""
         connection, compiled, rows = self._run(values, shape)
+        return self._instances(connection, compiled, rows)
+
+    def first(self, shape=None, **values):
+        """The query's first object (by pk when it has no order), or None."""
+        connection, compiled, rows = self._run(values, shape, first=True)
+        return self._instances(connection, compiled, rows)[0] if rows else None
+
+    def _instances(self, connection, compiled, rows) -> list:
         start, end = compiled["fields"]
         init_list, populators = compiled["init_list"], compiled["populators"]
         result = []
