@@ -2,7 +2,7 @@
 
 Scope: exactly the rows of the inbox the export was started from — `applications.inbox.
 inbox_queryset(user, department, filter)` for the *requesting* user, computed again in the
-job from the stored filter — intersected with `applications.permissions.visible_applications`
+job from the stored filter — intersected with `applications.permissions.visible_condition`
 and the job's municipality. Whatever the stored filter says (it comes from a URL), a member
 of staff never gets a row outside their own permissions.
 
@@ -39,11 +39,9 @@ from django.db import connection, transaction
 from django.db.models import (
     CharField,
     DateTimeField,
-    Exists,
     F,
     Func,
     IntegerField,
-    OuterRef,
     QuerySet,
     TextField,
     Value,
@@ -54,7 +52,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from madoguchi.applications.models import Application, Channel, Status
-from madoguchi.applications.permissions import visible_applications
+from madoguchi.applications.permissions import visible_condition
 from madoguchi.catalog.models import Procedure
 from madoguchi.jp import cp932
 from madoguchi.tenants.models import Department
@@ -114,10 +112,9 @@ def export_queryset(job: ExportJob) -> QuerySet:
     inbox_filter = InboxFilter.from_query(query)
     qs = inbox_queryset(user, department, inbox_filter).filter(municipality=job.municipality)
     # Defence in depth: the permission module has the last word on what the user may see.
-    # (As EXISTS, a semi-join on the primary key: `pk IN (…)` hashed every visible
-    # application of the municipality before the first row.)
-    visible = visible_applications(user, department=department)
-    qs = qs.filter(Exists(visible.filter(pk=OuterRef("pk"))))
+    # Its condition is added to the same query as it is (no join, so no DISTINCT and no
+    # semi-join over a second copy of the rows).
+    qs = qs.filter(visible_condition(user, department=department))
     if job.procedure_id:
         qs = qs.filter(procedure_id=job.procedure_id)
     if job.form_version_id:

@@ -5,13 +5,10 @@ from django.db.models import Q
 from django.http import Http404
 
 from madoguchi.applications.models import Application
-from madoguchi.applications.permissions import visible_applications
+from madoguchi.applications.permissions import HANDLING_ROLES, VIEWING_ROLES, visible_condition
 from madoguchi.core.prepared import PreparedQuery
 from madoguchi.tenants.models import Department, StaffMembership
 from madoguchi.tenants.permissions import memberships
-
-HANDLING_ROLES = (StaffMembership.Role.ADMIN, StaffMembership.Role.HANDLER)
-VIEWING_ROLES = (*HANDLING_ROLES, StaffMembership.Role.VIEWER)
 
 
 def get_department(user, department_id: int) -> Department:
@@ -56,9 +53,8 @@ def _visible_application_query(shape, pk, municipalities, departments):
             for (role, has_department), municipality_id in zip(shape, municipalities, strict=True)
         ]
     )
-    visible = visible_applications(user).filter(pk=pk).values("pk")
     return (
-        Application.objects.filter(pk=pk, pk__in=visible)
+        Application.objects.filter(visible_condition(user), pk=pk)
         # Not the proxy and the staff member who entered it: usually empty, read on
         # demand when set (each join costs PostgreSQL's planner more than that lookup).
         .select_related("procedure", "form_version", "municipality", "assigned_to")
@@ -67,19 +63,15 @@ def _visible_application_query(shape, pk, municipalities, departments):
 
 # Its SQL (about 120 columns of four tables) compiled once per process and kind of
 # memberships (core.prepared): 1-1.5 ms of CPU at every display of the review screen and
-# every action on it. The permission itself is the one of `visible_applications`, built
-# by it for the user's memberships.
+# every action on it. The permission itself is the one of `visible_applications`
+# (`visible_condition`), built by it for the user's memberships.
 _visible_application = PreparedQuery(
     Application, _visible_application_query, ("pk", "municipalities", "departments")
 )
 
 
 def get_visible_application(user, pk: int) -> Application:
-    """The application with its related rows, else 404 when the user may not see it. The
-    permission is a subquery over the id alone: `visible_applications` is DISTINCT (a
-    procedure of several departments joins once per department), and DISTINCT over the
-    whole joined row (answers, the form's schema ...) made it the slowest statement of the
-    screen (1M bench: planning 24 → 1.3 ms with the joins below)."""
+    """The application with its related rows, else 404 when the user may not see it."""
     # Those `visible_applications` counts (a 様式作成者 sees no application).
     rows = [m for m in memberships(user) if m.role in VIEWING_ROLES]
     if not rows:

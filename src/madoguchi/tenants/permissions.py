@@ -46,19 +46,6 @@ def is_admin(user, municipality: Municipality | int) -> bool:
     )
 
 
-def application_scope(user, *, roles: set[str]) -> Q:
-    """Q over Application rows covered by the user's memberships with one of `roles`."""
-    scope = Q(pk__in=[])
-    for m in memberships(user):
-        if m.role not in roles:
-            continue
-        if m.department_id is None:
-            scope |= Q(municipality_id=m.municipality_id)
-        else:
-            scope |= Q(municipality_id=m.municipality_id, procedure__departments=m.department_id)
-    return scope
-
-
 # Read by the inbox, the department chooser and the export form: SQL compiled once per
 # process and number of departments and municipalities (core.prepared).
 _departments = PreparedQuery(
