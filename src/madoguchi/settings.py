@@ -121,7 +121,7 @@ MIDDLEWARE = [
     "madoguchi.core.link_base.LinkBaseCheckMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    "madoguchi.tenants.otp_middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: locks an account after repeated failed logins.
@@ -285,6 +285,8 @@ MAIL_LIMIT_PER_CLIENT = int(os.environ.get("MAIL_LIMIT_PER_CLIENT", "20"))
 # Sessions: the form data itself lives in a server-side draft, not in the session, so an
 # expired session never loses what the resident typed.
 SESSION_COOKIE_AGE = 60 * 60 * 8
+# Django's database sessions, their read compiled once per process (madoguchi.core.sessions).
+SESSION_ENGINE = "madoguchi.core.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
