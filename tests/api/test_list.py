@@ -179,3 +179,10 @@ def test_cursor_of_the_other_order_is_refused(api, procedure):
     _seen, cursor = pull_all(api)
     response = api.get(f"/api/v1/applications?order=updated&cursor={cursor}")
     assert response.status_code == 422
+
+
+def test_each_row_links_its_detail(api, procedure):
+    application = submit_application(procedure, with_attachment=False)
+    (row,) = api.get("/api/v1/applications").json()["results"]
+    assert row["url"] == f"http://testserver/api/v1/applications/{application.receipt_number}"
+    assert api.get(row["url"]).json()["receipt_number"] == application.receipt_number

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 
 from madoguchi.applications.models import Application, Status
+from madoguchi.core.prepared import PreparedQuery
 
-from .models import ApiClient
+from .models import ApiClient, ApiGrant
 
 ACTIONS = (
     "can_read_applications",
@@ -25,6 +26,12 @@ ACTIONS = (
 )
 
 
+# Read at every request of a client system: SQL compiled once per process (core.prepared).
+_grants = PreparedQuery(
+    ApiGrant, lambda client: ApiGrant.objects.filter(client=client), ("client",)
+)
+
+
 @dataclass
 class Scope:
     client: ApiClient
@@ -33,7 +40,7 @@ class Scope:
 
     @classmethod
     def for_client(cls, client: ApiClient) -> "Scope":
-        grants = list(client.grants.all())
+        grants = _grants.objects(client=client.pk)
         actions = {}
         for action in ACTIONS:
             allowed = [g for g in grants if getattr(g, action)]

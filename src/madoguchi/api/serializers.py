@@ -1,5 +1,6 @@
 """Request validation and the documented shape of every response (OpenAPI components)."""
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -86,6 +87,35 @@ class ApplicationSummarySerializer(serializers.Serializer):
     version = serializers.IntegerField(help_text="楽観的排他の版（lock_version）")
     acknowledged = serializers.BooleanField(help_text="このクライアントが連携済みにしたか")
     url = serializers.CharField(help_text="詳細の URL")
+
+
+def _iso(moment) -> str | None:
+    """A DateTimeField's output: ISO 8601 in the current time zone, UTC written as Z."""
+    if not moment:
+        return None
+    text = timezone.localtime(moment).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def application_summaries(rows: list[dict]) -> list[dict]:
+    """What `ApplicationSummarySerializer(rows, many=True).data` gives, for rows that already
+    have its fields (the list's page): written out, since its field machinery cost a page of
+    100 rows about 40 % of the whole request's CPU. The schema stays that serializer's; a
+    test holds the two outputs equal."""
+    return [
+        {
+            "receipt_number": str(row["receipt_number"]),
+            "procedure": str(row["procedure"]),
+            "status": row["status"],
+            "channel": row["channel"],
+            "submitted_at": _iso(row["submitted_at"]),
+            "updated_at": _iso(row["updated_at"]),
+            "version": int(row["version"]),
+            "acknowledged": bool(row["acknowledged"]),
+            "url": str(row["url"]),
+        }
+        for row in rows
+    ]
 
 
 class ApplicationPageSerializer(serializers.Serializer):

@@ -13,6 +13,7 @@ from django.http import FileResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.encoding import iri_to_uri
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import renderers, serializers
@@ -396,6 +397,8 @@ class ApplicationListView(ClientView):
         has_more = len(page) > limit
         page = page[:limit]
         base = reverse("api:application-list")
+        # The detail URLs share everything up to the 受付番号 (as build_absolute_uri writes it).
+        detail_prefix = request.build_absolute_uri(f"{base}/")
         results = [
             {
                 "receipt_number": row["receipt_number"],
@@ -406,7 +409,7 @@ class ApplicationListView(ClientView):
                 "updated_at": row["updated_at"],
                 "version": row["lock_version"],
                 "acknowledged": row["acknowledged"],
-                "url": request.build_absolute_uri(f"{base}/{row['receipt_number']}"),
+                "url": detail_prefix + iri_to_uri(row["receipt_number"]),
             }
             for row in page
         ]
@@ -419,7 +422,7 @@ class ApplicationListView(ClientView):
             params["cursor"] = next_cursor
             next_url = request.build_absolute_uri(f"{base}?{params.urlencode()}")
         data = {
-            "results": s.ApplicationSummarySerializer(results, many=True).data,
+            "results": s.application_summaries(results),
             "has_more": has_more,
             "next_cursor": next_cursor,
             "next": next_url,
