@@ -84,12 +84,7 @@ class ClientView(APIView):
 
     def get_application(self, receipt_number: str, action: str | None = None) -> Application:
         """The case, if the client may read it (else 404), and may do `action` (else 403)."""
-        application = (
-            self.scope.readable()
-            .select_related("municipality", "procedure", "form_version", "proxy_business")
-            .filter(receipt_number=receipt_number)
-            .first()
-        )
+        application = self.scope.readable_case(receipt_number)
         if application is None:
             raise Problem(404, f"受付番号「{receipt_number}」の申請は見つかりません。", "not-found")
         if action and not self.scope.allows(action, application.procedure_id):
