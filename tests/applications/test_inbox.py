@@ -7,6 +7,7 @@ import re
 import pytest
 from django.db import connection
 from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 from hypothesis import HealthCheck, given, settings
@@ -874,3 +875,47 @@ def test_a_rows_cells_name_its_procedure_and_assignee(client, django_user_model,
     assert f'<option value="{named.pk}">花子 佐藤</option>' in options
     assert f'<option value="{bare.pk}">tanaka-t</option>' in options
     assert f'value="{admin.pk}"' not in options
+
+
+@pytest.mark.django_db
+def test_the_combined_inbox_counts_are_the_scopes_counts(
+    django_user_model, procedure, other_procedure
+):
+    """Without a department the counts come from the maintained per-procedure counts of the
+    procedures in the user's scope; they equal counting the scope's applications."""
+    municipality = procedure.municipality
+    water = make_procedure(municipality, slug="water", department_code="suido")
+    tax = make_procedure(municipality, slug="tax", department_code="zeimu")
+    orphan = make_procedure(municipality, slug="orphan", department_code="tmp")
+    orphan.departments.clear()
+    statuses = [Status.RECEIVED, Status.IN_PROGRESS, Status.COMPLETED, Status.RETURNED]
+    for i, target in enumerate([procedure, water, tax, orphan, other_procedure] * 3):
+        make_app(target, status=statuses[i % len(statuses)])
+    Application.objects.create(  # a draft is counted nowhere
+        municipality=municipality,
+        procedure=procedure,
+        form_version=procedure.current_version,
+        status=Status.DRAFT,
+    )
+    admin = make_staff(django_user_model, "all-admin", municipality, role="admin")
+    two = make_staff(django_user_model, "two-departments", municipality, "kodomo")
+    StaffMembership.objects.create(
+        user=two,
+        municipality=municipality,
+        department=Department.objects.get(municipality=municipality, code="suido"),
+        role="viewer",
+    )
+    for user in (admin, two):
+        scope = inbox.inbox_scope(user)
+        for query in ({}, {"procedure": str(water.pk)}, {"status": ["received"]}):
+            expected = dict.fromkeys(inbox.INBOX_STATUSES, 0)
+            counted = scope.filter(procedure=water) if "procedure" in query else scope
+            for status in counted.values_list("status", flat=True):
+                expected[status] += 1
+            assert inbox_page(user, None, _filter(**query)).counts_by_status == expected
+    assert sum(inbox_page(admin, None, _filter()).counts_by_status.values()) == 12
+    assert sum(inbox_page(two, None, _filter()).counts_by_status.values()) == 6
+    with CaptureQueriesContext(connection) as captured:
+        inbox_page(admin, None, _filter())
+    counted = [q["sql"] for q in captured if "COUNT(" in q["sql"].upper()]
+    assert not any('"applications_application"' in sql for sql in counted), counted

@@ -250,6 +250,24 @@ def inbox_scope(user, department=None, *, procedure_ids: list[int] | None = None
     return base.filter(scope)
 
 
+def scope_procedure_ids(user) -> list[int]:
+    """The procedures of the applications `inbox_scope(user)` holds without a department:
+    those of the municipalities of the user's municipality-wide memberships and those of the
+    departments of the others (a procedure belongs to one municipality, so a municipality's
+    applications are its procedures' applications)."""
+    municipality_ids = {m.municipality_id for m in memberships(user) if m.department_id is None}
+    department_ids = {m.department_id for m in memberships(user) if m.department_id is not None}
+    if not municipality_ids and not department_ids:
+        return []
+    return sorted(
+        Procedure.objects.filter(
+            Q(municipality_id__in=municipality_ids) | Q(departments__in=department_ids)
+        )
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+
+
 # --- filters -----------------------------------------------------------------------------
 
 
@@ -591,12 +609,14 @@ def _counts(
     SEARCH_COUNT_CAP + 1: "more than the cap"."""
     counts = dict.fromkeys(INBOX_STATUSES, 0)
     params = {name for name, _value in inbox_filter.as_params()}
-    if procedure_ids is not None and params <= _COUNTABLE_FROM_TABLE:
-        # A department's whole history: read the trigger-maintained counts (a few rows)
-        # rather than counting 100,000+ applications at every page load.
+    if params <= _COUNTABLE_FROM_TABLE:
+        # A department's (or, without one, every department's) whole history: read the
+        # trigger-maintained counts (a few rows) rather than counting 100,000+ applications
+        # at every page load (1M bench, 管理者's 全体 inbox: 79 ms of GROUP BY).
+        table_ids = procedure_ids if procedure_ids is not None else scope_procedure_ids(user)
         if inbox_filter.procedure:
-            procedure_ids = [p for p in procedure_ids if p == inbox_filter.procedure]
-        counts.update(status_totals(procedure_ids, INBOX_STATUSES))
+            table_ids = [p for p in table_ids if p == inbox_filter.procedure]
+        counts.update(status_totals(table_ids, INBOX_STATUSES))
         return counts
     qs = _apply_filters(
         scope,
