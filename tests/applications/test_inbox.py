@@ -919,3 +919,28 @@ def test_the_combined_inbox_counts_are_the_scopes_counts(
         inbox_page(admin, None, _filter())
     counted = [q["sql"] for q in captured if "COUNT(" in q["sql"].upper()]
     assert not any('"applications_application"' in sql for sql in counted), counted
+
+
+@pytest.mark.django_db
+def test_a_form_editor_sees_no_application_in_the_combined_inbox(
+    client, django_user_model, procedure
+):
+    """A 様式作成者 builds forms and sees no application: not through 全体 either, not even
+    with another membership that sees some (only that membership's applications show)."""
+    municipality = procedure.municipality
+    water = make_procedure(municipality, slug="water", department_code="suido")
+    kodomo_case, water_case = make_app(procedure), make_app(water)
+    editor = make_staff(django_user_model, "editor", municipality, role="form_editor")
+    both = make_staff(django_user_model, "editor-and-handler", municipality, "suido")
+    StaffMembership.objects.create(user=both, municipality=municipality, role="form_editor")
+    assert receipts(inbox_page(editor, None, _filter()).rows) == []
+    assert inbox_page(editor, None, _filter()).counts_by_status == dict.fromkeys(
+        inbox.INBOX_STATUSES, 0
+    )
+    assert receipts(inbox_page(both, None, _filter()).rows) == [water_case.receipt_number]
+    login_with_2fa(client, editor)
+    body = client.get(reverse("staff:inbox_all")).content.decode()
+    assert kodomo_case.receipt_number not in body and water_case.receipt_number not in body
+    login_with_2fa(client, both)
+    body = client.get(reverse("staff:inbox_all")).content.decode()
+    assert kodomo_case.receipt_number not in body and water_case.receipt_number in body
