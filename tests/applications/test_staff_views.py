@@ -84,6 +84,23 @@ def test_department_chooser_lists_only_the_users_departments(
 
 
 @pytest.mark.django_db
+def test_a_form_editor_membership_offers_no_department_to_choose(staff_client, procedure):
+    """A 様式作成者 membership of another department adds no inbox: the handler still goes
+    straight to their one inbox, which offers no way back to a chooser of one."""
+    make_procedure(procedure.municipality, slug="water", department_code="suido")
+    suido = Department.objects.get(municipality=procedure.municipality, code="suido")
+    client = staff_client("kodomo-and-editor", procedure.municipality, "kodomo")
+    StaffMembership.objects.create(
+        user=client.user, municipality=procedure.municipality, department=suido, role="form_editor"
+    )
+    response = client.get(reverse("staff:application_list"))
+    assert response.status_code == 302
+    assert response["Location"] == inbox_url(procedure)
+    assert "担当課を選び直す" not in client.get(inbox_url(procedure)).content.decode()
+    assert client.get(reverse("staff:inbox", args=[suido.pk])).status_code == 404
+
+
+@pytest.mark.django_db
 def test_handler_sees_only_own_department_and_municipality(
     staff_client, procedure, other_procedure
 ):

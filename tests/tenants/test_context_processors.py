@@ -37,6 +37,7 @@ def test_flags_of_an_admin(rf, municipality):
         "staff_is_admin": True,
         "staff_is_handler": True,
         "staff_is_builder": True,
+        "staff_sees_applications": True,
     }
     assert str(context["staff_is_admin"]) == "True"
     assert context["staff_is_admin"] == True  # noqa: E712 - compares like the bool it stands for
@@ -50,6 +51,7 @@ def test_flags_of_a_viewer_and_of_anonymous(rf, municipality):
         "staff_is_admin": False,
         "staff_is_handler": False,
         "staff_is_builder": False,
+        "staff_sees_applications": True,
     }
     request.user = AnonymousUser()
     assert not any(flags(staff_roles(request)).values())
@@ -71,3 +73,49 @@ def test_staff_navigation_still_shows_the_admin_links(client, municipality):
     response = client.get(reverse("staff:application_list"), follow=True)
     assert response.status_code == 200
     assert "Webhook" in response.content.decode()
+
+
+def test_flags_of_a_form_editor(rf, municipality):
+    """A 様式作成者 builds forms and sees no application: no 出力, no 指標."""
+    request = rf.get("/")
+    request.user = make_staff("sakusei1", municipality, "kodomo", role="form_editor")
+    assert flags(staff_roles(request)) == {
+        "staff_is_member": True,
+        "staff_is_admin": False,
+        "staff_is_handler": False,
+        "staff_is_builder": True,
+        "staff_sees_applications": False,
+    }
+
+
+def test_the_roles_that_see_applications_are_those_of_visible_applications():
+    """One definition: the navigation's flag and the applications' queries apply the same
+    roles, and a 様式作成者 is not among them."""
+    from madoguchi.applications import permissions as application_permissions
+    from madoguchi.tenants import permissions
+
+    assert application_permissions.VIEWING_ROLES is permissions.VIEWING_ROLES
+    assert {str(role) for role in permissions.VIEWING_ROLES} == {"admin", "handler", "viewer"}
+
+
+def _nav_links(page: str) -> set[str]:
+    nav = page.split('class="staff-nav__user"')[0]
+    return {
+        label
+        for label, url in (("出力", "exports:job_list"), ("指標", "analytics:dashboard"))
+        if f'href="{reverse(url)}"' in nav
+    }
+
+
+def test_navigation_offers_exports_and_figures_only_to_who_sees_applications(client, municipality):
+    editor = make_staff("sakusei1", municipality, "kodomo", role="form_editor")
+    login_with_2fa(client, editor)
+    response = client.get(reverse("builder:procedure_list"))
+    assert response.status_code == 200
+    assert _nav_links(response.content.decode()) == set()
+    client.logout()
+    viewer = make_staff("etsuran1", municipality, "kodomo", role="viewer")
+    login_with_2fa(client, viewer)
+    response = client.get(reverse("staff:application_list"), follow=True)
+    assert response.status_code == 200
+    assert _nav_links(response.content.decode()) == {"出力", "指標"}

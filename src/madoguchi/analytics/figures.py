@@ -63,7 +63,7 @@ from django.utils import timezone
 from madoguchi.applications.models import Application, ApplicationEvent, Channel, Status
 from madoguchi.catalog.models import Procedure
 from madoguchi.tenants.models import Department, Municipality
-from madoguchi.tenants.permissions import memberships
+from madoguchi.tenants.permissions import seeing_memberships
 
 from . import application_facts
 from .models import ApplicationFact, DailyCount
@@ -113,15 +113,26 @@ class Scope:
         return months
 
 
+def _seeing(user, municipality: Municipality | None = None) -> list:
+    """The user's memberships that see applications (of `municipality` when given): those
+    `applications.permissions.visible_condition` counts. A 様式作成者 builds forms and sees
+    no application, so none of their figures or residents' comments either."""
+    return [
+        m
+        for m in seeing_memberships(user)
+        if municipality is None or m.municipality_id == municipality.pk
+    ]
+
+
 def viewer_municipalities(user) -> list[Municipality]:
-    ids = {m.municipality_id for m in memberships(user)}
+    ids = {m.municipality_id for m in _seeing(user)}
     return list(Municipality.objects.filter(pk__in=ids).order_by("lg_code"))
 
 
 def visible_procedure_ids(user, municipality: Municipality) -> set[int]:
     """Procedures whose cases the user may see in `municipality` (the same rule as
     `applications.permissions.visible_applications`, as procedure ids so no join/DISTINCT is needed)."""
-    mine = [m for m in memberships(user) if m.municipality_id == municipality.pk]
+    mine = _seeing(user, municipality)
     procedures = Procedure.objects.filter(municipality=municipality)
     if any(m.department_id is None for m in mine):
         return set(procedures.values_list("pk", flat=True))
@@ -132,7 +143,7 @@ def visible_procedure_ids(user, municipality: Municipality) -> set[int]:
 
 
 def visible_departments(user, municipality: Municipality) -> list[Department]:
-    mine = [m for m in memberships(user) if m.municipality_id == municipality.pk]
+    mine = _seeing(user, municipality)
     departments = Department.objects.filter(municipality=municipality)
     if not any(m.department_id is None for m in mine):
         departments = departments.filter(pk__in={m.department_id for m in mine})
@@ -152,7 +163,7 @@ def build_scope(
     """The viewer's scope; Http404 for a municipality, department or procedure they may not
     see (never reveal that it exists)."""
     ids = visible_procedure_ids(user, municipality)
-    if not ids and not any(m.municipality_id == municipality.pk for m in memberships(user)):
+    if not ids and not _seeing(user, municipality):
         raise Http404("not a member of this municipality")
     department = procedure = None
     if department_id is not None:

@@ -43,10 +43,9 @@ from madoguchi.core.boundary import (
     parse_filter_date,
 )
 from madoguchi.jp.kana import search_key
-from madoguchi.tenants.permissions import memberships, staff_departments
+from madoguchi.tenants.permissions import seeing_memberships, staff_departments
 
 from .models import FINISHED_STATUSES, Application, Channel, Status
-from .permissions import VIEWING_ROLES
 from .search_grams import required_grams
 from .status_counts import totals as status_totals
 
@@ -240,7 +239,7 @@ def inbox_scope(user, department=None, *, procedure_ids: list[int] | None = None
             base = base.filter(municipality_id=municipality_id)
         return base.filter(procedure_id__in=procedure_ids)
     scope = Q(pk__in=[])
-    for m in _seeing(user):
+    for m in seeing_memberships(user):
         if m.department_id is None:
             scope |= Q(municipality_id=m.municipality_id)
         else:
@@ -251,18 +250,17 @@ def inbox_scope(user, department=None, *, procedure_ids: list[int] | None = None
     return base.filter(scope)
 
 
-def _seeing(user) -> list:
-    """The memberships that see applications (a 様式作成者 builds forms and sees none)."""
-    return [m for m in memberships(user) if m.role in VIEWING_ROLES]
-
-
 def scope_procedure_ids(user) -> list[int]:
     """The procedures of the applications `inbox_scope(user)` holds without a department:
     those of the municipalities of the user's municipality-wide memberships and those of the
     departments of the others (a procedure belongs to one municipality, so a municipality's
     applications are its procedures' applications)."""
-    municipality_ids = {m.municipality_id for m in _seeing(user) if m.department_id is None}
-    department_ids = {m.department_id for m in _seeing(user) if m.department_id is not None}
+    municipality_ids = {
+        m.municipality_id for m in seeing_memberships(user) if m.department_id is None
+    }
+    department_ids = {
+        m.department_id for m in seeing_memberships(user) if m.department_id is not None
+    }
     if not municipality_ids and not department_ids:
         return []
     return sorted(

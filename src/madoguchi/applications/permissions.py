@@ -9,14 +9,12 @@ condition can be added to any query of applications, an export's included, as it
 from django.db.models import Q
 
 from madoguchi.catalog.models import Procedure
-from madoguchi.tenants.models import Department, StaffMembership
-from madoguchi.tenants.permissions import memberships
+from madoguchi.tenants.models import Department
+from madoguchi.tenants.permissions import HANDLING_ROLES, VIEWING_ROLES, memberships
 
 from .models import Application, Status
 
-Role = StaffMembership.Role
-VIEWING_ROLES = frozenset({Role.ADMIN, Role.HANDLER, Role.VIEWER})
-HANDLING_ROLES = frozenset({Role.ADMIN, Role.HANDLER})
+__all__ = ["HANDLING_ROLES", "VIEWING_ROLES", "application_scope", "visible_condition"]
 
 
 def _department_procedures(department_id):

@@ -1,9 +1,11 @@
 """Export screens: start an export from the inbox, follow its progress, download the file.
 
-- Any member of staff (管理者・担当者・閲覧者) may export what their inbox shows them; the rows
-  are chosen again in the job from the stored filter and the requester's permissions.
-- A job (its page and its file) is visible to the requester and to a 管理者 of the same
-  municipality; to anyone else it does not exist (404).
+- Any member of staff who sees applications (管理者・担当者・閲覧者) may export what their inbox
+  shows them; the rows are chosen again in the job from the stored filter and the requester's
+  permissions. A 様式作成者 sees no application: these pages do not exist for them (404).
+- A job (its page and its file) is visible to the requester (while they see applications of
+  its municipality) and to a 管理者 of the same municipality; to anyone else it does not
+  exist (404).
 - Starting an export is logged (閲覧ログ `export`, with the filter); each download is logged
   (`download_export`).
 """
@@ -25,7 +27,7 @@ from madoguchi.core.boundary import parse_db_int
 from madoguchi.core.jobs import dispatch
 from madoguchi.tenants.decorators import staff_required
 from madoguchi.tenants.models import Department, Municipality
-from madoguchi.tenants.permissions import is_admin, memberships, staff_departments
+from madoguchi.tenants.permissions import is_admin, seeing_memberships, staff_departments
 
 from . import runner
 from .models import ExportJob
@@ -54,7 +56,7 @@ def _department(request, value) -> Department | None:
 def _municipality(request, department: Department | None) -> Municipality | None:
     if department is not None:
         return department.municipality
-    ids = {m.municipality_id for m in memberships(request.user)}
+    ids = {m.municipality_id for m in seeing_memberships(request.user)}
     if len(ids) == 1:
         return Municipality.objects.get(pk=ids.pop())
     return None
@@ -65,7 +67,7 @@ def allowed_procedures(user, municipality: Municipality, department: Department 
     qs = Procedure.objects.filter(municipality=municipality)
     if department is not None:
         return qs.filter(departments=department).distinct()
-    mine = [m for m in memberships(user) if m.municipality_id == municipality.pk]
+    mine = [m for m in seeing_memberships(user) if m.municipality_id == municipality.pk]
     if any(m.department_id is None for m in mine):
         return qs
     return qs.filter(departments__in=[m.department_id for m in mine]).distinct()
@@ -79,16 +81,25 @@ def _visible_job(request, job_id: int) -> ExportJob:
     )
     if job is None:
         raise Http404
-    if job.requested_by_id == request.user.pk or is_admin(request.user, job.municipality_id):
+    if is_admin(request.user, job.municipality_id):
+        return job
+    # The requester, while they still see applications of its municipality (the file holds
+    # them: not for someone who is now only its 様式作成者).
+    if job.requested_by_id == request.user.pk and any(
+        m.municipality_id == job.municipality_id for m in seeing_memberships(request.user)
+    ):
         return job
     raise Http404
 
 
 @staff_required
 def job_list(request):
-    jobs = ExportJob.objects.filter(requested_by=request.user).select_related(
-        "procedure", "form_version"
-    )[:30]
+    seeing = {m.municipality_id for m in seeing_memberships(request.user)}
+    if not seeing:
+        raise Http404("sees no application")
+    jobs = ExportJob.objects.filter(
+        requested_by=request.user, municipality_id__in=seeing
+    ).select_related("procedure", "form_version")[:30]
     return render(request, "exports/job_list.html", {"jobs": jobs})
 
 

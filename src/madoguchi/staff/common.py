@@ -5,10 +5,10 @@ from django.db.models import Q
 from django.http import Http404
 
 from madoguchi.applications.models import Application
-from madoguchi.applications.permissions import HANDLING_ROLES, VIEWING_ROLES, visible_condition
+from madoguchi.applications.permissions import HANDLING_ROLES, visible_condition
 from madoguchi.core.prepared import PreparedQuery
 from madoguchi.tenants.models import Department, StaffMembership
-from madoguchi.tenants.permissions import memberships
+from madoguchi.tenants.permissions import memberships, seeing_memberships
 
 
 def get_department(user, department_id: int) -> Department:
@@ -73,7 +73,7 @@ _visible_application = PreparedQuery(
 def get_visible_application(user, pk: int) -> Application:
     """The application with its related rows, else 404 when the user may not see it."""
     # Those `visible_applications` counts (a 様式作成者 sees no application).
-    rows = [m for m in memberships(user) if m.role in VIEWING_ROLES]
+    rows = seeing_memberships(user)
     if not rows:
         raise Http404("application not visible")
     found = _visible_application.objects(

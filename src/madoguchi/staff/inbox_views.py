@@ -34,7 +34,7 @@ from madoguchi.catalog.models import Procedure
 from madoguchi.core.boundary import parse_db_int
 from madoguchi.core.prepared import PreparedQuery
 from madoguchi.tenants.decorators import staff_required
-from madoguchi.tenants.permissions import memberships, staff_departments
+from madoguchi.tenants.permissions import memberships, seeing_memberships, staff_departments
 
 from .common import (
     HANDLING_ROLES,
@@ -117,10 +117,12 @@ def department_list(request):
 
 
 def _has_several_departments(user, known: list) -> bool:
-    """Whether /staff/ offers a choice (it sends a member of one department to its inbox)."""
+    """Whether /staff/ offers a choice (it sends a member of one department to its inbox).
+    Only the memberships that see applications count: the chooser lists no department of a
+    様式作成者 membership."""
     if len(known) > 1:
         return True
-    rows = memberships(user)
+    rows = seeing_memberships(user)
     if any(m.department_id is None for m in rows):
         return len(staff_departments(user)) > 1
     return len({m.department_id for m in rows}) > 1

@@ -42,12 +42,24 @@ def staff_roles(request):
 
     return {
         name: _StaffRole(roles, name)
-        for name in ("staff_is_member", "staff_is_admin", "staff_is_handler", "staff_is_builder")
+        for name in (
+            "staff_is_member",
+            "staff_is_admin",
+            "staff_is_handler",
+            "staff_is_builder",
+            "staff_sees_applications",
+        )
     }
 
 
 def _staff_roles(request) -> dict[str, bool]:
-    from .permissions import is_any_admin, is_any_builder, is_any_handler, is_staff_member
+    from .permissions import (
+        is_any_admin,
+        is_any_builder,
+        is_any_handler,
+        is_staff_member,
+        sees_applications,
+    )
 
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not is_staff_member(user):
@@ -56,10 +68,13 @@ def _staff_roles(request) -> dict[str, bool]:
             "staff_is_admin": False,
             "staff_is_handler": False,
             "staff_is_builder": False,
+            "staff_sees_applications": False,
         }
     return {
         "staff_is_member": True,
         "staff_is_admin": is_any_admin(user),
         "staff_is_handler": is_any_handler(user),
         "staff_is_builder": is_any_builder(user),
+        # 出力 and 指標 show applications' data: not offered to a 様式作成者 only.
+        "staff_sees_applications": sees_applications(user),
     }

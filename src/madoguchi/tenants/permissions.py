@@ -14,6 +14,10 @@ from madoguchi.core.prepared import PreparedQuery
 from .models import Department, Municipality, StaffMembership
 
 Role = StaffMembership.Role
+# The roles whose memberships see applications, and those that also change them: the one
+# definition (applications.permissions applies them to queries).
+VIEWING_ROLES = frozenset({Role.ADMIN, Role.HANDLER, Role.VIEWER})
+HANDLING_ROLES = frozenset({Role.ADMIN, Role.HANDLER})
 
 # Read at every staff request: its SQL compiled once per process (madoguchi.core.prepared).
 _memberships = PreparedQuery(
@@ -93,7 +97,7 @@ def handled_departments(user, application, departments=None) -> list[Department]
     result = []
     for department in departments:
         for m in memberships(user):
-            if m.role not in {Role.ADMIN, Role.HANDLER}:
+            if m.role not in HANDLING_ROLES:
                 continue
             if m.municipality_id != department.municipality_id:
                 continue
@@ -115,7 +119,19 @@ def is_any_admin(user) -> bool:
 
 def is_any_handler(user) -> bool:
     """May handle applications somewhere (管理者 or 担当者; not only 閲覧者)."""
-    return any(m.role in {Role.ADMIN, Role.HANDLER} for m in memberships(user))
+    return any(m.role in HANDLING_ROLES for m in memberships(user))
+
+
+def seeing_memberships(user) -> list[StaffMembership]:
+    """The memberships that see applications (管理者, 担当者, 閲覧者): a 様式作成者 builds
+    forms and sees no application, so no inbox row, export or KPI figure through that
+    membership."""
+    return [m for m in memberships(user) if m.role in VIEWING_ROLES]
+
+
+def sees_applications(user) -> bool:
+    """Sees applications somewhere (the 出力 and 指標 of the navigation)."""
+    return bool(seeing_memberships(user))
 
 
 def manageable_members(user):
