@@ -57,10 +57,16 @@ class ApplicationQuerySet(MunicipalityScopedQuerySet):
 
 
 class Application(models.Model):
+    # No single-column index on municipality, procedure and assigned_to: the composite
+    # indexes of Meta lead with each (they answer the foreign keys' checks too), and every
+    # index is one more write at each INSERT and at each UPDATE that changes an indexed
+    # column (a status change, a draft saved).
     municipality = models.ForeignKey(
-        Municipality, on_delete=models.PROTECT, related_name="applications"
+        Municipality, on_delete=models.PROTECT, related_name="applications", db_index=False
     )
-    procedure = models.ForeignKey(Procedure, on_delete=models.PROTECT, related_name="applications")
+    procedure = models.ForeignKey(
+        Procedure, on_delete=models.PROTECT, related_name="applications", db_index=False
+    )
     form_version = models.ForeignKey(
         FormVersion, on_delete=models.PROTECT, related_name="applications"
     )
@@ -117,6 +123,7 @@ class Application(models.Model):
         blank=True,
         related_name="assigned_applications",
         verbose_name=_("担当職員"),
+        db_index=False,
     )
     # Optimistic concurrency: every staff change increments it; a change made from a screen
     # that showed an older value is refused instead of silently overwriting the newer one.
@@ -130,13 +137,15 @@ class Application(models.Model):
     # twice finds this row instead of making a second case.
     source_reference = models.CharField(_("連携元の受付番号"), max_length=64, blank=True)
     # 宛名番号 once the applicant is identified (番号紐付 or a member of staff's confirmation).
-    atena_number = models.CharField(_("宛名番号"), max_length=32, blank=True, db_index=True)
+    atena_number = models.CharField(_("宛名番号"), max_length=32, blank=True)
     # What is known of the applicant's identity and how: {"source": "jpki", "certificate_serial",
     # "basic_four": {...}, "signature_valid": bool, "reason": str, "verified_at": iso, ...}.
     identity = models.JSONField(_("本人確認の情報"), default=dict, blank=True)
     due_at = models.DateTimeField(_("処理期限"), null=True, blank=True, db_index=True)
-    status_token_digest = models.CharField(max_length=64, blank=True, db_index=True)
-    resume_token_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    # Indexed in Meta (found by equality only): db_index=True would add a second,
+    # varchar_pattern_ops copy on PostgreSQL for LIKE, which nothing runs on these columns.
+    status_token_digest = models.CharField(max_length=64, blank=True)
+    resume_token_digest = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(_("受付日時"), null=True, blank=True)
@@ -163,6 +172,9 @@ class Application(models.Model):
             models.Index(fields=["municipality", "status", "-submitted_at"]),
             models.Index(fields=["procedure", "status", "-submitted_at"]),
             models.Index(fields=["assigned_to", "status"]),
+            models.Index(fields=["status_token_digest"], name="application_status_token"),
+            models.Index(fields=["resume_token_digest"], name="application_resume_token"),
+            models.Index(fields=["atena_number"], name="application_atena_number"),
             # The inbox: newest submitted first, drafts never listed.
             models.Index(
                 fields=["-submitted_at", "-id"],
