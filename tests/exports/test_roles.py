@@ -108,3 +108,32 @@ def test_viewing_roles_are_still_offered_exports(client, kodomo, suido, staff, l
     expected = {kodomo.pk, suido.pk} if role == "admin" else {kodomo.pk}
     assert procedure_options(form.content.decode()) == expected
     assert client.get("/staff/exports/").status_code == 200
+
+
+def test_a_requester_moved_to_another_department_no_longer_gets_the_file(
+    client, kodomo, suido, staff, login, inline_jobs
+):
+    """An export of こども家庭課's inbox holds こども家庭課's applications: once its requester
+    is moved to 水道課 (same role, same municipality), the job and its file are gone for
+    them; the municipality's 管理者 still reaches both."""
+    submit(kodomo, answers())
+    department = Department.objects.get(municipality=kodomo.municipality, code="kodomo")
+    requester = staff("kodomo1", kodomo.municipality, "kodomo", role="handler")
+    admin = staff("admin1", kodomo.municipality, role="admin")
+    login(requester)
+    _response, job = start_export(
+        client, inline_jobs, {"format": "csv", "department": department.pk}
+    )
+    assert client.get(f"/staff/exports/{job.pk}/download/").status_code == 200
+    assert f"/staff/exports/{job.pk}/" in client.get("/staff/exports/").content.decode()
+
+    StaffMembership.objects.filter(user=requester).update(
+        department=Department.objects.get(municipality=kodomo.municipality, code="suido")
+    )
+    login(requester)
+    assert client.get(f"/staff/exports/{job.pk}/").status_code == 404
+    assert client.get(f"/staff/exports/{job.pk}/download/").status_code == 404
+    assert f"/staff/exports/{job.pk}/" not in client.get("/staff/exports/").content.decode()
+
+    login(admin)
+    assert client.get(f"/staff/exports/{job.pk}/download/").status_code == 200

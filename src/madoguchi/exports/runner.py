@@ -91,12 +91,20 @@ def filters_from_query(query: QueryDict) -> dict[str, list[str]]:
     }
 
 
-def job_department(job: ExportJob) -> Department | None:
+def job_department_id(job: ExportJob):
+    """The department of the inbox the export was started from, as stored (None for none)."""
     department_id = job.filters.get("department")
     if department_id in (None, "", []):
         return None
     if isinstance(department_id, list):
         department_id = department_id[0]
+    return department_id
+
+
+def job_department(job: ExportJob) -> Department | None:
+    department_id = job_department_id(job)
+    if department_id is None:
+        return None
     return Department.objects.filter(pk=department_id, municipality=job.municipality).first()
 
 

@@ -4,8 +4,8 @@
   shows them; the rows are chosen again in the job from the stored filter and the requester's
   permissions. A 様式作成者 sees no application: these pages do not exist for them (404).
 - A job (its page and its file) is visible to the requester (while they see applications of
-  its municipality) and to a 管理者 of the same municipality; to anyone else it does not
-  exist (404).
+  its municipality, and of its department when it was started from a department's inbox)
+  and to a 管理者 of the same municipality; to anyone else it does not exist (404).
 - Starting an export is logged (閲覧ログ `export`, with the filter); each download is logged
   (`download_export`).
 """
@@ -83,13 +83,25 @@ def _visible_job(request, job_id: int) -> ExportJob:
         raise Http404
     if is_admin(request.user, job.municipality_id):
         return job
-    # The requester, while they still see applications of its municipality (the file holds
-    # them: not for someone who is now only its 様式作成者).
-    if job.requested_by_id == request.user.pk and any(
-        m.municipality_id == job.municipality_id for m in seeing_memberships(request.user)
-    ):
+    if job.requested_by_id == request.user.pk and _requester_still_sees(request.user, job):
         return job
     raise Http404
+
+
+def _requester_still_sees(user, job: ExportJob, open_departments: set[int] | None = None) -> bool:
+    """The file holds what the requester saw when it was made: they reach it again while
+    they still see applications of its municipality (not once they are only its
+    様式作成者) and, for an export of a department's inbox, while they may still open that
+    department's inbox (not once moved to another department). `open_departments`: the ids
+    of staff_departments(user), when the caller has them."""
+    if not any(m.municipality_id == job.municipality_id for m in seeing_memberships(user)):
+        return False
+    department_id = runner.job_department_id(job)
+    if department_id is None:
+        return True
+    if open_departments is None:
+        open_departments = {d.pk for d in staff_departments(user)}
+    return str(department_id) in {str(pk) for pk in open_departments}
 
 
 @staff_required
@@ -100,6 +112,9 @@ def job_list(request):
     jobs = ExportJob.objects.filter(
         requested_by=request.user, municipality_id__in=seeing
     ).select_related("procedure", "form_version")[:30]
+    # Only the jobs whose page the requester may still open (_visible_job).
+    open_departments = {d.pk for d in staff_departments(request.user)}
+    jobs = [job for job in jobs if _requester_still_sees(request.user, job, open_departments)]
     return render(request, "exports/job_list.html", {"jobs": jobs})
 
 
