@@ -22,6 +22,20 @@ the front page; then a summary: per user count the complete submissions/s, p50/p
 request, errors and the app servers' CPU per complete submission, and the form step's CPU
 per request against the front page's with the load average.
 
+Where the machine's CPU goes (--sweep): beside each user count's summary line, the CPU time
+per complete submission of each part: the app servers, Celery (2 workers and beat), HAProxy,
+S3 (moto), Redis, the mail peer (utime + stime of their process groups, and of children their
+group leaders reaped), Locust (it shares the cores; the getrusage of our reaped children
+around its run: Locust is the only child that exits in that window, checked), PostgreSQL and
+the machine's busy time from /proc/stat (both cores; busy = all but idle and iowait), "other"
+being the machine's time less the sum (other work on the machine, the kernel's own threads,
+this script). PostgreSQL counts the whole server, not only the test's database: every
+process named postgres plus what its postmaster reaped (backends that disconnected), so
+nothing else should use that server during a sweep. Beside it: what the test database's
+backends alive long enough to be seen by a sampling each second used (the app servers'
+persistent connections; not a Celery task's, which opens and closes its own), and how many
+connections to the test database were opened per complete submission (pg_stat_database).
+
 Pass criteria, checked after the run (exit status 1 when one fails): every submission the
 client saw accepted exists exactly once with all its attachments (rows and objects in the
 bucket); every status e-mail was delivered and none twice to the same peer (by Message-ID);
@@ -35,12 +49,15 @@ import argparse
 import csv
 import json
 import os
+import re
+import resource
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -305,19 +322,165 @@ class Cluster:
 
     def cpu_seconds(self, names: list[str]) -> float:
         """utime + stime of every process in the named process groups."""
-        ticks = os.sysconf("SC_CLK_TCK")
         groups = {self.processes[n].pid for n in names if n in self.processes}
-        total = 0
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
+        return sum(p.cpu for p in proc_table() if p.pgrp in groups)
+
+    def cpu_snapshot(self) -> dict:
+        """CPU seconds used so far, by part (see COMPONENTS and the module's docstring), with
+        the machine's busy time and the wall clock: two snapshots' difference is a breakdown."""
+        table = proc_table()
+        out: dict = {"at": time.monotonic(), "machine": machine_busy_seconds()}
+        for label, names in COMPONENTS:
+            groups = {self.processes[n].pid for n in names if n in self.processes}
+            # A group leader's reaped children too (a gunicorn worker that was replaced).
+            out[label] = sum(
+                p.cpu + (p.children if p.pid == p.pgrp else 0.0) for p in table if p.pgrp in groups
+            )
+        postgres = {p.pid: p for p in table if p.comm == "postgres"}
+        out["PostgreSQL"] = sum(
+            p.cpu + (p.children if p.ppid not in postgres else 0.0)  # + the postmaster's reaped
+            for p in postgres.values()
+        )
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out["Locust"] = children.ru_utime + children.ru_stime
+        return out
+
+
+# The parts of the CPU breakdown the cluster started, by process group (Cluster.start names).
+COMPONENTS = [
+    ("app servers", ["app1", "app2"]),
+    ("Celery", ["worker1", "worker2", "beat"]),
+    ("HAProxy", ["haproxy"]),
+    ("S3 (moto)", ["s3"]),
+    ("Redis", ["redis"]),
+    ("mail sink", ["sink"]),
+]
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class Proc:
+    """One line of /proc/PID/stat: CPU seconds of its own and of its reaped children."""
+
+    __slots__ = ("pid", "comm", "ppid", "pgrp", "cpu", "children")
+
+    def __init__(self, pid: int, text: str):
+        name_end = text.rindex(")")
+        fields = text[name_end + 2 :].split()  # fields[0] is field 3 (state) of proc(5)
+        self.pid = pid
+        self.comm = text[text.index("(") + 1 : name_end]
+        self.ppid, self.pgrp = int(fields[1]), int(fields[2])
+        self.cpu = (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+        self.children = (int(fields[13]) + int(fields[14])) / TICKS  # cutime + cstime
+
+
+def proc_table() -> list[Proc]:
+    table = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
             try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
+                table.append(Proc(int(entry.name), (entry / "stat").read_text()))
+            except (OSError, ValueError):
+                continue  # exited meanwhile
+    return table
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the machine was busy since boot, all cores: /proc/stat's total less idle
+    and iowait (guest time is already inside user and nice)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / TICKS
+
+
+BACKEND = re.compile(rb"^postgres: (?:\S+: )?\S+ (\S+) (?:\S+\(\d+\)|\[local\])")
+
+
+def backend_database(pid: int) -> str | None:
+    """The database a PostgreSQL client backend is connected to (from its process title:
+    "postgres: [cluster: ]user database host(port) state"); None for the server's own
+    processes."""
+    try:
+        match = BACKEND.match(Path(f"/proc/{pid}/cmdline").read_bytes())
+    except OSError:
+        return None
+    return match.group(1).decode(errors="replace") if match else None
+
+
+class DatabaseSampler(threading.Thread):
+    """CPU seconds of the test database's backends from now on, sampled every `interval`
+    seconds (a backend that exits loses at most its last interval)."""
+
+    def __init__(self, interval: float = 1.0):
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.stopped = threading.Event()
+        self.first: dict[int, float] = {}  # pid: CPU at the start (0 for a backend born later)
+        self.last: dict[int, float] = {}
+        self.database: dict[int, str | None] = {}
+        self.scan(initial=True)
+        self.start()
+
+    def scan(self, initial: bool = False) -> None:
+        for p in proc_table():
+            if p.comm != "postgres":
                 continue
-            if int(fields[2]) in groups:  # pgrp
-                total += int(fields[11]) + int(fields[12])
-        return total / ticks
+            if self.database.get(p.pid) is None:  # a new backend may not have its title yet
+                self.database[p.pid] = backend_database(p.pid)
+            self.first.setdefault(p.pid, p.cpu if initial else 0.0)
+            self.last[p.pid] = p.cpu
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            self.scan()
+
+    def stop(self) -> float:
+        self.stopped.set()
+        self.join()
+        self.scan()
+        return sum(
+            self.last[pid] - self.first[pid]
+            for pid, database in self.database.items()
+            if database == DB_NAME
+        )
+
+
+def cpu_breakdown(
+    before: dict, after: dict, done: int, test_database: float, sessions: int | None
+) -> str:
+    """The breakdown line: ms of CPU per complete submission by part, the machine's busy
+    time and "other" (the machine's time less the parts); `test_database`: CPU seconds of
+    the test database's sampled backends (part of PostgreSQL's), `sessions`: connections
+    opened to it."""
+    if not done:
+        return "CPU per complete submission: - (no complete submission)"
+    labels = [label for label, _names in COMPONENTS] + ["Locust", "PostgreSQL"]
+    used = {label: after[label] - before[label] for label in labels}
+    machine = after["machine"] - before["machine"]
+    wall = after["at"] - before["at"]
+    ms = {label: seconds / done * 1000 for label, seconds in used.items()}
+    parts = ", ".join(f"{label} {value:.0f}" for label, value in ms.items())
+    line = (
+        f"CPU ms per complete submission: {parts} = {sum(ms.values()):.0f}; machine "
+        f"{machine / done * 1000:.0f} (busy {machine / (wall * (os.cpu_count() or 1)):.0%} of "
+        f"{os.cpu_count()} cores), other {(machine - sum(used.values())) / done * 1000:.0f}"
+    )
+    line += (
+        f"; PostgreSQL: the test database's long-lived backends {test_database / done * 1000:.0f}"
+    )
+    if sessions is not None:
+        line += f", {sessions / done:.1f} new connections to it per complete submission"
+    return line
+
+
+def database_sessions(cluster: Cluster) -> int | None:
+    """Connections opened to the test database so far (PostgreSQL 14 and later)."""
+    try:
+        rows = cluster.sql(
+            "SELECT sessions FROM pg_stat_database WHERE datname = %s", params=(DB_NAME,)
+        )
+        return int(rows[0][0])
+    except Exception:
+        return None
 
 
 HAPROXY = """
@@ -545,7 +708,6 @@ def check(cluster: Cluster, faults: list[tuple[str, float]]) -> list[tuple[str, 
 
 def run_with_faults(cluster: Cluster, users: int, seconds: int, faults_on: bool):
     """The scenario with the three faults at 25 %, 45 % and 65 % of the run."""
-    import threading
 
     faults: list[tuple[str, float]] = []
     errors: list[BaseException] = []
@@ -635,12 +797,32 @@ def main() -> int:
         problems = check(cluster, faults)
         summaries = []
         for level in [int(x) for x in args.sweep.split(",") if x.strip()]:
-            before = cluster.cpu_seconds(["app1", "app2"])
-            swept = locust(cluster, ["Resident", "Staff", "CoreSystem"], level, seconds,
-                           f"sweep{level}")  # fmt: skip
-            used = cluster.cpu_seconds(["app1", "app2"]) - before
+            alive = [n for n, p in cluster.processes.items() if p.poll() is None]
+            sessions = database_sessions(cluster)
+            before = cluster.cpu_snapshot()
+            sampler = DatabaseSampler()
+            try:
+                swept = locust(cluster, ["Resident", "Staff", "CoreSystem"], level, seconds,
+                               f"sweep{level}")  # fmt: skip
+            finally:
+                test_database = sampler.stop()
+            after = cluster.cpu_snapshot()
+            if sessions is not None and (now := database_sessions(cluster)) is not None:
+                sessions = now - sessions
+            else:
+                sessions = None
+            # Locust's figure is all our reaped children's: no other may have exited.
+            exited = [n for n in alive if n not in cluster.processes
+                      or cluster.processes[n].poll() is not None]  # fmt: skip
+            used = after["app servers"] - before["app servers"]
             print_stats(f"sweep: {level} users for {seconds} s, no faults", swept)
+            done = stats_done(swept)
+            breakdown = cpu_breakdown(before, after, done, test_database, sessions)
+            if exited:
+                breakdown += f" (void: {', '.join(exited)} exited during the run)"
+            print(f"  {breakdown}")
             summaries.append(sweep_summary(level, swept, used))
+            summaries.append(f"  {breakdown}")
         if args.sweep:
             step_ms, front_ms = cpu_compare(cluster, users, trivial_seconds * 2)
             print("\nsummary")
@@ -678,7 +860,7 @@ def sweep_summary(users: int, stats: dict, app_cpu: float) -> str:
     staff and API included, divided by the submissions)."""
     seconds = stats["_seconds"]
     total = stats.get("Aggregated", {"count": 0, "failures": 0, "p50": 0, "p95": 0})
-    done = stats.get("完了した申請", {"count": 0})["count"]
+    done = stats_done(stats)
     per_submission = f"{app_cpu / done * 1000:.0f} ms" if done else "-"
     return (
         f"{users} users: {done / seconds:.2f} complete submissions/s, p50 {total['p50']:.0f} ms "
@@ -686,6 +868,11 @@ def sweep_summary(users: int, stats: dict, app_cpu: float) -> str:
         f"{total['count']} requests; app server CPU {app_cpu:.1f} s = {per_submission} per "
         f"complete submission"
     )
+
+
+def stats_done(stats: dict) -> int:
+    """Complete submissions of a run."""
+    return stats.get("完了した申請", {"count": 0})["count"]
 
 
 def cpu_compare(cluster: Cluster, users: int, seconds: int) -> tuple[float, float]:

@@ -15,6 +15,12 @@ this headless; it reads the scenario bench/load/prepare.py wrote).
 
 Every failed request is written with its time to LOADTEST_FAILURES, so the checks can tell
 failures of requests in flight on a killed process from any other.
+
+The users are FastHttpUser (geventhttpclient), Locust's own advice for more load per core:
+Locust shares this machine's 2 cores with the cluster it measures, and python-requests'
+HttpUser took about twice the CPU per request. Its session keeps cookies as a browser
+does, but takes no `files=`: form posts are encoded here (`post_form`) as python-requests
+encoded them (urlencoded, or multipart/form-data with the attachments).
 """
 
 from __future__ import annotations
@@ -31,8 +37,11 @@ import struct
 import threading
 import time
 import uuid
+from urllib.parse import urlencode
 
-from locust import HttpUser, between, events, task
+from locust import between, events, task
+from locust.contrib.fasthttp import FastHttpUser
+from urllib3 import encode_multipart_formdata
 
 SCENARIO = json.loads(open(os.environ["LOADTEST_SCENARIO"], encoding="utf-8").read())
 LG = SCENARIO["lg_code"]
@@ -47,6 +56,16 @@ VERSION = re.compile(r'name="expected_version" value="(\d+)"')
 NEXT = re.compile(r'href="\?([^"]*)" id="page-next"')
 _lock = threading.Lock()
 _staff = itertools.count()
+
+# The attachments of each step, decoded once: (input name, (file name, bytes, content type)).
+for _procedure in SCENARIO["procedures"]:
+    for _variant in _procedure["variants"]:
+        for _step in _variant["steps"]:
+            _step["uploads"] = [
+                (name, (file_name, base64.b64decode(content), content_type))
+                for name, specs in _step["files"].items()
+                for file_name, content, content_type in specs
+            ]
 
 
 def _append(path: str, entry: dict) -> None:
@@ -72,9 +91,37 @@ def totp(key_hex: str, at: float | None = None) -> str:
     return f"{value % 1_000_000:06d}"
 
 
+def text_of(response) -> str:
+    """The body as text; "" for a request that got no response (connection error)."""
+    return response.text or ""
+
+
 def csrf_of(response) -> str:
-    match = CSRF.search(response.text)
+    match = CSRF.search(text_of(response))
     return match.group(1) if match else ""
+
+
+def form_fields(data: dict) -> list[tuple[str, str]]:
+    """The (name, value) pairs posted for `data`, as python-requests made them: one pair per
+    item of a list value (none for an empty list), none for None, str() of anything else."""
+    pairs = []
+    for name, value in data.items():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if item is not None:
+                pairs.append((name, item if isinstance(item, str) else str(item)))
+    return pairs
+
+
+def post_form(client, url: str, data: dict, uploads=(), **kwargs):
+    """POST a form as a browser does: urlencoded, or multipart/form-data when it carries
+    files (`uploads`: (input name, (file name, bytes, content type)) pairs)."""
+    fields = form_fields(data)
+    if uploads:
+        body, content_type = encode_multipart_formdata([*fields, *uploads])
+    else:
+        body = urlencode(fields).encode("ascii")
+        content_type = "application/x-www-form-urlencoded"
+    return client.post(url, data=body, headers={"Content-Type": content_type}, **kwargs)
 
 
 class Abort(Exception):
@@ -89,7 +136,7 @@ def expect(response, *statuses, where=""):
     return response
 
 
-class Resident(HttpUser):
+class Resident(FastHttpUser):
     weight = 6
     wait_time = between(0.5, 2)
 
@@ -108,7 +155,8 @@ class Resident(HttpUser):
         label = procedure["name"]
         page = self.client.get(f"/{LG}/procedures/{slug}/", name=f"{label}: 手続の案内")
         address = f"r{uuid.uuid4().hex[:16]}@example.jp"
-        with self.client.post(
+        with post_form(
+            self.client,
             f"/{LG}/procedures/{slug}/start/",
             {"csrfmiddlewaretoken": csrf_of(page), "email": address},
             name=f"{label}: 開始",
@@ -129,16 +177,12 @@ class Resident(HttpUser):
             if not match or match.group("step") != step["key"]:
                 raise Abort
             page = self.client.get(url, name=f"{label}: 入力画面")
-            files = [
-                (name, (file_name, base64.b64decode(content), content_type))
-                for name, specs in step["files"].items()
-                for file_name, content, content_type in specs
-            ]
             data = {**step["data"], "_action": "next", "csrfmiddlewaretoken": csrf_of(page)}
-            with self.client.post(
+            with post_form(
+                self.client,
                 url,
-                data=data,
-                files=files or None,
+                data,
+                step["uploads"],
                 name=f"{label}: 入力送信",
                 allow_redirects=False,
                 catch_response=True,
@@ -148,7 +192,8 @@ class Resident(HttpUser):
         if not url.endswith("/confirm/"):
             raise Abort
         page = self.client.get(url, name=f"{label}: 確認画面")
-        with self.client.post(
+        with post_form(
+            self.client,
             url,
             {"csrfmiddlewaretoken": csrf_of(page)},
             name=f"{label}: 送信",
@@ -158,7 +203,7 @@ class Resident(HttpUser):
             expect(response, 302, where="submit")
             receipt_url = response.headers["Location"]
         with self.client.get(receipt_url, name=f"{label}: 受付完了", catch_response=True) as r:
-            match = RECEIPT.search(r.text)
+            match = RECEIPT.search(text_of(r))
             if r.status_code != 200 or not match:
                 r.failure("receipt page without a 受付番号")
                 raise Abort
@@ -206,7 +251,7 @@ class Resident(HttpUser):
         raise Abort
 
 
-class Staff(HttpUser):
+class Staff(FastHttpUser):
     weight = 2
     wait_time = between(1, 3)
 
@@ -221,7 +266,8 @@ class Staff(HttpUser):
 
     def _login(self):
         page = self.client.get("/staff/account/login/", name="職員: ログイン画面")
-        with self.client.post(
+        with post_form(
+            self.client,
             "/staff/account/login/",
             {
                 "csrfmiddlewaretoken": csrf_of(page),
@@ -234,7 +280,8 @@ class Staff(HttpUser):
         ) as response:
             expect(response, 302, where="password")
         page = self.client.get("/staff/account/login/code/", name="職員: 確認コード画面")
-        with self.client.post(
+        with post_form(
+            self.client,
             "/staff/account/login/code/",
             {"csrfmiddlewaretoken": csrf_of(page), "code": totp(SCENARIO["totp_key_hex"])},
             name="職員: 確認コード",
@@ -259,14 +306,14 @@ class Staff(HttpUser):
     def _work(self):
         with self.client.get("/staff/all/", name="職員: 受信箱", catch_response=True) as r:
             expect(r, 200, where="inbox")
-            following = NEXT.search(r.text)
+            following = NEXT.search(text_of(r))
         if following:
             self.client.get(f"/staff/all/?{following.group(1)}", name="職員: 受信箱 次ページ")
         with self.client.get(
             "/staff/all/?status=received", name="職員: 受信箱 受付で絞り込み", catch_response=True
         ) as r:
             expect(r, 200, where="inbox filtered")
-            ids = DETAIL.findall(r.text)
+            ids = DETAIL.findall(text_of(r))
         if not ids:
             return
         pk = random.choice(ids[:20])
@@ -274,11 +321,12 @@ class Staff(HttpUser):
             f"/staff/applications/{pk}/", name="職員: 申請内容照会", catch_response=True
         ) as r:
             expect(r, 200, where="review")
-            version = VERSION.search(r.text)
+            version = VERSION.search(text_of(r))
             token = csrf_of(r)
         if not version:
             return
-        with self.client.post(
+        with post_form(
+            self.client,
             f"/staff/applications/{pk}/status/",
             {
                 "csrfmiddlewaretoken": token,
@@ -294,7 +342,7 @@ class Staff(HttpUser):
             expect(response, 302, 400, 409, where="status")
 
 
-class CoreSystem(HttpUser):
+class CoreSystem(FastHttpUser):
     weight = 1
     wait_time = between(1, 2)
 
@@ -319,7 +367,7 @@ class CoreSystem(HttpUser):
             )
 
 
-class Trivial(HttpUser):
+class Trivial(FastHttpUser):
     """Only in the trivial-page phase: what the same cluster serves when the app does
     nothing (the ratio's denominator)."""
 
@@ -330,7 +378,7 @@ class Trivial(HttpUser):
         self.client.get("/healthz", name="/healthz")
 
 
-class Front(HttpUser):
+class Front(FastHttpUser):
     wait_time = between(0, 0)
 
     @task
@@ -338,7 +386,7 @@ class Front(HttpUser):
         self.client.get(f"/{LG}/", name="トップページ")
 
 
-class FormStep(HttpUser):
+class FormStep(FastHttpUser):
     """One 粗大ごみ step posted again and again (validated and saved each time)."""
 
     wait_time = between(0, 0)
@@ -347,18 +395,20 @@ class FormStep(HttpUser):
         procedure = next(p for p in SCENARIO["procedures"] if p["slug"] == "sodai_gomi")
         self.step = procedure["variants"][0]["steps"][0]
         page = self.client.get(f"/{LG}/procedures/sodai_gomi/", name="準備")
-        response = self.client.post(
+        response = post_form(
+            self.client,
             f"/{LG}/procedures/sodai_gomi/start/",
             {"csrfmiddlewaretoken": csrf_of(page), "email": "step@example.jp"},
             name="準備",
             allow_redirects=False,
         )
-        self.url = response.headers.get("Location", "")
+        self.url = (response.headers or {}).get("Location", "")
         self.token = csrf_of(self.client.get(self.url, name="準備"))
 
     @task
     def post_step(self):
-        self.client.post(
+        post_form(
+            self.client,
             self.url,
             {**self.step["data"], "_action": "next", "csrfmiddlewaretoken": self.token},
             name="入力送信（1ステップ）",
