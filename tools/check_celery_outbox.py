@@ -9,7 +9,8 @@ Checks:
 1. submit → the confirmation e-mail is handed to the worker after commit and delivered;
 2. a staff status change while the mail server is down → the worker records the failure and
    backs off (attempts, last_error, next_attempt_at); when the server is back and the backoff
-   has passed, the periodic sweep task (what celery beat sends every minute) delivers it.
+   has passed, the periodic sweep task (what celery beat sends every minute) delivers it;
+3. the worker keeps its database session across tasks (CONN_MAX_AGE, madoguchi.celery).
 
 Prints "celery_outbox: N passed, M failed" and exits non-zero on failure.
 """
@@ -207,9 +208,49 @@ def check_outage_is_retried_with_backoff_and_swept(context):
     assert any("「処理中」" in s and application.receipt_number in s for s in sent_subjects())
 
 
+def _worker_sessions() -> dict[int, object]:
+    """{pid: backend_start} of the other sessions on this database (the worker's)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, backend_start FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return dict(cursor.fetchall())
+
+
+def check_the_worker_keeps_its_database_connection(context):
+    """Twenty tasks and a submission's e-mail later, the worker still talks to PostgreSQL on
+    the session it had (CONN_MAX_AGE, as web processes): Celery's Django fixup alone closed
+    it around every task, a new session per task (madoguchi.celery)."""
+    from madoguchi.applications import services
+    from madoguchi.outbox.models import OutboxMessage
+    from madoguchi.outbox.tasks import deliver_due
+
+    before = wait_for("the worker's idle session between tasks", _worker_sessions)
+    for _ in range(20):
+        deliver_due.delay()
+    application, _token = services.start_draft(context["procedure"])
+    services.save_step(
+        application, "applicant", raw={}, answers=ANSWERS, completed=True, step_index=0
+    )
+    services.submit(application, base_url="http://testserver")
+    # The solo worker runs its queue in order: the sweeps ran before this e-mail was sent.
+    wait_for(
+        "the worker to send the confirmation e-mail after the sweeps",
+        lambda: OutboxMessage.objects.filter(
+            reference=f"application:{application.pk}", state=OutboxMessage.State.SENT
+        ).exists(),
+    )
+    after = _worker_sessions()
+    assert before.items() <= after.items(), (before, after)
+
+
 CHECKS = [
     check_submit_mail_is_delivered_by_the_worker,
     check_outage_is_retried_with_backoff_and_swept,
+    check_the_worker_keeps_its_database_connection,
 ]
 
 
