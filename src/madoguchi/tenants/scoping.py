@@ -72,10 +72,3 @@ def with_municipality(view):
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-def staff_municipalities(user):
-    """Municipalities the user holds any role in."""
-    if not user.is_authenticated:
-        return Municipality.objects.none()
-    return Municipality.objects.filter(memberships__user=user).distinct()
