@@ -2,9 +2,11 @@
 changing statuses, in a loop until a deadline, on the test database named by DATABASE_URL.
 
     python -m tests.applications.concurrency_worker submit|staff-forward|staff-back \
-        <procedure id> <staff user id> <seconds>
+        <procedure id> <staff user id> <seconds> <result file>
 
-Prints one JSON line: {"done": n, "conflicts": n, "errors": ["<exception type>: <text>", ...]}.
+Writes one JSON object to the result file: {"done": n, "conflicts": n, "errors": [...]}
+(each error "<exception type>: <text>"). Not to stdout: the console mail backend prints the
+notices from a background delivery thread, which can run into the same line.
 A conflict is a refusal the rules make on purpose (another member of staff changed the
 application first); an error is anything else — a deadlock, a lost update, a crash.
 """
@@ -13,6 +15,7 @@ import json
 import random
 import sys
 import time
+from pathlib import Path
 
 ANSWERS = {
     "applicant_name": {
@@ -43,7 +46,7 @@ def main() -> None:
     from madoguchi.applications.models import Application
     from madoguchi.catalog.models import Procedure
 
-    role, procedure_id, user_id, seconds = sys.argv[1:5]
+    role, procedure_id, user_id, seconds, result_file = sys.argv[1:6]
     procedure = Procedure.objects.get(pk=int(procedure_id))
     user = get_user_model().objects.get(pk=int(user_id))
     deadline = time.monotonic() + float(seconds)
@@ -89,7 +92,9 @@ def main() -> None:
             conflicts += 1  # someone else moved it first: refused on purpose
         except Exception as exc:  # noqa: BLE001 - every other failure is reported
             errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
-    print(json.dumps({"done": done, "conflicts": conflicts, "errors": errors}))
+    Path(result_file).write_text(
+        json.dumps({"done": done, "conflicts": conflicts, "errors": errors}), encoding="utf-8"
+    )
 
 
 if __name__ == "__main__":
