@@ -226,7 +226,8 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media-not-served/"  # attachments are only served through permission-checked views
 
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # No call to storage inside a database transaction (madoguchi.ops.file_storage).
+    "default": {"BACKEND": "madoguchi.ops.file_storage.LocalStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 if os.environ.get("STORAGE_S3_BUCKET"):
@@ -239,7 +240,7 @@ if os.environ.get("STORAGE_S3_BUCKET"):
     from madoguchi.ops.storage import transfer_config as _transfer_config
 
     STORAGES["default"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "madoguchi.ops.object_storage.ObjectStorage",
         "OPTIONS": {
             "bucket_name": os.environ["STORAGE_S3_BUCKET"],
             "endpoint_url": os.environ.get("STORAGE_S3_ENDPOINT_URL") or None,

@@ -195,7 +195,7 @@ def test_answers_received_whole_that_the_form_refuses_are_flagged(login, review_
         source_reference="M-0001",
     )
     [received] = lifecycle.receive(
-        review_procedure.municipality, [item], actor=lifecycle.Actor.system(), stored=[]
+        review_procedure.municipality, [item], actor=lifecycle.Actor.system()
     )
     assert received.status == Status.RECEIVED
     client = login("kodomo1", review_procedure.municipality, "kodomo")

@@ -73,7 +73,7 @@ def s3(settings, s3_server, monkeypatch):
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
+            "BACKEND": "madoguchi.ops.object_storage.ObjectStorage",
             "OPTIONS": {
                 "bucket_name": BUCKET,
                 "endpoint_url": s3_server,
@@ -188,3 +188,19 @@ def test_readiness_checks_the_bucket(s3, client, settings):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert json.loads(response.content)["checks"]["storage"]["ok"] is False
+
+
+def test_the_bucket_is_never_called_inside_a_transaction(s3):
+    """A save inside a transaction is refused before any request reaches S3 (it would hold
+    the transaction's locks for as long as S3 takes); outside, the same save is stored."""
+    from django.core.files.storage import default_storage
+    from django.db import transaction
+
+    from madoguchi.core.outbound import InsideTransactionError
+
+    with transaction.atomic(), pytest.raises(InsideTransactionError, match="storage save"):
+        default_storage.save("attachments/refused.bin", ContentFile(b"x"))
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="attachments/refused")
+    name = default_storage.save("attachments/refused.bin", ContentFile(b"x"))
+    assert s3.get_object(Bucket=BUCKET, Key=name)["Body"].read() == b"x"
+    default_storage.delete(name)

@@ -121,7 +121,7 @@ def prune_unreferenced(application: Application) -> int:
 def _delete_file(storage, name: str) -> None:
     try:
         storage.delete(name)
-    except OSError:  # the orphan sweep removes it later
+    except Exception:  # S3 errors are not OSErrors; the orphan sweep removes it later
         logger.warning("attachment file not deleted; left to the orphan sweep")
 
 

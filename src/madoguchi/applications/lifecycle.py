@@ -512,6 +512,36 @@ class IncomingFile:
     # The SHA-256 (hex) of `content` when the channel has already computed it from these
     # bytes (e.g. while verifying a signature over them); "" to have it computed here.
     sha256: str = ""
+    # Set by `store_received_files`: the attachment's uid and its name in storage.
+    uid: str = ""
+    stored_name: str = ""
+
+
+def received_file_name(municipality_id: int, uid: str) -> str:
+    """Where a received attachment is stored: known before its application row exists (the
+    resident's uploads go under their application's id, `models.attachment_path`), spread
+    over 256 folders by the uid so that no folder grows with the municipality's history."""
+    return f"attachments/{municipality_id}/received/{uid[:2]}/{uid}"
+
+
+def store_received_files(municipality, files: list[IncomingFile], stored: list[str]) -> None:
+    """Store `files` (the attachments of applications to receive) and note on each its uid
+    and stored name, for `receive`. Call it before the transaction that receives them, never inside:
+    storage is a network call in production (S3), and `receive` holds the municipality's
+    受付番号 counter locked until its transaction ends, so an upload made there would hold
+    every resident's submission of the municipality for as long as storage takes. Each
+    name is appended to `stored` as soon as its file is stored: the caller deletes the
+    files of whatever it does not receive (the orphan sweep finds those of a killed
+    process)."""
+    municipality_id = getattr(municipality, "pk", municipality)
+    for incoming in files:
+        if incoming.stored_name:
+            continue
+        uid = uuid.uuid4().hex
+        name = received_file_name(municipality_id, uid)
+        saved = default_storage.save(name, ContentFile(incoming.content), max_length=300)
+        stored.append(saved)
+        incoming.uid, incoming.stored_name = uid, saved
 
 
 @dataclass
@@ -545,16 +575,18 @@ def _due(received_at, procedure):
     return None
 
 
-def receive(municipality, items: list[Incoming], *, actor: Actor, stored: list[str]):
+def receive(municipality, items: list[Incoming], *, actor: Actor):
     """Receive whole applications (one or a batch) in the caller's transaction: 受付番号,
-    the application rows, attachments (files and rows), first revision, department progress,
-    the 申請 event (and the 本人特定 event when identified) — one INSERT per table for the
-    batch. Events are announced once for the batch. Names of the files stored are appended
-    to `stored` as soon as each is stored, so the caller can delete them if the transaction
-    does not commit. Returns the applications in order."""
+    the application rows, attachment rows, first revision, department progress, the 申請
+    event (and the 本人特定 event when identified) — one INSERT per table for the batch.
+    Events are announced once for the batch. The attachments' files must have been stored
+    by `store_received_files` before the transaction. Returns the applications in order."""
+    unstored = [f.name for item in items for f in item.files if not f.stored_name]
+    if unstored:
+        raise ValueError(f"store_received_files first: {len(unstored)} file(s) not stored")
     numbers = allocate_receipt_numbers(municipality, len(items))
     applications = []
-    attachments: list[tuple[Attachment, bytes]] = []
+    attachments: list[Attachment] = []
     for item, number in zip(items, numbers, strict=True):
         procedure = item.procedure
         application = Application(
@@ -575,15 +607,16 @@ def receive(municipality, items: list[Incoming], *, actor: Actor, stored: list[s
         for incoming in item.files:
             attachment = Attachment(
                 municipality_id=municipality.pk,
-                uid=uuid.uuid4().hex,
+                uid=incoming.uid,
                 field_key=incoming.field_key,
                 original_name=(incoming.name or "file")[:255],
                 content_type=incoming.content_type,
                 size=len(incoming.content),
                 sha256=incoming.sha256 or Attachment.digest(incoming.content),
             )
+            attachment.file.name = incoming.stored_name
             attachment.application = application
-            attachments.append((attachment, incoming.content))
+            attachments.append(attachment)
             if incoming.answer_key:
                 existing = answers.get(incoming.answer_key)
                 listed = existing if isinstance(existing, list) else []
@@ -593,13 +626,9 @@ def receive(municipality, items: list[Incoming], *, actor: Actor, stored: list[s
         applications.append(application)
     Application.objects.bulk_create(applications)
 
-    for attachment, content in attachments:
+    for attachment in attachments:
         attachment.application_id = attachment.application.pk  # saved just now
-        name = attachment.file.field.generate_filename(attachment, attachment.uid)
-        saved = default_storage.save(name, ContentFile(content), max_length=300)
-        stored.append(saved)
-        attachment.file.name = saved
-    Attachment.objects.bulk_create([attachment for attachment, _content in attachments])
+    Attachment.objects.bulk_create(attachments)
     AnswerRevision.objects.bulk_create(
         AnswerRevision(
             municipality_id=municipality.pk,
@@ -1284,6 +1313,7 @@ __all__ = [
     "is_correction",
     "notify_applicant",
     "receive",
+    "received_file_name",
     "record",
     "resubmission_target",
     "require_complete",
@@ -1292,6 +1322,7 @@ __all__ = [
     "step_key_of_error",
     "send_message",
     "set_applicant",
+    "store_received_files",
     "submit",
     "withdraw",
 ]

@@ -13,10 +13,12 @@ class LayoutAdmin(admin.ModelAdmin):
 class BatchAdmin(admin.ModelAdmin):
     list_display = ("pk", "layout", "state", "exported", "skipped", "created_at")
     list_filter = ("state",)
-    readonly_fields = ("manifest", "report", "sha256")
+    # The files are written by the batch, never uploaded here (a change form saves inside a
+    # transaction, and storage is never called inside one: madoguchi.ops.file_storage).
+    readonly_fields = ("file", "manifest_file", "manifest", "report", "sha256")
 
 
 @admin.register(ResultImport)
 class ResultImportAdmin(admin.ModelAdmin):
     list_display = ("pk", "layout", "state", "applied", "failed", "created_at")
-    readonly_fields = ("report",)
+    readonly_fields = ("file", "report")

@@ -311,7 +311,13 @@ def _drop(name: str, data_path: str, manifest_bytes: bytes, municipality_code: s
 
 
 def finalise(batch: Batch, written: Written) -> None:
-    """Phase 2: marks, events, stored file and manifest, in one transaction."""
+    """Phase 2: the file and its manifest stored, then marks, events, the drop into the
+    folder and the batch's figures in one transaction. Storage first and outside the
+    transaction: it is S3 in production, and the transaction holds the new marks (their
+    unique index) and the cases' rows locked against withdrawal and retention while it
+    lasts. The drop stays inside, after the marks: the core system must never find a file
+    whose marks failed (a concurrent batch that took the same case). Whatever was stored or
+    dropped is deleted again if the transaction does not commit."""
     layout = batch.layout
     name = file_name(batch)
     manifest = build_manifest(batch, written, name)
@@ -319,6 +325,11 @@ def finalise(batch: Batch, written: Written) -> None:
     stored: list = []
     placed: list[Path] = []
     try:
+        with open(written.path, "rb") as source:
+            batch.file.save(name, File(source), save=False)
+        stored.append(batch.file.name)
+        batch.manifest_file.save(f"{name}.manifest.json", ContentFile(manifest_bytes), save=False)
+        stored.append(batch.manifest_file.name)
         with transaction.atomic():
             ExportMark.objects.bulk_create(
                 [
@@ -343,13 +354,6 @@ def finalise(batch: Batch, written: Written) -> None:
                     lifecycle.record(
                         lifecycle.linked_event(application, actor, layout=layout.pk, batch=batch.pk)
                     )
-            with open(written.path, "rb") as source:
-                batch.file.save(name, File(source), save=False)
-            stored.append(batch.file.name)
-            batch.manifest_file.save(
-                f"{name}.manifest.json", ContentFile(manifest_bytes), save=False
-            )
-            stored.append(batch.manifest_file.name)
             if layout.destination == Layout.Destination.FOLDER:
                 placed = _drop(name, written.path, manifest_bytes, layout.municipality.lg_code)
                 batch.dropped_to = str(placed[0])
@@ -365,7 +369,10 @@ def finalise(batch: Batch, written: Written) -> None:
             batch.save()
     except BaseException:
         for name_ in stored:
-            batch.file.storage.delete(name_)
+            try:
+                batch.file.storage.delete(name_)
+            except Exception:  # the original error is the one to raise
+                logger.exception("linkage: could not delete %s after a failed batch", name_)
         for path in placed:
             path.unlink(missing_ok=True)
         batch.file = ""

@@ -3,8 +3,10 @@ transaction; each package still all-or-nothing, bad ones quarantined with their 
 
 import hashlib
 import threading
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from madoguchi.applications import lifecycle
@@ -150,6 +152,41 @@ def test_a_failure_of_our_side_keeps_nothing_of_that_package_only(
     ) == [_receipt(1), _receipt(3)]
     assert len(media_files()) == 2 and Attachment.objects.count() == 2
     assert not QuarantinedPackage.objects.exists()  # our failure, not the package's
+
+
+@pytest.mark.django_db
+def test_the_files_are_stored_before_the_transaction_and_a_storage_failure_fails_one_package(
+    loaded_municipality, mapping, card, trust, monkeypatch
+):
+    """Storage is S3 in production: the attachments are stored before the transaction that
+    holds the 受付番号 counter (storage refuses any call inside one, madoguchi.ops.file_storage),
+    under a name that does not need the case's id. A package whose file cannot be stored
+    fails alone (our side: the next pull retries it) and leaves no file behind."""
+    from django.core.files.storage import default_storage
+
+    items = [(_receipt(i), make_package(card, receipt=_receipt(i))) for i in range(1, 4)]
+    default_storage.exists("attachments")  # resolves the lazy storage
+    real_save = type(default_storage._wrapped).save
+    saves = []
+
+    def save(self, name, content, max_length=None):
+        saves.append(name)
+        if len(saves) == 2:
+            raise OSError("S3 unavailable")
+        return real_save(self, name, content, max_length=max_length)
+
+    monkeypatch.setattr(type(default_storage._wrapped), "save", save)
+    outcomes = intake.import_batch(loaded_municipality, items, trust=trust)
+
+    assert [o.kind for o in outcomes] == ["imported", "failed", "imported"]
+    assert str(outcomes[1].error) == "S3 unavailable"
+    names = sorted(Attachment.objects.values_list("file", flat=True))
+    assert len(names) == 2
+    prefix = f"attachments/{loaded_municipality.pk}/received/"
+    assert all(n.startswith(prefix) and n.split("/")[-2] == n.split("/")[-1][:2] for n in names)
+    root = Path(settings.MEDIA_ROOT)
+    assert sorted(str(f.relative_to(root)) for f in media_files()) == names  # none left over
+    assert not QuarantinedPackage.objects.exists()
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="two writers at once need PostgreSQL")

@@ -78,6 +78,8 @@ class Prepared:
     unmapped: dict = field(default_factory=dict)
     # name → SHA-256 of each attachment, as the verification computed it.
     digests: dict = field(default_factory=dict)
+    # The attachments as lifecycle.IncomingFile, once stored (writing.store_files).
+    files: list = field(default_factory=list)
 
 
 class Rejected(Exception):
@@ -299,24 +301,23 @@ def _write(municipality, ready: dict[int, "Prepared"], outcomes: list) -> None:
             seen[receipt] = index
             batch[index] = prepared
     if batch:
+        # The files first, outside any transaction (see `writing`); those of every package
+        # that is not imported in the end are deleted again.
+        stored: dict[int, list[str]] = {}
         try:
-            _write_atomically(municipality, batch, outcomes)
-        except Exception:
-            logger.warning("mynaportal: batch write failed; writing package by package")
-            for index, prepared in batch.items():
-                try:
-                    _write_atomically(municipality, {index: prepared}, outcomes)
-                except IntegrityError as exc:
-                    # Another pull created the same case between our lookup and our insert.
-                    found = existing_application(municipality, prepared.data.receipt_number)
-                    outcomes[index] = (
-                        Outcome(DUPLICATE, application=found)
-                        if found is not None
-                        else Outcome(FAILED, error=exc)
+            _store_files(municipality, batch, outcomes, stored)
+            _write_batch(municipality, batch, outcomes)
+        finally:
+            _delete_files(
+                [
+                    name
+                    for index, names in stored.items()
+                    if not (
+                        isinstance(outcomes[index], Outcome) and outcomes[index].kind == IMPORTED
                     )
-                except Exception as exc:
-                    logger.exception("mynaportal: import of a package failed")
-                    outcomes[index] = Outcome(FAILED, error=exc)
+                    for name in names
+                ]
+            )
     for index, outcome in enumerate(outcomes):
         if isinstance(outcome, tuple):  # the same 受付番号 twice in one batch
             first = outcomes[outcome[0]]
@@ -327,16 +328,44 @@ def _write(municipality, ready: dict[int, "Prepared"], outcomes: list) -> None:
             )
 
 
-def _write_atomically(municipality, batch: dict[int, "Prepared"], outcomes: list) -> None:
-    written: list[str] = []
+def _store_files(municipality, batch: dict[int, "Prepared"], outcomes: list, stored) -> None:
+    """Store each package's attachments (`stored`: index → names); a package whose files
+    cannot be stored fails (our side: the next pull tries it again) and leaves the batch."""
+    for index, prepared in list(batch.items()):
+        try:
+            writing.store_files(municipality, prepared, stored.setdefault(index, []))
+        except Exception as exc:
+            logger.exception("mynaportal: storing the attachments of a package failed")
+            outcomes[index] = Outcome(FAILED, error=exc)
+            del batch[index]
+
+
+def _write_batch(municipality, batch: dict[int, "Prepared"], outcomes: list) -> None:
+    if not batch:
+        return
     try:
-        with transaction.atomic():
-            applications, messages = writing.write_applications(
-                municipality, list(batch.values()), written
-            )
-    except BaseException:
-        _delete_files(written)
-        raise
+        _write_atomically(municipality, batch, outcomes)
+    except Exception:
+        logger.warning("mynaportal: batch write failed; writing package by package")
+        for index, prepared in batch.items():
+            try:
+                _write_atomically(municipality, {index: prepared}, outcomes)
+            except IntegrityError as exc:
+                # Another pull created the same case between our lookup and our insert.
+                found = existing_application(municipality, prepared.data.receipt_number)
+                outcomes[index] = (
+                    Outcome(DUPLICATE, application=found)
+                    if found is not None
+                    else Outcome(FAILED, error=exc)
+                )
+            except Exception as exc:
+                logger.exception("mynaportal: import of a package failed")
+                outcomes[index] = Outcome(FAILED, error=exc)
+
+
+def _write_atomically(municipality, batch: dict[int, "Prepared"], outcomes: list) -> None:
+    with transaction.atomic():
+        applications, messages = writing.write_applications(municipality, list(batch.values()))
     by_application: dict[str, list[int]] = {}
     for message in messages:
         by_application.setdefault(message.reference, []).append(message.pk)

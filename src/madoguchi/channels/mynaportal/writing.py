@@ -1,13 +1,17 @@
 """DB格納: checked and mapped packages become applications, many per transaction.
 
-`write_applications(municipality, batch, written)` must run inside `transaction.atomic()`; it
-turns every package of the batch into an `applications.lifecycle.Incoming` (answers,
-attachments, identity, 宛名番号 when the serial is linked, マイナポータル's reception time)
-and receives them all at once through `lifecycle.receive` — the one way applications come
-in — with one INSERT per table for the whole batch. The names of
-the files it stored are appended to `written` as soon as each is stored, so the caller can
-delete them if the transaction does not commit (and the orphan sweep finds them if the
+`store_files(municipality, prepared, written)` stores a package's attachments, before and
+outside the transaction: storage is a network call in production (S3), and the transaction
+holds the municipality's 受付番号 counter locked from its first application to its commit.
+The names of the files are appended to `written` as soon as each is stored, so the caller
+can delete those of a package it does not import (and the orphan sweep finds them if the
 process is killed before it can: `madoguchi sweep_orphan_attachments`).
+
+`write_applications(municipality, batch)` must run inside `transaction.atomic()`; it turns
+every package of the batch into an `applications.lifecycle.Incoming` (answers, the stored
+attachments, identity, 宛名番号 when the serial is linked, マイナポータル's reception time) and
+receives them all at once through `lifecycle.receive` — the one way applications come in —
+with one INSERT per table for the whole batch.
 
 The receivers of `events_recorded` get the batch's events in one call (webhooks, the KPI
 fold, 申請処理状況登録); the マイナポータル status messages are collected and inserted
@@ -30,12 +34,30 @@ from madoguchi.outbox.models import OutboxMessage
 from . import status_sync
 
 
-def write_applications(
-    municipality, batch: list, written: list[str]
-) -> tuple[list[Application], list[OutboxMessage]]:
-    """batch: intake.Prepared items (distinct 受付番号, none imported yet). Returns the
-    applications in the same order and the 申請処理状況登録 messages written for them.
-    Raises on any failure; the caller's atomic block then rolls back."""
+def store_files(municipality, prepared, written: list[str]) -> None:
+    """The package's attachments as `lifecycle.IncomingFile`s (on `prepared.files`), stored;
+    outside any transaction (see above). Raises when storage fails."""
+    data, mapping = prepared.data, prepared.mapping
+    if not prepared.files:
+        prepared.files = [
+            lifecycle.IncomingFile(
+                field_key=info.item or "mynaportal_attachment",
+                name=info.name,
+                content_type=info.content_type,
+                content=prepared.attachments[info.name],
+                answer_key=(mapping.items or {}).get(info.item) or info.item or "",
+                sha256=prepared.digests.get(info.name, ""),
+            )
+            for info in data.attachments
+        ]
+    lifecycle.store_received_files(municipality, prepared.files, written)
+
+
+def write_applications(municipality, batch: list) -> tuple[list[Application], list[OutboxMessage]]:
+    """batch: intake.Prepared items (distinct 受付番号, none imported yet, their files
+    stored by `store_files`). Returns the applications in the same order and the
+    申請処理状況登録 messages written for them. Raises on any failure; the caller's atomic
+    block then rolls back."""
     pgarrays.install(connection)  # the batch's columns go as arrays: escape them fast
     now = timezone.now()
     atenas = serial_links.atena_numbers_for(municipality, [p.identity for p in batch])
@@ -43,9 +65,7 @@ def write_applications(
         _incoming(prepared, atena, now) for prepared, atena in zip(batch, atenas, strict=True)
     ]
     with status_sync.collecting() as messages:
-        applications = lifecycle.receive(
-            municipality, incoming, actor=lifecycle.Actor.system(), stored=written
-        )
+        applications = lifecycle.receive(municipality, incoming, actor=lifecycle.Actor.system())
     OutboxMessage.objects.bulk_create(messages)
     return applications, messages
 
@@ -68,17 +88,6 @@ def _incoming(prepared, atena: str | None, now) -> lifecycle.Incoming:
     identity = dict(prepared.identity)
     if atena:
         identity["atena_source"] = serial_links.ATENA_SOURCE_SERIAL_LINK
-    files = [
-        lifecycle.IncomingFile(
-            field_key=info.item or "mynaportal_attachment",
-            name=info.name,
-            content_type=info.content_type,
-            content=prepared.attachments[info.name],
-            answer_key=(mapping.items or {}).get(info.item) or info.item or "",
-            sha256=prepared.digests.get(info.name, ""),
-        )
-        for info in data.attachments
-    ]
     return lifecycle.Incoming(
         procedure=mapping.procedure,
         answers=prepared.answers,
@@ -88,7 +97,7 @@ def _incoming(prepared, atena: str | None, now) -> lifecycle.Incoming:
         identity=identity,
         atena_number=atena or "",
         departments=prepared.departments,
-        files=files,
+        files=prepared.files,
         fallback_name=identity.get("basic_four", {}).get("name", ""),
         event_data={
             "source_reference": data.receipt_number,

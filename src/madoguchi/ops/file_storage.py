@@ -1,0 +1,55 @@
+"""The storage classes the settings name: no call to storage inside a database transaction.
+
+In production storage is S3 (`object_storage.ObjectStorage`), so each save, open, delete or
+listing is a network call, and one made inside a transaction keeps the transaction open and
+its row locks held for as long as S3 takes (a save is a HEAD and a PUT, each with a 60 s
+read timeout and three attempts). Both classes refuse such a call
+(`core.outbound.InsideTransactionError`); the embedded default's local folder refuses the
+same calls as S3 does, so the test suite finds one on any machine (the transaction a test
+case wraps around each test does not count, `core.outbound.in_transaction`). Building a
+file's URL reaches nothing: it is not checked."""
+
+from django.core.files.storage import FileSystemStorage
+
+from madoguchi.core.outbound import ensure_no_transaction
+
+
+class NoTransactionStorage:
+    """Mixed in before a storage class: each call that reaches the storage is checked."""
+
+    def save(self, name, content, max_length=None):
+        # Checked here first: a save begins with `exists` (the free name), then `_save`.
+        ensure_no_transaction("storage save")
+        return super().save(name, content, max_length=max_length)
+
+    def _save(self, name, content):
+        ensure_no_transaction("storage save")
+        return super()._save(name, content)
+
+    def _open(self, name, mode="rb"):
+        ensure_no_transaction("storage open")
+        return super()._open(name, mode)
+
+    def delete(self, name):
+        ensure_no_transaction("storage delete")
+        return super().delete(name)
+
+    def exists(self, name):
+        ensure_no_transaction("storage exists")
+        return super().exists(name)
+
+    def listdir(self, path):
+        ensure_no_transaction("storage listdir")
+        return super().listdir(path)
+
+    def size(self, name):
+        ensure_no_transaction("storage size")
+        return super().size(name)
+
+    def get_modified_time(self, name):
+        ensure_no_transaction("storage get_modified_time")
+        return super().get_modified_time(name)
+
+
+class LocalStorage(NoTransactionStorage, FileSystemStorage):
+    """The embedded default: MEDIA_ROOT on the local disk."""

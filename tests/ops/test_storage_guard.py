@@ -1,0 +1,50 @@
+"""Storage is never called inside a database transaction (madoguchi.ops.file_storage): in
+production it is S3, and a call made there would hold the transaction and its row locks for
+as long as S3 takes. The embedded default's folder refuses the same calls, so every test
+that stores a file inside a transaction fails."""
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from madoguchi.core.outbound import InsideTransactionError
+from madoguchi.ops.file_storage import LocalStorage
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_default_storage_is_the_guarded_one():
+    default_storage.exists("attachments")  # resolves the lazy object
+    assert isinstance(default_storage._wrapped, LocalStorage)
+
+
+@pytest.mark.parametrize(
+    ("call", "what"),
+    [
+        (lambda name: default_storage.save("attachments/guard/new", ContentFile(b"x")), "save"),
+        (lambda name: default_storage.open(name).read(), "open"),
+        (lambda name: default_storage.delete(name), "delete"),
+        (lambda name: default_storage.exists(name), "exists"),
+        (lambda name: default_storage.listdir("attachments/guard"), "listdir"),
+        (lambda name: default_storage.size(name), "size"),
+        (lambda name: default_storage.get_modified_time(name), "get_modified_time"),
+    ],
+)
+def test_each_call_is_refused_inside_a_transaction(call, what):
+    name = default_storage.save("attachments/guard/file", ContentFile(b"content"))
+    with transaction.atomic():
+        with pytest.raises(InsideTransactionError) as refused:
+            call(name)
+    assert str(refused.value) == (
+        f"storage {what}: a network call must not be made inside a database transaction"
+    )
+    # The refused call changed nothing; outside a transaction the same call works.
+    assert default_storage.open(name).read() == b"content"
+    assert not default_storage.exists("attachments/guard/new")
+    call(name)
+
+
+def test_building_a_url_is_not_a_call():
+    with transaction.atomic():
+        assert default_storage.url("attachments/guard/file").endswith("attachments/guard/file")
