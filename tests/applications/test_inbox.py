@@ -380,13 +380,15 @@ def test_the_grams_condition_alone_holds_the_departments_procedures(
     qs = inbox_queryset(handler, department, f)
     assert _uses_grams(qs) and '"procedure_id" IN' not in str(qs.query)
     assert set(qs) == found
+    # A page smaller than the matches: the counts have a statement of their own.
     with CaptureQueriesContext(connection) as captured:
-        page = inbox_page(handler, department, f)
+        page = inbox_page(handler, department, f, page_size=2)
     searches = [q["sql"] for q in captured.captured_queries if "search_grams" in q["sql"]]
     assert len(searches) == 2  # the rows and the counts
     assert not any('"procedure_id" IN' in sql or '"procedure_id" = ' in sql for sql in searches)
-    assert {r.pk for r in page.rows} == {a.pk for a in found} and page.total == 3
-    assert page.counts_by_status[Status.RECEIVED] == 3
+    assert {r.pk for r in page.rows} < {a.pk for a in found} and len(page.rows) == 2
+    assert page.total == 3 and page.counts_by_status[Status.RECEIVED] == 3
+    assert {r.pk for r in inbox_page(handler, department, f).rows} == {a.pk for a in found}
 
     one = _filter(q="田", procedure=second.pk)
     assert set(inbox_queryset(handler, department, one)) == {tamura}
@@ -709,6 +711,58 @@ def test_any_page_costs_the_same_few_queries(handler, procedure, django_assert_n
     ids = [procedure.pk]
     with django_assert_num_queries(2):
         inbox_page(handler, department, _filter(cursor=first.next_cursor), procedure_ids=ids)
+
+
+@pytest.mark.django_db
+def test_a_first_page_holding_every_match_counts_from_its_rows(
+    handler, procedure, django_assert_num_queries
+):
+    """A 受付番号 (or any filter with fewer matches than a page): the rows are the counts,
+    one statement instead of two."""
+    department = kodomo(procedure)
+    wanted = make_app(procedure, status=Status.IN_PROGRESS)
+    make_app(procedure)
+    ids = [procedure.pk]
+    with django_assert_num_queries(1):
+        page = inbox_page(handler, department, _filter(q=wanted.receipt_number), procedure_ids=ids)
+    assert [row.pk for row in page.rows] == [wanted.pk]
+    assert page.counts_by_status == {s: int(s == Status.IN_PROGRESS) for s in inbox.INBOX_STATUSES}
+    assert page.total == 1 and not page.capped
+    # A status filter hides the other statuses from the rows: their counts are read.
+    with django_assert_num_queries(2):
+        page = inbox_page(
+            handler,
+            department,
+            _filter(q=wanted.receipt_number, status=["received"]),
+            procedure_ids=ids,
+        )
+    assert page.rows == [] and page.counts_by_status[Status.IN_PROGRESS] == 1
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    q=st.one_of(st.just(""), QUERIES),
+    statuses=st.lists(
+        st.sampled_from(["received", "in_progress", "completed", "returned"]),
+        max_size=2,
+        unique=True,
+    ),
+    page_size=st.sampled_from([1, 7, 50]),
+)
+def test_the_counts_are_the_filters_whether_the_page_holds_every_match_or_not(
+    handler, procedure, many_names, q, statuses, page_size
+):
+    department = kodomo(procedure)
+    f = _filter(q=q, status=statuses) if q.strip() else _filter(status=statuses)
+    page = inbox_page(handler, department, f, page_size=page_size)
+    assert page.counts_by_status == status_counts(handler, department, f)
+    expected = _expected(many_names, q) if q.strip() else set(many_names)
+    assert page.counts_by_status == {
+        s: sum(1 for a in expected if a.status == s) for s in inbox.INBOX_STATUSES
+    }
 
 
 # ------------------------------------------------------------------ counts

@@ -787,7 +787,7 @@ def inbox_page(
     procedure_ids: list[int] | None = None,
 ) -> InboxPage:
     """One page of the inbox: the rows and the counts per status (2 queries, plus the
-    department check), whatever the page number. `procedure_ids`: the department's
+    department check; 1 when the first page holds every match), whatever the page number. `procedure_ids`: the department's
     procedures when the caller has already checked the user may open the department."""
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     sort = inbox_filter.sort
@@ -819,7 +819,16 @@ def inbox_page(
     if rows and has_prev:
         first = rows[0]
         prev_cursor = _encode_cursor("p", sort, getattr(first, field_name), first.pk)
-    counts = _counts(scope, user, inbox_filter, procedure_ids=ids) if with_counts else {}
+    if not with_counts:
+        counts = {}
+    elif cursor is None and not has_more and not inbox_filter.statuses:
+        # The page holds every match of the filter, in every status: its rows are the
+        # counts (a 受付番号, a rare name), no second statement.
+        counts = dict.fromkeys(INBOX_STATUSES, 0)
+        for row in rows:
+            counts[row.status] += 1
+    else:
+        counts = _counts(scope, user, inbox_filter, procedure_ids=ids)
     capped = frozenset()
     if is_capped(inbox_filter):
         capped = frozenset(s for s, n in counts.items() if n > SEARCH_COUNT_CAP)
