@@ -74,11 +74,24 @@ def test_a_concurrent_batch_that_took_an_application_first_makes_the_other_fail(
     written = runner.write(a)
     b = run(layout)
     assert b.exported == 4
+    stored = _stored_files()
+    assert {b.file.name, b.manifest_file.name} <= stored
     with pytest.raises(Exception):  # noqa: B017 - IntegrityError, rolled back
         runner.finalise(a, written)
     assert ExportMark.objects.filter(batch=a).count() == 0
     assert ExportMark.objects.filter(layout=layout).count() == 4
     assert not a.file
+    # A stored its file and manifest before its transaction: both deleted again.
+    assert _stored_files() == stored
+
+
+def _stored_files() -> set[str]:
+    from pathlib import Path
+
+    from django.conf import settings
+
+    root = Path(settings.MEDIA_ROOT)
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
 
 
 @pytest.mark.django_db
