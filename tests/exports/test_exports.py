@@ -395,6 +395,32 @@ def test_failed_job_is_reported_without_personal_data_in_logs(kodomo, staff, mon
     assert f"export job {job.pk} failed: ValueError" in caplog.text
 
 
+def test_a_job_that_fails_after_storing_its_file_leaves_no_file(kodomo, staff, monkeypatch):
+    """The file is stored, then recording the job fails: the file (residents' data that no
+    job points to, never found again) is deleted."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    submit(kodomo, answers())
+    user = staff("kodomo1", kodomo.municipality, "kodomo")
+    job = ExportJob.objects.create(municipality=kodomo.municipality, requested_by=user)
+    stored = []
+    real_save = ExportJob.save
+
+    def save(self, *args, **kwargs):
+        if kwargs.get("update_fields") and "file" in kwargs["update_fields"]:
+            stored.append(self.file.name)
+            raise OSError("database went away")
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(ExportJob, "save", save)
+    runner.run(job.pk)
+    job.refresh_from_db()
+    assert job.state == ExportJob.State.FAILED and not job.file
+    assert stored and not (Path(settings.MEDIA_ROOT) / stored[0]).exists()
+
+
 def test_too_many_running_exports_are_refused(client, kodomo, staff, login, settings):
     settings.MADOGUCHI_JOBS_INLINE = True
     user = staff("kodomo1", kodomo.municipality, "kodomo")

@@ -126,6 +126,28 @@ def test_import_from_the_page_shows_the_report(
 
 
 @pytest.mark.django_db
+def test_an_import_whose_row_cannot_be_saved_leaves_no_file(
+    golden_applications, make_layout, handler, monkeypatch
+):
+    """The uploaded result file is stored, then its row fails: the file is deleted."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    layout = make_layout()
+    client = client_for(handler)
+    client.raise_request_exception = False
+    monkeypatch.setattr(ResultImport, "save", lambda self, *a, **k: 1 / 0)
+    upload = SimpleUploadedFile("result.csv", "R-0001,完了\n".encode("cp932"))
+    response = client.post(
+        reverse("linkage:import_new", args=[layout.pk]), {"file": upload, "encoding": "auto"}
+    )
+    assert response.status_code == 500
+    root = Path(settings.MEDIA_ROOT)
+    assert not [p for p in root.rglob("*") if p.is_file()] if root.exists() else True
+
+
+@pytest.mark.django_db
 def test_other_department_and_municipality_get_404(
     make_layout, municipality, other_municipality, linkage_procedure
 ):

@@ -457,6 +457,13 @@ def run(job_id: int) -> None:
             type(exc).__name__,
             "".join(traceback.format_tb(exc.__traceback__)),
         )
+        if job.file.name:
+            # Stored, but the job never recorded it (DONE): no file of residents' data may
+            # outlive its job, and nothing else would ever find this one.
+            try:
+                job.file.storage.delete(job.file.name)
+            except Exception:
+                logger.error("export job %s: its file could not be deleted", job_id)
         ExportJob.objects.filter(pk=job_id).update(
             state=ExportJob.State.FAILED,
             finished_at=timezone.now(),

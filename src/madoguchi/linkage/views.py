@@ -275,7 +275,11 @@ def import_new(request, layout_id: int):
         original_name=upload.name[:255],
     )
     job.file.save("result.csv", upload, save=False)
-    job.save()
+    try:
+        job.save()
+    except BaseException:
+        job.file.delete(save=False)  # no stored file without its row
+        raise
     dispatch(run_import, job.pk)
     return HttpResponseRedirect(reverse("linkage:import_detail", args=[job.pk]))
 
