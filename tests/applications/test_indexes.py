@@ -57,3 +57,14 @@ def test_a_status_link_is_found_through_its_index():
         cursor.execute("SET LOCAL enable_seqscan = off")
         plan = query.explain()
     assert "application_status_token" in plan, plan
+
+
+@pytest.mark.django_db
+def test_no_prefix_index_on_the_search_names():
+    """Name searches are substring searches: the varchar_pattern_ops indexes of 0004 are
+    gone (0014), the trigram indexes (PostgreSQL) stay."""
+    indexes = _indexes()
+    assert "application_search_name" not in indexes
+    assert "application_search_kana" not in indexes
+    if connection.vendor == "postgresql":
+        assert {"application_search_name_trgm", "application_search_kana_trgm"} <= set(indexes)

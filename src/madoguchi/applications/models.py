@@ -181,18 +181,9 @@ class Application(models.Model):
                 name="application_inbox_recent",
                 condition=~models.Q(status="draft"),
             ),
-            # Name searches are prefix searches (LIKE 'x%'): pattern ops make them indexable
-            # whatever the database collation (ignored on SQLite).
-            models.Index(
-                fields=["search_name"],
-                name="application_search_name",
-                opclasses=["varchar_pattern_ops"],
-            ),
-            models.Index(
-                fields=["search_kana"],
-                name="application_search_kana",
-                opclasses=["varchar_pattern_ops"],
-            ),
+            # Name searches are substring searches (applications.inbox.search_q): answered by
+            # the trigram and grams indexes of migrations 0010-0012 (PostgreSQL), which the
+            # models do not declare; the prefix indexes of 0004 are gone since 0014.
         ]
 
     def __str__(self) -> str:
