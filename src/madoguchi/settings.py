@@ -179,6 +179,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # The tests' database is a file too, as the embedded default's is. Django's default for
+    # SQLite, in memory with a shared cache, locks whole tables between the threads of one
+    # process (the browser tests' live server, the embedded default's pull and mail
+    # threads), and a writer that meets such a lock fails at once ("database table is
+    # locked") where, on a file, it waits out the timeout as in production.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
     # The KPI indexes carry INCLUDE columns for PostgreSQL's index-only scans; SQLite builds
     # the same indexes without them, which is all the embedded default needs.
     SILENCED_SYSTEM_CHECKS.append("models.W040")
