@@ -129,6 +129,21 @@ def growth_table(records: list[dict]) -> None:
         _print_table(header, rows)
 
 
+def ratio_text(ratio: float | None) -> str:
+    """A ratio as the aims state it: two decimals below 1 (the intake's aim is ≥ 0.6, and
+    0.55 must not print as 0.6), one above (≤ 3x)."""
+    if ratio is None:
+        return ""
+    return f"{ratio:.2f}x" if ratio < 1 else f"{ratio:.1f}x"
+
+
+def statements_text(statements: float | None) -> str:
+    """SQL statements per request: a mean over journeys is shown to one decimal."""
+    if statements is None:
+        return ""
+    return f"{statements:.1f}".removesuffix(".0") if statements >= 1 else f"{statements:.2f}"
+
+
 def summary_table(records: list[dict]) -> None:
     """Everything measured: figure, target, measured (median/p95), limit, ratio, size, load."""
     header = ["figure", "target", "measured", "limit", "ratio", "SQL", "size", "load"]
@@ -143,8 +158,8 @@ def summary_table(records: list[dict]) -> None:
                 r["target"] or "",
                 _value(r),
                 limit,
-                "" if r["ratio"] is None else f"{r['ratio']:.1f}x",
-                "" if r["statements"] is None else str(r["statements"]),
+                ratio_text(r["ratio"]),
+                statements_text(r["statements"]),
                 size_label(r["size"]),
                 f"{r['load']:.1f}",
             ]

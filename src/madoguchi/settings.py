@@ -130,7 +130,8 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, the session's user read by compiled SQL (tenants.auth_backend).
+    "madoguchi.tenants.auth_backend.ModelBackend",
 ]
 # Lock an account (by user name, whatever the address) for 30 minutes after 5 failures.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
