@@ -83,22 +83,44 @@ def prepare(size: int | None = None):
 # --- timing ------------------------------------------------------------------------------
 
 
-def timed(fn, runs: int = RUNS, *, after=None) -> tuple[float, float]:
-    """Median and p95 of `fn` in ms; `after` (untimed) runs after each call."""
+def timed(fn, runs: int = RUNS) -> tuple[float, float]:
+    """Median and p95 of `fn` in ms."""
     for _ in range(3):
         fn()
-        if after is not None:
-            after()
     samples = []
     for _ in range(runs):
         t = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - t) * 1000)
-        if after is not None:
-            after()
-    samples.sort()
+    return _median_p95(samples)
+
+
+def _median_p95(samples: list[float]) -> tuple[float, float]:
+    samples = sorted(samples)
     p95 = samples[min(len(samples) - 1, int(round(len(samples) * 0.95)) - 1)]
     return statistics.median(samples), p95
+
+
+def timed_pair(first, second, runs: int = RUNS, *, after_first=None):
+    """Median and p95 in ms of `first` and of `second`, run in turns (the order alternating
+    from one round to the next), so that both see the same machine: on a busy machine the
+    load changes within a second, and a ratio of two figures measured one after the other
+    moved by a third between runs. `after_first` (untimed) runs after each call of `first`."""
+    for _ in range(3):
+        first()
+        if after_first is not None:
+            after_first()
+        second()
+    samples: tuple[list[float], list[float]] = ([], [])
+    for round_ in range(runs):
+        order = ((0, first), (1, second)) if round_ % 2 == 0 else ((1, second), (0, first))
+        for index, fn in order:
+            t = time.perf_counter()
+            fn()
+            samples[index].append((time.perf_counter() - t) * 1000)
+            if index == 0 and after_first is not None:
+                after_first()
+    return _median_p95(samples[0]), _median_p95(samples[1])
 
 
 def main() -> int:
@@ -187,7 +209,7 @@ def run(size: int) -> None:
     client = staff_client(user)
     base = f"/staff/d/{department.pk}/"
     print("  through the request (Django test client; SQL alone = the same statements run")
-    print("  directly on the same connection in the same run):")
+    print("  directly on the same connection, the two timed in turns):")
     for label, query in view_cases:
         view_figures(client, label, f"{base}?{query}", median_aim=50)
     application_id = (
@@ -274,8 +296,7 @@ def view_figures(
         print(f"  {label:<46} HTTP {response.status_code} (skipped)")
         return
     _response, statements = captured_statements(call)
-    median, p95 = timed(call)
-    sql_median, _sql_p95 = timed(sql_alone(statements))
+    (median, p95), (sql_median, _sql_p95) = timed_pair(call, sql_alone(statements))
     ratio = median / sql_median if sql_median else float("inf")
     report.emit(
         bench,
@@ -320,8 +341,9 @@ def export_start(client, department, procedure):
     if response.status_code != 302:
         print(f"  export start: HTTP {response.status_code} (skipped)")
         return
-    median, p95 = timed(start, after=housekeeping)
-    sql_median, _ = timed(sql_alone(statements))
+    (median, p95), (sql_median, _sql_p95) = timed_pair(
+        start, sql_alone(statements), after_first=housekeeping
+    )
     report.emit(
         "inbox",
         "export start (POST, job queued)",
