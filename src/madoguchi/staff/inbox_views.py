@@ -313,7 +313,7 @@ def inbox(request, department_id=None):
             "all_capped": bool(page.capped),
             # A search's count per status stops at the cap (applications.inbox._counts).
             "cap_label": _("%(count)s件以上") % {"count": f"{SEARCH_COUNT_CAP:,}"},
-            "procedures": procedures,
+            "procedure_choices": [(p.pk, p.name) for p in procedures],
             "channels": Channel.choices,
             "sorts": list(SORT_LABELS.items()),
             "can_handle": handles,
