@@ -998,3 +998,99 @@ def test_a_form_editor_sees_no_application_in_the_combined_inbox(
     login_with_2fa(client, both)
     body = client.get(reverse("staff:inbox_all")).content.decode()
     assert kodomo_case.receipt_number not in body and water_case.receipt_number in body
+
+
+# ------------------------------------------------------------------ rows compiled once
+
+
+@pytest.fixture
+def mixed_inbox(handler, procedure, other_procedure, django_user_model):
+    """Applications of the department in every status, channel and assignment, with due
+    dates and without, and their twins in another department (never shown)."""
+    other = make_staff(django_user_model, "kodomo2", procedure.municipality, "kodomo")
+    statuses = [Status.RECEIVED, Status.IN_PROGRESS, Status.COMPLETED, Status.RETURNED]
+    channels = [Channel.PORTAL, Channel.MYNAPORTAL, Channel.COUNTER]
+    apps = []
+    for i in range(24):
+        kwargs = {
+            "status": statuses[i % 4],
+            "channel": channels[i % 3],
+            "assigned_to": [None, handler, other][i % 3 if i % 5 else 0],
+            "due_at": timezone.now() + dt.timedelta(days=i % 7 - 3) if i % 2 else None,
+        }
+        apps.append(make_app(procedure, **kwargs))
+        make_app(other_procedure, **kwargs)
+    return apps
+
+
+def _rows_both_ways(handler, department, f, page_size, ids):
+    """The page's rows and the rows statement's SQL, through the compiled rows and through
+    the ORM path."""
+    from unittest import mock
+
+    def page():
+        with CaptureQueriesContext(connection) as captured:
+            rows = inbox_page(handler, department, f, page_size=page_size, procedure_ids=ids).rows
+        return rows, [q["sql"] for q in captured.captured_queries][0]
+
+    assert inbox._preparable(department, f, None, ids)
+    prepared = page()
+    with mock.patch.object(inbox, "_preparable", return_value=False):
+        orm = page()
+    return prepared, orm
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    statuses=st.lists(
+        st.sampled_from(["received", "in_progress", "completed", "returned"]),
+        max_size=3,
+        unique=True,
+    ),
+    channel=st.sampled_from(["", "portal", "mynaportal", "counter"]),
+    assigned=st.sampled_from(["", "me", "unassigned"]),
+    sort=st.sampled_from(list(inbox.SORTS)),
+    receipt=st.sampled_from(["", "hit", "miss", "spaced"]),
+    page_size=st.sampled_from([1, 5, 50]),
+)
+def test_the_compiled_rows_are_the_orm_rows_with_the_same_sql(
+    handler, procedure, mixed_inbox, statuses, channel, assigned, sort, receipt, page_size
+):
+    department = kodomo(procedure)
+    q = {
+        "": "",
+        "hit": mixed_inbox[7].receipt_number,
+        "miss": "2099-000001",
+        "spaced": " ２０２６ - " + mixed_inbox[3].receipt_number[5:],  # full-width, spaces
+    }[receipt]
+    f = _filter(status=statuses, channel=channel, assigned=assigned, sort=sort, q=q)
+    (rows, sql), (orm_rows, orm_sql) = _rows_both_ways(
+        handler, department, f, page_size, [procedure.pk]
+    )
+    assert rows == orm_rows
+    assert sql == orm_sql
+    if receipt in ("hit", "spaced") and not statuses and not channel and not assigned:
+        wanted = mixed_inbox[7 if receipt == "hit" else 3]
+        assert [row.pk for row in rows] == [wanted.pk]
+
+
+@pytest.mark.django_db
+def test_dates_cursors_procedures_and_other_searches_take_the_orm_path(handler, procedure):
+    department = kodomo(procedure)
+    ids = [procedure.pk]
+    for params in [
+        {"date_from": "2026-01-01"},
+        {"date_to": "2026-01-01"},
+        {"overdue": "1"},
+        {"procedure": str(procedure.pk)},
+        {"q": "山田"},
+        {"q": "2026-0001"},
+        {"q": "0001"},
+    ]:
+        assert not inbox._preparable(department, _filter(**params), None, ids), params
+    assert not inbox._preparable(None, _filter(), None, ids)  # 全体
+    assert not inbox._preparable(department, _filter(), None, [])  # no procedure
+    assert not inbox._preparable(department, _filter(), ("n", "x", 1), ids)  # a cursor
