@@ -1094,3 +1094,20 @@ def test_dates_cursors_procedures_and_other_searches_take_the_orm_path(handler, 
     assert not inbox._preparable(None, _filter(), None, ids)  # 全体
     assert not inbox._preparable(department, _filter(), None, [])  # no procedure
     assert not inbox._preparable(department, _filter(), ("n", "x", 1), ids)  # a cursor
+
+
+@pytest.mark.django_db
+def test_the_combined_inbox_builds_its_scope_once(handler, procedure, django_assert_num_queries):
+    """全体 reads the procedures of each department membership to build its scope: once per
+    page, for the rows and the counts together."""
+    for _ in range(4):
+        make_app(procedure)
+    from madoguchi.tenants.permissions import memberships, seeing_memberships
+
+    memberships(handler)
+    seeing_memberships(handler)
+    # the department's procedures (the scope) + rows + the counts (their procedures, then the
+    # status-count table)
+    with django_assert_num_queries(4):
+        page = inbox_page(handler, None, _filter(), page_size=2)
+    assert len(page.rows) == 2 and page.total == 4

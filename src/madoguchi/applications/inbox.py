@@ -862,12 +862,14 @@ def inbox_page(
         )
     cursor = _decode_cursor(inbox_filter.cursor, sort)
     backwards = cursor is not None and cursor[0] == "p"
+    # Built once, and only when the rows or the counts need it (全体's scope reads the
+    # procedures of each department membership).
+    scope = None
     if _preparable(department, inbox_filter, cursor, ids):
         found = _prepared_rows(department, inbox_filter, ids, user, page_size + 1)
     else:
-        qs = _apply_filters(
-            inbox_scope(user, department, procedure_ids=ids), user, inbox_filter, procedure_ids=ids
-        )
+        scope = inbox_scope(user, department, procedure_ids=ids)
+        qs = _apply_filters(scope, user, inbox_filter, procedure_ids=ids)
         if cursor is not None:
             qs = qs.filter(_after(sort, cursor[1], cursor[2], reverse=backwards))
         found = qs.order_by(*_order(sort, reverse=backwards)).values_list(*ROW_COLUMNS)[
@@ -897,7 +899,8 @@ def inbox_page(
         for row in rows:
             counts[row.status] += 1
     else:
-        scope = inbox_scope(user, department, procedure_ids=ids)
+        if scope is None:
+            scope = inbox_scope(user, department, procedure_ids=ids)
         counts = _counts(scope, user, inbox_filter, procedure_ids=ids)
     capped = frozenset()
     if is_capped(inbox_filter):
