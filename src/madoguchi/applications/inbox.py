@@ -319,9 +319,10 @@ def search_q(
     text = unicodedata.normalize("NFKC", text or "").strip()
     if not text:
         return None
+    receipt_number = exact_receipt_number(text)
+    if receipt_number is not None:
+        return Q(receipt_number=receipt_number)
     compact = re.sub(r"\s+", "", text)
-    if exact_receipt_number(text) is not None:
-        return Q(receipt_number=compact)
     if compact.isdigit():
         by_number = Q(receipt_number__endswith=compact)
         if len(compact) == 4:

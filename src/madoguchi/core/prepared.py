@@ -155,3 +155,18 @@ class PreparedQuery:
                 populator.populate(row, instance)
             result.append(instance)
         return result
+
+
+_by_pk: dict[type, PreparedQuery] = {}
+
+
+def by_pk(model) -> PreparedQuery:
+    """The compiled lookup of one row of `model` by its primary key (`.first(pk=...)`), one
+    per model and process: the session's user and its second factor, read at every request
+    of a member of staff."""
+    lookup = _by_pk.get(model)
+    if lookup is None:
+        lookup = _by_pk.setdefault(
+            model, PreparedQuery(model, lambda pk: model._default_manager.filter(pk=pk), ("pk",))
+        )
+    return lookup

@@ -16,18 +16,7 @@ from django.contrib.auth import backends, get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connections, router
 
-from madoguchi.core.prepared import PreparedQuery
-
-_users: dict[type, PreparedQuery] = {}
-
-
-def _lookup(model) -> PreparedQuery:
-    lookup = _users.get(model)
-    if lookup is None:
-        lookup = _users.setdefault(
-            model, PreparedQuery(model, lambda pk: model._default_manager.filter(pk=pk), ("pk",))
-        )
-    return lookup
+from madoguchi.core.prepared import by_pk
 
 
 def _in_range(model, pk: int) -> bool:
@@ -47,5 +36,5 @@ class ModelBackend(backends.ModelBackend):
             return None
         if not isinstance(pk, int) or not _in_range(model, pk):
             return None  # an id no row can have (the ORM would not ask either)
-        user = _lookup(model).first(pk=pk)
+        user = by_pk(model).first(pk=pk)
         return user if user is not None and self.user_can_authenticate(user) else None

@@ -13,22 +13,9 @@ from django.apps import apps
 from django_otp import middleware
 from django_otp.models import Device
 
-from madoguchi.core.prepared import PreparedQuery
+from madoguchi.core.prepared import by_pk
 
 _BIGINT = 2**63
-
-# One compiled lookup per device model (TOTP, static backup codes ...).
-_lookups: dict[type, PreparedQuery] = {}
-
-
-def _lookup(device_class) -> PreparedQuery:
-    lookup = _lookups.get(device_class)
-    if lookup is None:
-        lookup = _lookups.setdefault(
-            device_class,
-            PreparedQuery(device_class, lambda pk: device_class.objects.filter(pk=pk), ("pk",)),
-        )
-    return lookup
 
 
 class OTPMiddleware(middleware.OTPMiddleware):
@@ -42,4 +29,4 @@ class OTPMiddleware(middleware.OTPMiddleware):
             return None
         if not issubclass(device_class, Device) or not 0 < device_id < _BIGINT:
             return None
-        return _lookup(device_class).first(pk=device_id)
+        return by_pk(device_class).first(pk=device_id)
