@@ -482,6 +482,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
     )
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Django's backend with a health check that sends nothing to a connection the server has
+    # not closed (ops/postgresql/base.py): a round trip less per request.
+    DATABASES["default"]["ENGINE"] = "madoguchi.ops.postgresql"
 
 # /metrics (Prometheus) answers only with "Authorization: Bearer <METRICS_TOKEN>".
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
