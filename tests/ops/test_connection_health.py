@@ -156,3 +156,18 @@ def test_a_connection_the_server_closed_is_not_usable():
     finally:
         connection.close()
     assert _backend_pid() != pid  # the next statement opens a new connection
+
+
+@pytest.mark.django_db(transaction=True)
+@postgresql_only
+def test_a_connection_closed_on_our_side_is_not_usable():
+    from madoguchi.ops.postgresql.base import nothing_to_read
+
+    connection.ensure_connection()
+    raw = connection.connection
+    try:
+        raw.close()
+        assert nothing_to_read(raw) is False
+        assert connection.is_usable() is False
+    finally:
+        connection.close()

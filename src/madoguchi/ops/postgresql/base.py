@@ -17,6 +17,7 @@ its network): then the first statement waits, whether it is `SELECT 1` or the re
 
 import select
 
+import psycopg
 from django.db.backends.postgresql import base
 from psycopg import pq
 
@@ -30,10 +31,12 @@ def nothing_to_read(raw) -> bool:
     if pgconn.transaction_status != pq.TransactionStatus.IDLE:
         return False
     try:
-        readable, _, _ = select.select([pgconn.socket], [], [], 0)
-    except (OSError, ValueError):  # the socket is gone
+        # poll, not select: a worker may hold more than select's 1024 descriptors.
+        waiting = select.poll()
+        waiting.register(pgconn.socket, select.POLLIN)
+        return not waiting.poll(0)  # POLLIN, or POLLHUP/POLLERR: something to look at
+    except (OSError, ValueError, psycopg.Error):  # the socket is gone
         return False
-    return not readable
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
