@@ -19,6 +19,10 @@ PostgreSQL database, SUBMISSION_BENCH_DATABASE_URL, prepared as the load test pr
 CPU time and SQL statements per request kind and per complete submission, beside the front
 page.
 
+connection (bench/connection_check_bench.py): the check of a persistent connection before a
+request's first query, Django's SELECT 1 against ours (madoguchi.ops.postgresql), per request
+of the portal's front page through the WSGI handler, in its own PostgreSQL database.
+
 form (bench/form_bench.py): render (GET) and validate (POST) one step holding 100 fields of
 mixed types through Django's test client, on a throw-away SQLite database; wall and CPU time per
 request beside the portal front page and the form engine alone. Target: median under 30 ms per
@@ -43,6 +47,7 @@ BENCHES = {
     "kpi": BENCH_DIR / "kpi_bench.py",
     "builder": BENCH_DIR / "builder_bench.py",
     "submission": BENCH_DIR / "submission_bench.py",
+    "connection": BENCH_DIR / "connection_check_bench.py",
 }
 
 
