@@ -204,3 +204,41 @@ def test_the_bucket_is_never_called_inside_a_transaction(s3):
     name = default_storage.save("attachments/refused.bin", ContentFile(b"x"))
     assert s3.get_object(Bucket=BUCKET, Key=name)["Body"].read() == b"x"
     default_storage.delete(name)
+
+
+def test_a_small_file_is_one_put_with_the_storage_parameters(s3, settings):
+    """Below the multipart threshold a file is sent as one PutObject (ops.object_storage), with
+    what django-storages' own upload sets: the content type (the file's, else from its
+    name), the ACL and the configured object parameters."""
+    from django.core.files.storage import default_storage
+
+    settings.STORAGES["default"]["OPTIONS"]["object_parameters"] = {"CacheControl": "no-store"}
+    settings.STORAGES = {**settings.STORAGES}
+    named = default_storage.save("attachments/small/申請書.pdf", ContentFile(b"%PDF-1.4 small"))
+    typed = ContentFile(b"\x89PNG...", name="x")
+    typed.content_type = "image/png"
+    given = default_storage.save("attachments/small/photo", typed)
+    text = default_storage.save("attachments/small/note.txt", ContentFile("テキスト"))
+
+    head = s3.head_object(Bucket=BUCKET, Key=named)
+    assert head["ContentType"] == "application/pdf"
+    assert head["CacheControl"] == "no-store"
+    assert "-" not in head["ETag"]  # one PutObject, not a multipart upload
+    assert s3.head_object(Bucket=BUCKET, Key=given)["ContentType"] == "image/png"
+    body = s3.get_object(Bucket=BUCKET, Key=text)["Body"].read()
+    assert body == "テキスト".encode()
+    grants = s3.get_object_acl(Bucket=BUCKET, Key=named)["Grants"]
+    assert [g["Permission"] for g in grants] == ["FULL_CONTROL"]  # private: the owner only
+    with default_storage.open(named, "rb") as handle:
+        assert handle.read() == b"%PDF-1.4 small"
+
+
+def test_new_files_are_stored_at_once_under_their_names(s3):
+    """The intake's path: names made unique by the caller, stored without a HEAD first, by
+    several threads at once (each with its own S3 connection)."""
+    from madoguchi.ops.parallel_storage import store_new_files
+
+    files = [(f"attachments/parallel/{i:02d}", f"file {i}".encode()) for i in range(12)]
+    assert store_new_files(files) == [name for name, _ in files]
+    for name, content in files:
+        assert s3.get_object(Bucket=BUCKET, Key=name)["Body"].read() == content

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from madoguchi.core.outbound import InsideTransactionError
 from madoguchi.ops.file_storage import LocalStorage
+from madoguchi.ops.parallel_storage import store_new_files
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +24,8 @@ def test_the_default_storage_is_the_guarded_one():
     ("call", "what"),
     [
         (lambda name: default_storage.save("attachments/guard/new", ContentFile(b"x")), "save"),
+        (lambda name: default_storage.save_new("attachments/guard/new", ContentFile(b"x")), "save"),
+        (lambda name: store_new_files([("attachments/guard/new", b"x")]), "save"),
         (lambda name: default_storage.open(name).read(), "open"),
         (lambda name: default_storage.delete(name), "delete"),
         (lambda name: default_storage.exists(name), "exists"),
@@ -48,3 +51,22 @@ def test_each_call_is_refused_inside_a_transaction(call, what):
 def test_building_a_url_is_not_a_call():
     with transaction.atomic():
         assert default_storage.url("attachments/guard/file").endswith("attachments/guard/file")
+
+
+def test_save_new_never_overwrites_a_file_in_the_folder():
+    """`save_new` skips the lookup of a free name (S3's HEAD); the local folder still opens
+    the file exclusively and takes another name when the name is taken."""
+    first = default_storage.save_new("attachments/guard/unique", ContentFile(b"first"))
+    second = default_storage.save_new("attachments/guard/unique", ContentFile(b"second"))
+    assert first == "attachments/guard/unique"
+    assert second != first and second.startswith("attachments/guard/unique")
+    assert default_storage.open(first).read() == b"first"
+    assert default_storage.open(second).read() == b"second"
+
+
+@pytest.mark.parametrize("name", ["../outside", "/absolute/path", "attachments/../../x"])
+def test_save_new_refuses_a_name_outside_the_storage(name):
+    from django.core.exceptions import SuspiciousFileOperation
+
+    with pytest.raises(SuspiciousFileOperation):
+        default_storage.save_new(name, ContentFile(b"x"))

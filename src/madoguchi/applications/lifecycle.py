@@ -37,8 +37,6 @@ import uuid
 from dataclasses import dataclass, field
 from functools import partial
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import connections, router, transaction
 from django.db.models import F, Max
 from django.urls import reverse
@@ -49,6 +47,7 @@ from django.utils.translation import gettext_noop
 from madoguchi.catalog.models import IdentityLevel, Procedure
 from madoguchi.core.prepared import PreparedQuery
 from madoguchi.jp.kana import search_key
+from madoguchi.ops import parallel_storage
 from madoguchi.outbox.delivery import enqueue_email
 from madoguchi.tenants.models import Department
 from madoguchi.tenants.permissions import handled_departments
@@ -524,24 +523,36 @@ def received_file_name(municipality_id: int, uid: str) -> str:
     return f"attachments/{municipality_id}/received/{uid[:2]}/{uid}"
 
 
-def store_received_files(municipality, files: list[IncomingFile], stored: list[str]) -> None:
-    """Store `files` (the attachments of applications to receive) and note on each its uid
-    and stored name, for `receive`. Call it before the transaction that receives them, never inside:
-    storage is a network call in production (S3), and `receive` holds the municipality's
-    受付番号 counter locked until its transaction ends, so an upload made there would hold
-    every resident's submission of the municipality for as long as storage takes. Each
-    name is appended to `stored` as soon as its file is stored: the caller deletes the
-    files of whatever it does not receive (the orphan sweep finds those of a killed
+def store_received_files(municipality, groups: dict) -> tuple[dict, dict]:
+    """Store the attachments of applications to receive: `groups` maps a key of the
+    caller's (one application) to its `IncomingFile`s. Notes on each file stored its uid and
+    stored name, for `receive`. Call it before the transaction that receives them, never
+    inside: storage is a network call in production (S3), and `receive` holds the
+    municipality's 受付番号 counter locked until its transaction ends, so an upload made
+    there would hold every resident's submission of the municipality for as long as storage
+    takes. The files of all groups are stored at once (`ops.parallel_storage`).
+
+    Returns (stored, failed): key → the names stored for that group, and key → the first
+    exception of a group one of whose files could not be stored (do not receive that one;
+    delete the files of whatever is not received: the orphan sweep finds those of a killed
     process)."""
     municipality_id = getattr(municipality, "pk", municipality)
-    for incoming in files:
-        if incoming.stored_name:
-            continue
-        uid = uuid.uuid4().hex
-        name = received_file_name(municipality_id, uid)
-        saved = default_storage.save(name, ContentFile(incoming.content), max_length=300)
-        stored.append(saved)
-        incoming.uid, incoming.stored_name = uid, saved
+    todo = []
+    for key, files in groups.items():
+        for incoming in files:
+            if not incoming.stored_name:
+                uid = uuid.uuid4().hex
+                todo.append((key, incoming, uid, received_file_name(municipality_id, uid)))
+    results = parallel_storage.store_new_files([(name, f.content) for _k, f, _u, name in todo])
+    stored: dict = {key: [] for key in groups}
+    failed: dict = {}
+    for (key, incoming, uid, _name), result in zip(todo, results, strict=True):
+        if isinstance(result, Exception):
+            failed.setdefault(key, result)
+        else:
+            stored[key].append(result)
+            incoming.uid, incoming.stored_name = uid, result
+    return stored, failed
 
 
 @dataclass

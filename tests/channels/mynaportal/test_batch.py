@@ -20,7 +20,7 @@ from madoguchi.channels.models import QuarantinedPackage
 from madoguchi.channels.mynaportal import checking, intake, status_sync
 from madoguchi.outbox.models import OutboxMessage
 
-from .helpers import make_package
+from .helpers import PDF, make_package
 from .test_intake import media_files
 
 TAMPERED = "署名が正しくありません。申請データが改ざんされているか、署名が壊れています。"
@@ -154,39 +154,77 @@ def test_a_failure_of_our_side_keeps_nothing_of_that_package_only(
     assert not QuarantinedPackage.objects.exists()  # our failure, not the package's
 
 
+def _package_with_own_file(card, i: int, files: int = 1) -> bytes:
+    """A package whose attachment(s) say which package they belong to."""
+    return make_package(
+        card,
+        receipt=_receipt(i),
+        files=[
+            (f"kenko{j}.pdf", "health_insurance", "application/pdf", PDF + f"%pkg-{i}-{j}".encode())
+            for j in range(files)
+        ],
+    )
+
+
 @pytest.mark.django_db
 def test_the_files_are_stored_before_the_transaction_and_a_storage_failure_fails_one_package(
     loaded_municipality, mapping, card, trust, monkeypatch
 ):
     """Storage is S3 in production: the attachments are stored before the transaction that
     holds the 受付番号 counter (storage refuses any call inside one, madoguchi.ops.file_storage),
-    under a name that does not need the case's id. A package whose file cannot be stored
-    fails alone (our side: the next pull retries it) and leaves no file behind."""
+    under a name that does not need the case's id. A package one of whose files cannot be
+    stored fails alone (our side: the next pull retries it) and leaves no file behind, not
+    even its files that were stored."""
     from django.core.files.storage import default_storage
 
-    items = [(_receipt(i), make_package(card, receipt=_receipt(i))) for i in range(1, 4)]
+    items = [(_receipt(i), _package_with_own_file(card, i, files=2)) for i in range(1, 4)]
     default_storage.exists("attachments")  # resolves the lazy storage
-    real_save = type(default_storage._wrapped).save
-    saves = []
+    real_save_new = type(default_storage._wrapped).save_new
 
-    def save(self, name, content, max_length=None):
-        saves.append(name)
-        if len(saves) == 2:
+    def save_new(self, name, content):
+        if content.read().endswith(b"%pkg-2-1"):
             raise OSError("S3 unavailable")
-        return real_save(self, name, content, max_length=max_length)
+        return real_save_new(self, name, content)
 
-    monkeypatch.setattr(type(default_storage._wrapped), "save", save)
+    monkeypatch.setattr(type(default_storage._wrapped), "save_new", save_new)
     outcomes = intake.import_batch(loaded_municipality, items, trust=trust)
 
     assert [o.kind for o in outcomes] == ["imported", "failed", "imported"]
     assert str(outcomes[1].error) == "S3 unavailable"
     names = sorted(Attachment.objects.values_list("file", flat=True))
-    assert len(names) == 2
+    assert len(names) == 4
     prefix = f"attachments/{loaded_municipality.pk}/received/"
     assert all(n.startswith(prefix) and n.split("/")[-2] == n.split("/")[-1][:2] for n in names)
     root = Path(settings.MEDIA_ROOT)
-    assert sorted(str(f.relative_to(root)) for f in media_files()) == names  # none left over
+    # None left over: package 2's first file was stored, then deleted with the package.
+    assert sorted(str(f.relative_to(root)) for f in media_files()) == names
     assert not QuarantinedPackage.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_files_of_a_batch_are_stored_side_by_side(
+    loaded_municipality, mapping, card, trust, monkeypatch
+):
+    """On S3 each file is a network round trip: a batch's files are stored at once, not one
+    after the other. Each save here waits until three saves are under way together: stored
+    one at a time, the first would wait in vain (the barrier breaks after 30 s)."""
+    from django.core.files.storage import default_storage
+
+    items = [(_receipt(i), _package_with_own_file(card, i)) for i in range(1, 4)]
+    default_storage.exists("attachments")
+    real_save_new = type(default_storage._wrapped).save_new
+    together = threading.Barrier(3, timeout=30)
+
+    def save_new(self, name, content):
+        together.wait()
+        return real_save_new(self, name, content)
+
+    monkeypatch.setattr(type(default_storage._wrapped), "save_new", save_new)
+    outcomes = intake.import_batch(loaded_municipality, items, trust=trust)
+
+    assert [o.kind for o in outcomes] == ["imported"] * 3
+    stored = {bytes(a.file.open("rb").read()) for a in Attachment.objects.all()}
+    assert stored == {PDF + f"%pkg-{i}-0".encode() for i in range(1, 4)}
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="two writers at once need PostgreSQL")

@@ -329,15 +329,15 @@ def _write(municipality, ready: dict[int, "Prepared"], outcomes: list) -> None:
 
 
 def _store_files(municipality, batch: dict[int, "Prepared"], outcomes: list, stored) -> None:
-    """Store each package's attachments (`stored`: index → names); a package whose files
-    cannot be stored fails (our side: the next pull tries it again) and leaves the batch."""
-    for index, prepared in list(batch.items()):
-        try:
-            writing.store_files(municipality, prepared, stored.setdefault(index, []))
-        except Exception as exc:
-            logger.exception("mynaportal: storing the attachments of a package failed")
-            outcomes[index] = Outcome(FAILED, error=exc)
-            del batch[index]
+    """Store the attachments of every package of the batch at once (`stored`: index →
+    names); a package whose files cannot all be stored fails (our side: the next pull tries
+    it again) and leaves the batch."""
+    names, failed = writing.store_files(municipality, batch)
+    stored.update(names)
+    for index, exc in failed.items():
+        logger.error("mynaportal: storing the attachments of a package failed", exc_info=exc)
+        outcomes[index] = Outcome(FAILED, error=exc)
+        del batch[index]
 
 
 def _write_batch(municipality, batch: dict[int, "Prepared"], outcomes: list) -> None:

@@ -1,11 +1,11 @@
 """DB格納: checked and mapped packages become applications, many per transaction.
 
-`store_files(municipality, prepared, written)` stores a package's attachments, before and
-outside the transaction: storage is a network call in production (S3), and the transaction
-holds the municipality's 受付番号 counter locked from its first application to its commit.
-The names of the files are appended to `written` as soon as each is stored, so the caller
-can delete those of a package it does not import (and the orphan sweep finds them if the
-process is killed before it can: `madoguchi sweep_orphan_attachments`).
+`store_files(municipality, batch)` stores the attachments of a batch's packages, all at
+once, before and outside the transaction: storage is a network call in production (S3), and
+the transaction holds the municipality's 受付番号 counter locked from its first application
+to its commit. It returns the names stored per package, so the caller can delete those of a
+package it does not import (and the orphan sweep finds them if the process is killed before
+it can: `madoguchi sweep_orphan_attachments`).
 
 `write_applications(municipality, batch)` must run inside `transaction.atomic()`; it turns
 every package of the batch into an `applications.lifecycle.Incoming` (answers, the stored
@@ -34,23 +34,29 @@ from madoguchi.outbox.models import OutboxMessage
 from . import status_sync
 
 
-def store_files(municipality, prepared, written: list[str]) -> None:
-    """The package's attachments as `lifecycle.IncomingFile`s (on `prepared.files`), stored;
-    outside any transaction (see above). Raises when storage fails."""
-    data, mapping = prepared.data, prepared.mapping
-    if not prepared.files:
-        prepared.files = [
-            lifecycle.IncomingFile(
-                field_key=info.item or "mynaportal_attachment",
-                name=info.name,
-                content_type=info.content_type,
-                content=prepared.attachments[info.name],
-                answer_key=(mapping.items or {}).get(info.item) or info.item or "",
-                sha256=prepared.digests.get(info.name, ""),
-            )
-            for info in data.attachments
-        ]
-    lifecycle.store_received_files(municipality, prepared.files, written)
+def store_files(municipality, batch: dict) -> tuple[dict, dict]:
+    """Store the attachments of the batch's packages (`batch`: key → intake.Prepared), all
+    at once, as `lifecycle.IncomingFile`s on each `prepared.files`; outside any transaction
+    (see above). Returns (stored, failed) as `lifecycle.store_received_files` does: key →
+    the names stored, key → the exception of a package whose files could not all be
+    stored."""
+    for prepared in batch.values():
+        if not prepared.files:
+            data, mapping = prepared.data, prepared.mapping
+            prepared.files = [
+                lifecycle.IncomingFile(
+                    field_key=info.item or "mynaportal_attachment",
+                    name=info.name,
+                    content_type=info.content_type,
+                    content=prepared.attachments[info.name],
+                    answer_key=(mapping.items or {}).get(info.item) or info.item or "",
+                    sha256=prepared.digests.get(info.name, ""),
+                )
+                for info in data.attachments
+            ]
+    return lifecycle.store_received_files(
+        municipality, {key: prepared.files for key, prepared in batch.items()}
+    )
 
 
 def write_applications(municipality, batch: list) -> tuple[list[Application], list[OutboxMessage]]:
