@@ -39,10 +39,16 @@ attachment files, the events and the KPI fold — measured around the calls them
 (cProfile inflates the ORM's many small calls; these timers add a few per package).
 BENCH_POOL=1: also the production pull mode: one writing process with N verification worker
 processes (N + 1 processes, so not comparable with the baseline of N).
+BENCH_S3=1: the attachments go to S3, as in production, rather than to a local folder: a
+server speaking the S3 protocol (moto's, started here and stopped at the end) on this same
+machine, so its own CPU time competes with the intake's (pessimistic against a remote S3,
+where each file is instead a network round trip: the intake stores a batch's files at once,
+ops.parallel_storage, STORAGE_UPLOAD_THREADS).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import multiprocessing
@@ -64,6 +70,7 @@ PROFILE = os.environ.get("BENCH_PROFILE") == "1"
 PROFILE_OUT = os.environ.get("BENCH_PROFILE_OUT", "/tmp/mynaportal_intake.prof")
 PHASES = os.environ.get("BENCH_PHASES") == "1"
 POOL = os.environ.get("BENCH_POOL") == "1"
+S3 = os.environ.get("BENCH_S3") == "1"
 LG_CODE = "131024"  # 中央区: its own municipality, apart from the inbox data
 PROCEDURE = "jidou_teate_genkyo"
 ATTACHMENT = b"%PDF-1.4\n" + b"0" * 100_000 + b"\n%%EOF\n"
@@ -456,7 +463,66 @@ def _print_profile() -> None:
     stats.sort_stats("tottime").print_stats(25)
 
 
+@contextlib.contextmanager
+def _object_storage():
+    """With BENCH_S3=1: moto's S3 server on a free port, a bucket, and the settings'
+    STORAGE_S3_* variables pointing at it (read by this process and its children)."""
+    if not S3:
+        yield "a local folder"
+        return
+    import socket
+    import subprocess
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    credentials = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env={**os.environ, **credentials},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/moto-api/", timeout=1).read()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("moto's S3 server did not start") from None
+                time.sleep(0.1)
+        os.environ.update(
+            credentials,
+            STORAGE_S3_BUCKET="bench-intake",
+            STORAGE_S3_ENDPOINT_URL=url,
+            STORAGE_S3_REGION="us-east-1",
+            STORAGE_S3_ADDRESSING_STYLE="path",
+        )
+        import boto3
+
+        boto3.client("s3", endpoint_url=url, region_name="us-east-1").create_bucket(
+            Bucket="bench-intake"
+        )
+        yield f"S3 (moto's server on this machine, {url})"
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(10)
+
+
 def main() -> None:
+    with _object_storage() as storage:
+        _main(storage)
+
+
+def _main(storage: str) -> None:
     url = benchdb.database_url("BENCH_DATABASE_URL", DEFAULT_URL)
     _setup(url)
     municipality, card = _prepare_catalog()
@@ -468,7 +534,8 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="madoguchi-bench-packages-"))
     print(
         f"{cores} CPUs; {TOTAL} packages per run, read from local disk ({folder}) in both the"
-        " baseline and the intake (the simulator's HTTP transfer is not included)",
+        " baseline and the intake (the simulator's HTTP transfer is not included);"
+        f" attachments stored in {storage}",
         flush=True,
     )
     summary = []
@@ -497,6 +564,8 @@ def main() -> None:
                     phases=PHASES and processes == 1 and index == 0,
                 )
                 label = f"N={processes} intake (inline verification)"
+            if S3:
+                label += ", attachments to S3"
             ratio = got["rate"] / base["rate"]
             # In pull mode the verification processes' CPU time cannot be read (they are
             # the forkserver's children), and the time includes starting them.
