@@ -98,6 +98,10 @@ def test_an_attachment_goes_to_the_bucket_and_comes_back_to_staff(s3, client, mu
     procedure = make_procedure(municipality)
     application = submit_application(procedure, with_attachment=True)
     attachment = Attachment.objects.get(application=application)
+    # Under its own uid, never the resident's file name; stored without a HEAD first.
+    assert attachment.file.name == (
+        f"attachments/{municipality.pk}/{application.pk}/{attachment.uid}"
+    )
     listed = s3.list_objects_v2(Bucket=BUCKET)["Contents"]
     assert attachment.file.name in [item["Key"] for item in listed]
     body = s3.get_object(Bucket=BUCKET, Key=attachment.file.name)["Body"].read()

@@ -328,7 +328,12 @@ def store_attachment(
         size=size,
         sha256=digest.hexdigest(),
     )
-    attachment.file.save(attachment.uid, source, save=False)
+    # The name holds a fresh uuid4: stored without first looking for a free name (on S3 a
+    # HEAD request per upload, ops.file_storage.save_new).
+    field = Attachment._meta.get_field("file")
+    attachment.file = field.storage.save_new(
+        field.generate_filename(attachment, attachment.uid), source
+    )
     attachment.save()
     return attachment.as_answer()
 
