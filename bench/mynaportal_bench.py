@@ -470,31 +470,12 @@ def _object_storage():
     if not S3:
         yield "a local folder"
         return
-    import socket
-    import subprocess
-    import urllib.request
+    import boto3
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
+    from madoguchi_dev.s3_server import running_s3_server
+
     credentials = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        env={**os.environ, **credentials},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1).read()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("moto's S3 server did not start") from None
-                time.sleep(0.1)
+    with running_s3_server(access_key="bench", secret_key="bench") as url:
         os.environ.update(
             credentials,
             STORAGE_S3_BUCKET="bench-intake",
@@ -502,19 +483,10 @@ def _object_storage():
             STORAGE_S3_REGION="us-east-1",
             STORAGE_S3_ADDRESSING_STYLE="path",
         )
-        import boto3
-
         boto3.client("s3", endpoint_url=url, region_name="us-east-1").create_bucket(
             Bucket="bench-intake"
         )
         yield f"S3 (moto's server on this machine, {url})"
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(10)
 
 
 def main() -> None:
