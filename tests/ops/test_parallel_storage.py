@@ -43,6 +43,7 @@ def test_the_files_are_stored_by_several_threads_at_once(monkeypatch):
     """Four saves that each wait until four are under way: stored one at a time, the first
     would wait in vain (the barrier breaks after 30 s and the results are errors)."""
     default_storage.exists("attachments")
+    monkeypatch.setattr(type(default_storage._wrapped), "saves_wait_on_network", True)
     real_save_new = type(default_storage._wrapped).save_new
     together = threading.Barrier(4, timeout=30)
 
@@ -55,10 +56,16 @@ def test_the_files_are_stored_by_several_threads_at_once(monkeypatch):
     assert parallel_storage.store_new_files(files) == [name for name, _ in files]
 
 
-def test_one_thread_stores_them_one_after_the_other(monkeypatch):
-    monkeypatch.setenv("STORAGE_UPLOAD_THREADS", "1")
+@pytest.mark.parametrize(
+    "threads, network", [("1", True), ("8", False)], ids=["one thread", "local folder"]
+)
+def test_one_thread_stores_them_one_after_the_other(monkeypatch, threads, network):
+    """STORAGE_UPLOAD_THREADS=1, or a storage whose saves do not wait on the network (the
+    local folder): every file is written in the caller's thread."""
+    monkeypatch.setenv("STORAGE_UPLOAD_THREADS", threads)
     seen = set()
     default_storage.exists("attachments")
+    monkeypatch.setattr(type(default_storage._wrapped), "saves_wait_on_network", network)
     real_save_new = type(default_storage._wrapped).save_new
 
     def save_new(self, name, content):

@@ -70,3 +70,47 @@ def test_save_new_refuses_a_name_outside_the_storage(name):
 
     with pytest.raises(SuspiciousFileOperation):
         default_storage.save_new(name, ContentFile(b"x"))
+
+
+def test_save_new_writes_into_an_existing_folder_with_the_configured_mode(settings):
+    """The direct write (folder there, name free) stores the same bytes under the name, with
+    FILE_UPLOAD_PERMISSIONS as Django's own save applies them."""
+    import os
+    import stat
+
+    settings.FILE_UPLOAD_PERMISSIONS = 0o640
+    default_storage.save_new("attachments/direct/first", ContentFile(b"makes the folder"))
+    payload = os.urandom(100_000)
+    name = default_storage.save_new("attachments/direct/second", ContentFile(payload))
+    assert name == "attachments/direct/second"
+    assert default_storage.open(name).read() == payload
+    assert stat.S_IMODE(os.stat(default_storage.path(name)).st_mode) == 0o640
+
+
+def test_save_new_leaves_no_partial_file_when_the_write_fails(monkeypatch):
+    import os
+
+    from madoguchi.ops import file_storage
+
+    default_storage.save_new("attachments/direct/folder", ContentFile(b"makes the folder"))
+    real_fdopen = os.fdopen
+
+    class Full:
+        def __init__(self, fd):
+            self.handle = real_fdopen(fd, "wb")
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def write(self, data):
+            self.handle.write(data[:10])
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(file_storage.os, "fdopen", lambda fd, mode: Full(fd))
+    with pytest.raises(OSError, match="No space left"):
+        default_storage.save_new("attachments/direct/partial", ContentFile(b"x" * 1000))
+    monkeypatch.undo()
+    assert not default_storage.exists("attachments/direct/partial")

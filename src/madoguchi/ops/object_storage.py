@@ -40,3 +40,5 @@ class SinglePutS3Storage(S3Storage):
 
 class ObjectStorage(NoTransactionStorage, SinglePutS3Storage):
     """The settings' STORAGE_S3_* options."""
+
+    saves_wait_on_network = True

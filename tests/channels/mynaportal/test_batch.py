@@ -212,6 +212,7 @@ def test_the_files_of_a_batch_are_stored_side_by_side(
 
     items = [(_receipt(i), _package_with_own_file(card, i)) for i in range(1, 4)]
     default_storage.exists("attachments")
+    monkeypatch.setattr(type(default_storage._wrapped), "saves_wait_on_network", True)
     real_save_new = type(default_storage._wrapped).save_new
     together = threading.Barrier(3, timeout=30)
 
