@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection, transaction
 
+from madoguchi.core import bulk_insert
+
 from . import application_facts
 from .application_facts import FactEvent, FactState
 
@@ -268,7 +270,7 @@ def fold_events(events) -> None:
         else:
             ApplicationFact.objects.filter(pk=application_id).update(**_fact_values(after))
         rows.append((application.municipality_id, application.procedure_id, counts))
-    ApplicationFact.objects.bulk_create(created)
+    bulk_insert.insert(created)
     add_counts(rows, labels)
 
 

@@ -45,6 +45,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from madoguchi.catalog.models import IdentityLevel, Procedure
+from madoguchi.core import bulk_insert
 from madoguchi.core.prepared import PreparedQuery
 from madoguchi.jp.kana import search_key
 from madoguchi.ops import parallel_storage
@@ -322,7 +323,7 @@ def record(*events: ApplicationEvent) -> ApplicationEvent | None:
     if len(events) == 1:
         events[0].save()
     else:
-        ApplicationEvent.objects.bulk_create(events)
+        bulk_insert.insert(events)
     announce(list(events))
     return events[-1] if events else None
 
@@ -635,12 +636,12 @@ def receive(municipality, items: list[Incoming], *, actor: Actor):
         application.answers = answers
         set_applicant(application, answers, fallback_name=item.fallback_name)
         applications.append(application)
-    Application.objects.bulk_create(applications)
+    bulk_insert.insert(applications)
 
     for attachment in attachments:
         attachment.application_id = attachment.application.pk  # saved just now
-    Attachment.objects.bulk_create(attachments)
-    AnswerRevision.objects.bulk_create(
+    bulk_insert.insert(attachments)
+    bulk_insert.insert(
         AnswerRevision(
             municipality_id=municipality.pk,
             application=a,
@@ -650,7 +651,7 @@ def receive(municipality, items: list[Incoming], *, actor: Actor):
         )
         for a in applications
     )
-    DepartmentProgress.objects.bulk_create(
+    bulk_insert.insert(
         DepartmentProgress(municipality_id=municipality.pk, application=a, department=d)
         for item, a in zip(items, applications, strict=True)
         for d in (

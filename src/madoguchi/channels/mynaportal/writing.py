@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from madoguchi.applications import lifecycle
 from madoguchi.applications.models import Application, Channel
-from madoguchi.core import pgarrays
+from madoguchi.core import bulk_insert, pgarrays
 from madoguchi.identity import serial_links
 from madoguchi.outbox.models import OutboxMessage
 
@@ -72,7 +72,7 @@ def write_applications(municipality, batch: list) -> tuple[list[Application], li
     ]
     with status_sync.collecting() as messages:
         applications = lifecycle.receive(municipality, incoming, actor=lifecycle.Actor.system())
-    OutboxMessage.objects.bulk_create(messages)
+    bulk_insert.insert(messages)
     return applications, messages
 
 
