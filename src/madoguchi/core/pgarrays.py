@@ -44,9 +44,34 @@ class FastListDumper(ListDumper):
     """psycopg's text-format list dumper with the element escaping done by bytes.replace."""
 
     def dump(self, obj: list) -> bytes:
+        if obj and self.delimiter == b"," and not any(i is None or type(i) is list for i in obj):
+            flat = self._dump_flat(obj)
+            if flat is not None:
+                return flat
         tokens: list = []
         self._tokens(obj, tokens, _needs_quotes(self.delimiter))
         return b"".join(tokens)
+
+    def _dump_flat(self, obj: list) -> bytes | None:
+        """A one-level array without NULLs (every column of a bulk insert but the nullable
+        ones): every element quoted, so no element needs looking at, and escaped in three
+        passes over the whole array rather than per element. The array means the same as
+        psycopg's (quotes are allowed around any element of any type). NUL, which
+        PostgreSQL's text never holds, separates the elements while they are escaped; None
+        (element by element, as psycopg) when an element holds one or dumps as NULL."""
+        sub = self.sub_dumper
+        dump = sub.dump if sub is not None else self._dump_text
+        dumped = [dump(item) for item in obj]
+        if any(d is None for d in dumped):
+            return None
+        joined = b"\x00".join(map(bytes, dumped))
+        if joined.count(b"\x00") != len(obj) - 1:
+            return None
+        if b"\\" in joined:
+            joined = joined.replace(b"\\", b"\\\\")
+        if b'"' in joined:
+            joined = joined.replace(b'"', b'\\"')
+        return b'{"' + joined.replace(b"\x00", b'","') + b'"}'
 
     def _tokens(self, obj: list, tokens: list, needs_quotes) -> None:
         if not obj:
