@@ -102,7 +102,9 @@ class LocalStorage(NoTransactionStorage, FileSystemStorage):
                 except BaseException:
                     os.unlink(path)  # never a partial file under the name
                     raise
-                return os.path.relpath(path, self.location).replace("\\", "/")
+                # `path` is the name joined to the location and normalised (safe_join):
+                # what follows the location is os.path.relpath's answer, without its cost.
+                return path[len(os.path.join(self.location, "")) :].replace("\\", "/")
         if isinstance(content, ContentFile):
             content.seek(0)
         return super().save_new(name, content)
