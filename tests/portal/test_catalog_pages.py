@@ -1,6 +1,7 @@
 """Finding a procedure: home, municipality home, search and browse, procedure page."""
 
 import datetime
+import re
 
 import pytest
 
@@ -46,8 +47,10 @@ def test_municipality_home_has_search_categories_and_life_events(client, chiyoda
         assert label in page
     for label in ["出産", "くらし", "ペット", "災害"]:
         assert label in page
-    assert "?category=childcare" in page
-    assert "?life_event=birth" in page
+    # Each tile and the closing link lead to the procedure list (its URL reversed once).
+    assert 'href="/131016/procedures/?category=childcare"' in page
+    assert 'href="/131016/procedures/?life_event=birth"' in page
+    assert re.search(r'<p><a href="/131016/procedures/">すべての手続を見る（\d+件）</a></p>', page)
 
 
 @pytest.mark.parametrize("query", ["児童手当", "じどうてあて", "ジドウテアテ", "ｼﾞﾄﾞｳﾃｱﾃ"])
