@@ -796,6 +796,7 @@ def main() -> int:
             print(f"  fault: {kind} at {time.strftime('%H:%M:%S', time.localtime(at))}")
         problems = check(cluster, faults)
         summaries = []
+        per_submission: list[tuple[int, float]] = []  # (users, app CPU s per submission)
         for level in [int(x) for x in args.sweep.split(",") if x.strip()]:
             alive = [n for n, p in cluster.processes.items() if p.poll() is None]
             sessions = database_sessions(cluster)
@@ -823,6 +824,8 @@ def main() -> int:
             print(f"  {breakdown}")
             summaries.append(sweep_summary(level, swept, used))
             summaries.append(f"  {breakdown}")
+            if done:
+                per_submission.append((level, used / done))
         if args.sweep:
             step_ms, front_ms = cpu_compare(cluster, users, trivial_seconds * 2)
             print("\nsummary")
@@ -833,6 +836,15 @@ def main() -> int:
                 f"{front_ms:.1f} ms = {step_ms / front_ms:.1f}x (aim within 3x); load average "
                 f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores"
             )
+            # The same code costs up to 1.6x more CPU on one machine than on another (and
+            # from one hour to the next on a shared one): counted in front pages served by
+            # the same cluster in the same run, the cost of a submission can be compared
+            # between runs and machines.
+            for level, cpu in per_submission:
+                print(
+                    f"  {level} users: app server CPU per complete submission = "
+                    f"{cpu * 1000 / front_ms:.1f} front pages' worth"
+                )
     except BaseException as exc:
         problems.append(("run", f"the run stopped: {type(exc).__name__}: {exc}"))
         if not isinstance(exc, Exception):
