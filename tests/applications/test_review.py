@@ -302,6 +302,10 @@ def test_attachments_inline_preview_and_download(login, application):
     download = lambda a: reverse("staff:attachment_download", args=[application.pk, a.uid])  # noqa: E731
     assert f'<iframe class="staff-attachment__pdf" src="{preview(pdf)}"' in body
     assert f'<img class="staff-attachment__image" src="{preview(png)}"' in body
+    # The image's link and each "open in another tab" link lead to that file's preview.
+    assert f'<a href="{preview(png)}" class="staff-attachment__preview-link">' in body
+    for attachment in (pdf, png):
+        assert f'<a href="{preview(attachment)}" target="_blank" rel="noopener">' in body
     assert preview(docx) not in body and download(docx) in body
 
     response = client.get(preview(pdf))
