@@ -200,21 +200,15 @@ def post_form(client, url: str, data: dict):
 
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    if any(
-        isinstance(item, SimpleUploadedFile)
-        for value in data.values()
-        for item in (value if isinstance(value, (list, tuple)) else [value])
-    ):
-        return client.post(url, data)
     pairs = [
         (name, item)
         for name, value in data.items()
         for item in (value if isinstance(value, (list, tuple)) else [value])
         if item is not None
     ]
-    return client.post(
-        url, urlencode(pairs, doseq=False), content_type="application/x-www-form-urlencoded"
-    )
+    if any(isinstance(item, SimpleUploadedFile) for _name, item in pairs):
+        return client.post(url, data)
+    return client.post(url, urlencode(pairs), content_type="application/x-www-form-urlencoded")
 
 
 def journey(client, meter: Meter, lg: str, procedure: dict, variant: dict, n: int) -> dict:
